@@ -1,1 +1,211 @@
-fn main() {}
+//! `campc`, the Camp command line.
+//!
+//! **Owns:** reading files, printing, exit codes. It is the only crate that does any of
+//! these. **Must not touch:** campaign semantics: everything it knows about campaigns comes
+//! from `camp_lang` (checking, formatting, explanations) and `camp_runtime` (running).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use camp_lang::diag::{Lang, Severity, line_column, render};
+use camp_lang::{Code, Diagnostic};
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Camp: campaign terms as code that planners can read and machines can check.
+#[derive(Debug, Parser)]
+#[command(name = "campc", version, about, long_about = None)]
+struct Cli {
+    /// Language of messages: `en` or `ja` (default: from the LANG environment variable).
+    #[arg(long, global = true, value_enum)]
+    lang: Option<LangArg>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check campaign files without running them: every error and warning, with where and why.
+    ///
+    /// Exits 0 when there are no errors and 1 when there are. Files are checked together, so
+    /// campaigns that can award the same payment must say how they stack.
+    Check {
+        /// The `.camp` files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// `text` for people, `json` for CI and editors (one object per line).
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+        /// `--deny warnings` makes warnings fail the check too.
+        #[arg(long, value_enum)]
+        deny: Option<Deny>,
+    },
+    /// Rewrite campaign files in the one canonical layout (comments are kept).
+    Fmt {
+        /// The `.camp` files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Change nothing; exit 1 and name the files that are not formatted.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Explain a diagnostic code: what it means, an example, the fix.
+    ///
+    /// `campc explain E0201`. Without a code, lists every code.
+    Explain {
+        /// A code such as `E0201`.
+        code: Option<String>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum LangArg {
+    En,
+    Ja,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Deny {
+    Warnings,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let lang = match cli.lang {
+        Some(LangArg::En) => Lang::En,
+        Some(LangArg::Ja) => Lang::Ja,
+        None => lang_from_env(),
+    };
+    match cli.command {
+        Command::Check { files, format, deny } => check(&files, format, deny.is_some(), lang),
+        Command::Fmt { files, check } => fmt(&files, check, lang),
+        Command::Explain { code } => explain(code.as_deref(), lang),
+    }
+}
+
+fn lang_from_env() -> Lang {
+    let lang = std::env::var("LC_ALL").ok().filter(|v| !v.is_empty()).or_else(|| std::env::var("LANG").ok());
+    if lang.is_some_and(|v| v.starts_with("ja")) { Lang::Ja } else { Lang::En }
+}
+
+/// Reads every file, or prints why one cannot be read.
+fn read_all(files: &[PathBuf]) -> Option<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    let mut ok = true;
+    for path in files {
+        match std::fs::read_to_string(path) {
+            Ok(text) => out.push((path.display().to_string(), text)),
+            Err(e) => {
+                eprintln!("error: cannot read `{}`: {e}", path.display());
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(out)
+}
+
+fn check(files: &[PathBuf], format: Format, deny_warnings: bool, lang: Lang) -> ExitCode {
+    let Some(sources) = read_all(files) else { return ExitCode::from(2) };
+    let texts: Vec<&str> = sources.iter().map(|(_, t)| t.as_str()).collect();
+    let checked = camp_lang::check_sources(&texts);
+    let color = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let width = 100;
+    for d in &checked.diagnostics {
+        let (name, text) = &sources[d.file];
+        match format {
+            Format::Text => eprint!("{}", render(d, lang, name, text, width, color)),
+            Format::Json => println!("{}", json(d, lang, name, text)),
+        }
+    }
+    let errors = checked.diagnostics.iter().filter(|d| d.is_error()).count();
+    let warnings = checked.diagnostics.len() - errors;
+    if matches!(format, Format::Text) && !checked.diagnostics.is_empty() {
+        eprintln!("{}", summary(errors, warnings, lang));
+    }
+    if errors > 0 || (deny_warnings && warnings > 0) { ExitCode::from(1) } else { ExitCode::SUCCESS }
+}
+
+fn summary(errors: usize, warnings: usize, lang: Lang) -> String {
+    match lang {
+        Lang::En => format!("{errors} error(s), {warnings} warning(s)"),
+        Lang::Ja => format!("エラー {errors} 件、警告 {warnings} 件"),
+    }
+}
+
+fn json(d: &Diagnostic, lang: Lang, file: &str, text: &str) -> serde_json::Value {
+    let (line, column) = line_column(text, d.span.start);
+    let (end_line, end_column) = line_column(text, d.span.end);
+    serde_json::json!({
+        "code": d.code().as_str(),
+        "severity": match d.severity { Severity::Error => "error", Severity::Warning => "warning" },
+        "message": d.message.title(lang),
+        "label": d.message.label(lang),
+        "help": d.message.help(lang),
+        "file": file,
+        "line": line,
+        "column": column,
+        "end_line": end_line,
+        "end_column": end_column,
+        "span": { "start": d.span.start, "end": d.span.end },
+    })
+}
+
+fn fmt(files: &[PathBuf], check_only: bool, lang: Lang) -> ExitCode {
+    let Some(sources) = read_all(files) else { return ExitCode::from(2) };
+    let mut failed = false;
+    for ((name, text), path) in sources.iter().zip(files) {
+        match camp_lang::fmt::format_source(text) {
+            Ok(formatted) if formatted == *text => {}
+            Ok(formatted) if check_only => {
+                eprintln!("{}", match lang {
+                    Lang::En => format!("{name}: not formatted (run `campc fmt {name}`)"),
+                    Lang::Ja => format!("{name}: 整形されていません (`campc fmt {name}` を実行してください)"),
+                });
+                let _ = formatted;
+                failed = true;
+            }
+            Ok(formatted) => {
+                if let Err(e) = std::fs::write(path, formatted) {
+                    eprintln!("error: cannot write `{name}`: {e}");
+                    failed = true;
+                }
+            }
+            Err(diagnostics) => {
+                for d in &diagnostics {
+                    eprint!("{}", render(d, lang, name, text, 100, false));
+                }
+                failed = true;
+            }
+        }
+    }
+    if failed { ExitCode::from(1) } else { ExitCode::SUCCESS }
+}
+
+fn explain(code: Option<&str>, lang: Lang) -> ExitCode {
+    match code {
+        None => {
+            for code in Code::ALL {
+                println!("{code}  {}", camp_lang::explain::summary(*code, lang));
+            }
+            ExitCode::SUCCESS
+        }
+        Some(text) => match Code::parse(text) {
+            Some(code) => {
+                println!("{}", camp_lang::explain::page(code, lang));
+                ExitCode::SUCCESS
+            }
+            None => {
+                eprintln!("{}", match lang {
+                    Lang::En => format!("error: `{text}` is not a Camp diagnostic code; `campc explain` lists them"),
+                    Lang::Ja => format!("error: `{text}` は Camp の診断コードではありません。`campc explain` で一覧を表示します"),
+                });
+                ExitCode::from(2)
+            }
+        },
+    }
+}

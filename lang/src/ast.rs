@@ -74,10 +74,24 @@ pub enum Decl {
     Campaign(Campaign),
     /// `group NAME { title "..." }`
     Group(Group),
+    /// `unit okidoki_point = 3.5 JPY` outside a campaign: what a point unit is worth, for
+    /// cost reports (S2.7).
+    Unit(UnitDecl),
     /// `enum NAME { a, b }`: a vocabulary enumeration (in `stdlib/`).
     Enum(EnumDecl),
     /// `field PATH: TYPE`: a vocabulary field (in `stdlib/`).
     Field(FieldDecl),
+}
+
+/// `unit NAME = VALUE` at the top level.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UnitDecl {
+    /// The unit's name.
+    pub name: Ident,
+    /// What one point is worth.
+    pub value: Money,
+    /// The whole line.
+    pub span: Span,
 }
 
 /// `enum NAME { a, b }`
@@ -112,6 +126,7 @@ impl Decl {
         match self {
             Decl::Campaign(c) => c.span,
             Decl::Group(g) => g.span,
+            Decl::Unit(u) => u.span,
             Decl::Enum(e) => e.span,
             Decl::Field(f) => f.span,
         }

@@ -67,6 +67,19 @@ fn check_with_syntax_errors(files: &[ast::File], syntax: &[Diagnostic]) -> Check
     let vocabulary = Vocabulary::standard();
     let mut diagnostics = Vec::new();
     let mut campaigns = Vec::new();
+    let mut units: Vec<typed::Unit> = Vec::new();
+    for (file, tree) in files.iter().enumerate() {
+        for decl in &tree.decls {
+            let ast::Decl::Unit(u) = decl else { continue };
+            if u.value.amount <= Decimal::ZERO {
+                diagnostics.push(Diagnostic {
+                    file,
+                    ..Diagnostic::error(Message::NotPositive { what: Positive::UnitValue }, u.value.span)
+                });
+            }
+            units.push(typed::Unit { name: u.name.name.clone(), value: u.value.amount, currency: u.value.currency.clone() });
+        }
+    }
     let mut seen_ids: HashMap<String, (FileId, Span)> = HashMap::new();
     for (file, tree) in files.iter().enumerate() {
         for decl in &tree.decls {
@@ -98,7 +111,7 @@ fn check_with_syntax_errors(files: &[ast::File], syntax: &[Diagnostic]) -> Check
     }
     diagnostics.extend(analysis::cross_campaign(&campaigns));
     diagnostics.sort_by_key(|d| (d.file, d.span.start));
-    Checked { program: typed::Program { vocabulary, campaigns }, diagnostics }
+    Checked { program: typed::Program { vocabulary, campaigns, units }, diagnostics }
 }
 
 // ---------------------------------------------------------------- one campaign
@@ -1076,8 +1089,9 @@ impl<'a> Checker<'a> {
         let builtin = match name.name.as_str() {
             "min" => Builtin::Min,
             "max" => Builtin::Max,
+            "month_start" => return self.month_start(name, args, span),
             _ => {
-                let suggestion = closest(&name.name, ["min", "max"]).map(str::to_string);
+                let suggestion = closest(&name.name, ["min", "max", "month_start"]).map(str::to_string);
                 self.diags.push(Diagnostic::error(Message::UnknownName { name: name.name.clone(), suggestion }, name.span));
                 return error_expr(span);
             }
@@ -1096,6 +1110,21 @@ impl<'a> Checker<'a> {
             self.diags.push(Diagnostic::error(Message::WrongType { place: Place::Argument, found: ty.clone() }, span));
         }
         typed::Expr { kind: ExprKind::Call(builtin, vec![a, b]), ty, span }
+    }
+
+    fn month_start(&mut self, name: &ast::Ident, args: &[ast::Expr], span: Span) -> typed::Expr {
+        if args.len() != 1 {
+            self.diags.push(Diagnostic::error(
+                Message::WrongArguments { name: name.name.clone(), expected: 1, found: args.len() },
+                span,
+            ));
+            return error_expr(span);
+        }
+        let at = self.expr(&args[0], Some(&Ty::Timestamp));
+        if !matches!(at.ty, Ty::Timestamp | Ty::Error) {
+            self.diags.push(Diagnostic::error(Message::WrongType { place: Place::Argument, found: at.ty.clone() }, args[0].span));
+        }
+        typed::Expr { kind: ExprKind::Call(Builtin::MonthStart, vec![at]), ty: Ty::Timestamp, span }
     }
 
     fn binary(&mut self, op: ast::BinaryOp, a: &ast::Expr, b: &ast::Expr, span: Span) -> typed::Expr {

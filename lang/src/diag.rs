@@ -541,7 +541,7 @@ impl Message {
             (Message::NotMonthly, En) => "`last month` needs a value kept per month".into(),
             (Message::NotMonthly, Ja) => "`last month` には月ごとの集計値が必要です".into(),
             (Message::WrongArguments { name, expected, found }, En) => {
-                format!("`{name}` takes {expected} values, not {found}")
+                format!("`{name}` takes {expected} value(s), not {found}")
             }
             (Message::WrongArguments { name, expected, found }, Ja) => {
                 format!("`{name}` の引数は {expected} 個です ({found} 個あります)")
@@ -732,8 +732,12 @@ impl Message {
             (Message::Cycle { .. }, Ja) => "項目・カウンター・他の名前だけで定義してください".into(),
             (Message::NotMonthly, En) => "declare `counter NAME = ... per month` and read it with `NAME last month`".into(),
             (Message::NotMonthly, Ja) => "`counter 名前 = ... per month` を宣言し `名前 last month` で読みます".into(),
-            (Message::WrongArguments { .. }, En) => "`min` and `max` take two values of the same kind".into(),
-            (Message::WrongArguments { .. }, Ja) => "`min` と `max` は同じ種類の値を二つ取ります".into(),
+            (Message::WrongArguments { .. }, En) => {
+                "`min(a, b)` and `max(a, b)` take two values of the same kind, `month_start(at)` one time".into()
+            }
+            (Message::WrongArguments { .. }, Ja) => {
+                "`min(a, b)` と `max(a, b)` は同じ種類の値を二つ、`month_start(at)` は日時を一つ取ります".into()
+            }
             (Message::MissingLine { line, .. }, En) => format!("add a `{}` line; `campc explain E0301` shows one", line.keyword()),
             (Message::MissingLine { line, .. }, Ja) => format!("`{}` 行を追加してください", line.keyword()),
             (Message::ImpossiblePeriod, En) => "swap the two ends, or fix the year".into(),
@@ -943,4 +947,27 @@ impl miette::Diagnostic for Report<'_> {
         }
         Some(Box::new(labels.into_iter()))
     }
+}
+
+/// Renders a diagnostic as text the way `campc check` prints it: miette's graphical report,
+/// `width` columns wide, with or without colour.
+pub fn render(diagnostic: &Diagnostic, lang: Lang, file_name: &str, text: &str, width: usize, color: bool) -> String {
+    let theme = if color { miette::GraphicalTheme::unicode() } else { miette::GraphicalTheme::unicode_nocolor() };
+    let handler = miette::GraphicalReportHandler::new_themed(theme).with_width(width).with_links(false);
+    let report = Report::new(diagnostic, lang, file_name, text);
+    let mut out = String::new();
+    match handler.render_report(&mut out, &report) {
+        Ok(()) => out,
+        // Rendering into a String cannot fail; keep the message if it ever does.
+        Err(_) => format!("{}: {}\n", diagnostic.code(), diagnostic.message.title(lang)),
+    }
+}
+
+/// Line and column (both from 1, columns in characters) of a byte offset.
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..text.floor_char_boundary(offset)];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
 }

@@ -143,17 +143,28 @@ impl<'a> Printer<'a> {
         let mut previous: Option<&Decl> = None;
         for decl in &file.decls {
             // Consecutive field lines stay together unless the source parts them.
-            let together = matches!((previous, decl), (Some(Decl::Field(_)), Decl::Field(_)))
+            let together = matches!(
+                (previous, decl),
+                (Some(Decl::Field(_)), Decl::Field(_)) | (Some(Decl::Unit(_)), Decl::Unit(_))
+            )
                 && !self.blank_before(decl.span().start);
             if previous.is_some() && !together {
                 self.blank_line();
             }
             self.comments_before(decl.span().start, "");
+            if self.blank_before(decl.span().start) {
+                self.blank_line();
+            }
             match decl {
                 Decl::Campaign(c) => self.campaign(c),
                 Decl::Group(g) => self.group(g),
                 Decl::Enum(e) => self.enum_decl(e),
                 Decl::Field(f) => self.field_decl(f),
+                Decl::Unit(u) => {
+                    let _ = write!(self.out, "unit {} = ", u.name.name);
+                    money(&mut self.out, u.value.amount, &u.value.currency);
+                    self.trailing_comment(u.span.end);
+                }
             }
             previous = Some(decl);
         }

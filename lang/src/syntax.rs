@@ -300,9 +300,25 @@ fn describe(rule: Rule) -> Option<&'static str> {
 
 type Lowered<T> = Result<T, Diagnostic>;
 
+/// The span of a pair, ending at its last token: pest counts the whitespace and comments
+/// skipped before an optional part that was absent as part of the rule, and spans must not.
 fn span_of(pair: &Pair<'_, Rule>) -> Span {
-    let s = pair.as_span();
-    Span::new(s.start(), s.end())
+    fn tight_end(pair: &Pair<'_, Rule>) -> usize {
+        // Token rules end with literal text that has no pair of its own (`"`, `%`): they never
+        // end in trivia, so their own end is right.
+        let token = matches!(
+            pair.as_rule(),
+            Rule::string | Rule::path | Rule::datetime | Rule::money | Rule::points | Rule::percent | Rule::duration
+        );
+        if token {
+            return pair.as_span().end();
+        }
+        match pair.clone().into_inner().last() {
+            Some(last) => tight_end(&last),
+            None => pair.as_span().end(),
+        }
+    }
+    Span::new(pair.as_span().start(), tight_end(pair))
 }
 
 fn lower_file(pair: Pair<'_, Rule>, diagnostics: &mut Vec<Diagnostic>) -> File {
@@ -311,6 +327,16 @@ fn lower_file(pair: Pair<'_, Rule>, diagnostics: &mut Vec<Diagnostic>) -> File {
         match p.as_rule() {
             Rule::campaign => decls.push(Decl::Campaign(lower_campaign(p, diagnostics))),
             Rule::group => decls.push(Decl::Group(lower_group(p))),
+            Rule::unit_item => {
+                let span = span_of(&p);
+                match lower_item(p) {
+                    Ok(Item { kind: ItemKind::Unit { name, value }, .. }) => {
+                        decls.push(Decl::Unit(UnitDecl { name, value, span }));
+                    }
+                    Ok(_) => {}
+                    Err(d) => diagnostics.push(d),
+                }
+            }
             Rule::enum_decl => {
                 let span = span_of(&p);
                 let mut names = parts(p).into_iter().map(|q| ident(&q));
@@ -719,7 +745,7 @@ fn lower_primary(pair: Pair<'_, Rule>) -> Lowered<Expr> {
         }
         Rule::paren => ExprKind::Paren(Box::new(lower_expr(parts(pair).remove(0))?)),
         Rule::if_expr => {
-            let mut ps = parts(pair).into_iter().map(lower_expr);
+            let mut ps = parts(pair).into_iter().filter(|p| p.as_rule() != Rule::kw_else).map(lower_expr);
             let mut next = || ps.next().unwrap_or_else(|| Err(internal(span)));
             let (c, a, b) = (next()?, next()?, next()?);
             ExprKind::If(Box::new(c), Box::new(a), Box::new(b))

@@ -30,6 +30,8 @@ pub struct Program {
     pub vocabulary: &'static Vocabulary,
     /// The campaigns, in file and source order.
     pub campaigns: Vec<Campaign>,
+    /// Point units declared outside campaigns, with their worth (for cost reports).
+    pub units: Vec<Unit>,
 }
 
 /// Where something was written.
@@ -276,6 +278,9 @@ pub enum Builtin {
     Min,
     /// The larger of two values.
     Max,
+    /// The first moment (the 1st, 00:00) of the calendar month of a time, in the
+    /// campaign's zone.
+    MonthStart,
 }
 
 /// Operators over two values. Comparisons against an absent value are false.
