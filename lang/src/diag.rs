@@ -68,6 +68,7 @@ pub enum Code {
     E0103,
     E0104,
     E0105,
+    E0106,
     E0201,
     E0202,
     E0203,
@@ -102,6 +103,7 @@ impl Code {
         Code::E0103,
         Code::E0104,
         Code::E0105,
+        Code::E0106,
         Code::E0201,
         Code::E0202,
         Code::E0203,
@@ -136,6 +138,7 @@ impl Code {
             Code::E0103 => "E0103",
             Code::E0104 => "E0104",
             Code::E0105 => "E0105",
+            Code::E0106 => "E0106",
             Code::E0201 => "E0201",
             Code::E0202 => "E0202",
             Code::E0203 => "E0203",
@@ -313,6 +316,8 @@ pub enum Message {
         /// A close known zone.
         suggestion: Option<String>,
     },
+    /// E0106: brackets or operators nested deeper than a campaign line needs.
+    TooDeep,
     /// E0201: a field that the events do not have.
     UnknownField {
         /// The dotted path written.
@@ -467,6 +472,7 @@ impl Message {
             Message::InvalidNumber { .. } => Code::E0103,
             Message::InvalidDate { .. } => Code::E0104,
             Message::UnknownZone { .. } => Code::E0105,
+            Message::TooDeep => Code::E0106,
             Message::UnknownField { .. } => Code::E0201,
             Message::UnknownValue { .. } => Code::E0202,
             Message::Mismatch { .. } => Code::E0203,
@@ -510,6 +516,8 @@ impl Message {
             (Message::InvalidDate { text }, Ja) => format!("`{text}` は存在しない日付または時刻です"),
             (Message::UnknownZone { name, .. }, En) => format!("unknown time zone `{name}`"),
             (Message::UnknownZone { name, .. }, Ja) => format!("`{name}` というタイムゾーンはありません"),
+            (Message::TooDeep, En) => "this line nests too deeply to be read".into(),
+            (Message::TooDeep, Ja) => "この行は入れ子が深すぎて読めません".into(),
             (Message::UnknownField { path, .. }, En) => format!("unknown field `{path}`"),
             (Message::UnknownField { path, .. }, Ja) => format!("`{path}` という項目はありません"),
             (Message::UnknownValue { value, enum_name, .. }, En) => format!("`{value}` is not a `{enum_name}`"),
@@ -603,7 +611,8 @@ impl Message {
                 format!("expected {}", or_list(expected, En))
             }
             (Message::Expected { expected, .. }, Ja) if !expected.is_empty() => {
-                format!("ここには {} が必要です", or_list(expected, Ja))
+                let expected: Vec<String> = expected.iter().map(|e| expected_ja(e)).collect();
+                format!("ここには {} が必要です", or_list(&expected, Ja))
             }
             (Message::Expected { .. }, En) => "this cannot be read".into(),
             (Message::Expected { .. }, Ja) => "読み取れません".into(),
@@ -615,6 +624,8 @@ impl Message {
             (Message::InvalidDate { .. }, Ja) => "この日付・時刻はありません".into(),
             (Message::UnknownZone { .. }, En) => "not an IANA time zone or an offset such as `+09:00`".into(),
             (Message::UnknownZone { .. }, Ja) => "IANA のタイムゾーン名でも `+09:00` のような時差でもありません".into(),
+            (Message::TooDeep, En) => "nested too deeply here".into(),
+            (Message::TooDeep, Ja) => "ここで入れ子が深すぎます".into(),
             (Message::UnknownField { .. }, En) => "events have no such field".into(),
             (Message::UnknownField { .. }, Ja) => "イベントにこの項目はありません".into(),
             (Message::UnknownValue { enum_name, .. }, En) => format!("not one of the `{enum_name}` values"),
@@ -690,6 +701,8 @@ impl Message {
                 | Message::UnknownName { suggestion: Some(s), .. },
                 Ja,
             ) => format!("`{s}` のことですか?"),
+            (Message::TooDeep, En) => "split the expression with `let` definitions".into(),
+            (Message::TooDeep, Ja) => "`let` で式を分けてください".into(),
             (Message::UnknownField { .. }, En) => "the fields are listed in stdlib/vocabulary.camp".into(),
             (Message::UnknownField { .. }, Ja) => "使える項目は stdlib/vocabulary.camp にあります".into(),
             (Message::UnknownValue { enum_name, .. }, En) => {
@@ -789,6 +802,42 @@ impl Message {
             (Related::OtherCampaign, Lang::Ja) => "もう一方のキャンペーンです",
         }
     }
+}
+
+/// The Japanese for what a syntax error expected. Keywords and punctuation read the same
+/// in both languages.
+fn expected_ja(en: &str) -> String {
+    let ja = match en {
+        "a value such as `10%`, `500 JPY` or `amount`" => "`10%`・`500 JPY`・`amount` のような値",
+        "a campaign id such as `ama-toku-4`" => "`ama-toku-4` のようなキャンペーン ID",
+        "a comparison such as `==` or `>=`" => "`==` や `>=` のような比較",
+        "an operator such as `+` or `*`" => "`+` や `*` のような演算子",
+        "a value or a name" => "値または名前",
+        "an amount such as `500 JPY`" => "`500 JPY` のような金額",
+        "points such as `300 points`" => "`300 points` のようなポイント",
+        "a rate such as `10%`" => "`10%` のような率",
+        "a number" => "数",
+        "a day such as `20th`" => "`20th` のような日",
+        "a duration such as `30 days`" => "`30 days` のような期間",
+        "a date such as `2026-02-01`" => "`2026-02-01` のような日付",
+        "a time such as `12:00`" => "`12:00` のような時刻",
+        "a date and time such as `2026-02-01 00:00`" => "`2026-02-01 00:00` のような日時",
+        "a currency such as `JPY`" => "`JPY` のような通貨",
+        "a time zone such as `Asia/Tokyo`" => "`Asia/Tokyo` のようなタイムゾーン",
+        "a text in double quotes" => "二重引用符で囲んだ文字列",
+        "a cap such as `1000/payment`" => "`1000/payment` のような上限",
+        "a table row such as `5: 2.5`" => "`5: 2.5` のような表の行",
+        "a type such as `money`" => "`money` のような型",
+        "a complete line" => "完全な行",
+        "end of file" => "ファイルの終わり",
+        "`true` or `false`" => "`true` か `false`",
+        "`floor`, `ceil`, `half_up` or `half_even`" => "`floor`・`ceil`・`half_up`・`half_even`",
+        "`recompute` or `prorate`" => "`recompute` か `prorate`",
+        "`independent`, `largest` or `combined`" => "`independent`・`largest`・`combined`",
+        "`month` or `period`" => "`month` か `period`",
+        other => other,
+    };
+    ja.to_string()
 }
 
 fn place_en(place: Place) -> &'static str {

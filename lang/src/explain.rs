@@ -122,6 +122,15 @@ fn page_of(code: Code) -> Page {
             fix_en: "Write the zone as the help suggests: `in Asia/Tokyo`.",
             fix_ja: "ヘルプが示すタイムゾーンに直します: `in Asia/Tokyo`。",
         },
+        Code::E0106 => Page {
+            summary_en: "a line nested too deeply",
+            summary_ja: "入れ子が深すぎる行",
+            means_en: "Brackets nest more than 64 deep, or one line chains more than 512 operators. No campaign term needs this; it is refused so that checking always finishes quickly.",
+            means_ja: "括弧が 64 段を超えて入れ子になっているか、一行に 512 を超える演算子があります。キャンペーンの規約にこれほどは要らず、検査が必ず速く終わるよう受け付けません。",
+            example: "when ((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((true))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))",
+            fix_en: "Name parts of the expression with `let` and combine the names.",
+            fix_ja: "式の部分に `let` で名前を付け、名前を組み合わせます。",
+        },
         Code::E0201 => Page {
             summary_en: "an unknown field",
             summary_ja: "不明な項目",

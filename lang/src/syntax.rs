@@ -33,6 +33,9 @@ const LINE_KEYWORDS: &[&str] = &[
 
 /// Parses a whole file. Always returns a tree (of what could be read) and every syntax error.
 pub fn parse(src: &str) -> (File, Vec<Diagnostic>) {
+    if let Some(at) = too_deep(src) {
+        return (File::default(), vec![Diagnostic::error(Message::TooDeep, Span::new(at, at + 1))]);
+    }
     let mut text = src.to_string();
     let mut diagnostics = Vec::new();
     loop {
@@ -53,6 +56,44 @@ pub fn parse(src: &str) -> (File, Vec<Diagnostic>) {
     }
 }
 
+/// The deepest brackets and the longest operator chains a file may hold: every later stage
+/// walks expressions recursively, and a bound here keeps them far from the stack's end.
+pub const MAX_DEPTH: usize = 64;
+
+/// Where brackets nest deeper than [`MAX_DEPTH`], or an expression chains more than
+/// `8 × MAX_DEPTH` operators, if anywhere.
+fn too_deep(src: &str) -> Option<usize> {
+    let (mut depth, mut operators, mut in_string, mut in_comment) = (0usize, 0usize, false, false);
+    let bytes = src.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        if in_comment {
+            in_comment = b != b'\n';
+            continue;
+        }
+        if in_string {
+            in_string = !(b == b'"' && bytes.get(i.wrapping_sub(1)) != Some(&b'\\')) && b != b'\n';
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'#' => in_comment = true,
+            b'/' if bytes.get(i + 1) == Some(&b'/') => in_comment = true,
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b'+' | b'-' | b'*' | b'<' | b'>' | b'=' => operators += 1,
+            b'\n' => {
+                // Operators are counted per line: a campaign line is where an expression lives.
+                operators = 0;
+            }
+            _ => {}
+        }
+        if depth > MAX_DEPTH || operators > 8 * MAX_DEPTH {
+            return Some(i);
+        }
+    }
+    None
+}
+
 fn error_position(error: &pest::error::Error<Rule>) -> usize {
     match error.location {
         pest::error::InputLocation::Pos(p) => p,
@@ -67,7 +108,16 @@ fn syntax_error(text: &str, error: &pest::error::Error<Rule>) -> Diagnostic {
         pest::error::ErrorVariant::ParsingError { positives, .. } => positives.clone(),
         pest::error::ErrorVariant::CustomError { .. } => Vec::new(),
     };
-    let mut expected: Vec<String> = positives.iter().filter_map(|r| describe(*r)).map(str::to_string).collect();
+    let starts_value = positives.iter().filter(|r| starts_expression(**r)).count();
+    let mut expected: Vec<String> = positives
+        .iter()
+        .filter(|r| starts_value < 3 || !starts_expression(**r))
+        .filter_map(|r| describe(*r))
+        .map(str::to_string)
+        .collect();
+    if starts_value >= 3 {
+        expected.push(A_VALUE.to_string());
+    }
     expected.sort();
     expected.dedup();
     let word = word_at(text, pos);
@@ -174,6 +224,21 @@ fn keyword_text(rule: Rule) -> Option<&'static str> {
     describe(rule).and_then(|d| d.strip_prefix('`')).and_then(|d| d.strip_suffix('`')).filter(|d| {
         d.chars().all(|c| c.is_ascii_alphabetic() || c == '_')
     })
+}
+
+/// What a syntax error says when any value or expression would fit.
+pub const A_VALUE: &str = "a value such as `10%`, `500 JPY` or `amount`";
+
+/// Rules that can begin an expression: when several of them would fit, the error names
+/// them together.
+fn starts_expression(rule: Rule) -> bool {
+    use Rule::*;
+    matches!(
+        rule,
+        expr | lparen | op_neg | lbracket | any_item | kw_any | if_expr | kw_if | op_not | kw_not | kw_true
+            | kw_false | date | datetime | number | integer | money | points | percent | duration | string
+            | path | ident | call | list | paren
+    )
 }
 
 /// How a rule reads in an error message; `None` for rules a planner should not hear about.
