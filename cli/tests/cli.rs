@@ -1,0 +1,152 @@
+//! `campc` as a user runs it: exit codes, text, JSON, languages.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn campc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_campc"))
+        .args(args)
+        .env("LANG", "C")
+        .env_remove("LC_ALL")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run campc: {e}"))
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn seeds() -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(root().join("examples/seeds"))
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path().display().to_string()).collect())
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+/// A copy of the Ama seed with three mistakes: a misspelled field, money compared with a
+/// count, a misspelled keyword.
+fn broken_seed() -> PathBuf {
+    let src = std::fs::read_to_string(root().join("examples/seeds/ama-toku-4.camp")).unwrap_or_default();
+    let broken = src
+        .replace("merchant.tags has", "merchant.tagz has")
+        .replace("  when app == paypay\n", "  when app == paypay\n  when amount >= 200\n")
+        .replace("  award 10%", "  awrd 10%");
+    assert_ne!(broken, src);
+    let dir = std::env::temp_dir().join(format!("campc-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_default();
+    let path = dir.join("broken.camp");
+    std::fs::write(&path, broken).unwrap_or_default();
+    path
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn check_passes_on_the_seeds_and_examples() {
+    let mut args = vec!["check".to_string()];
+    args.extend(seeds());
+    for example in ["weekend-bonus", "welcome-bonus", "stamp-card"] {
+        args.push(root().join(format!("examples/{example}.camp")).display().to_string());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = campc(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn three_mistakes_give_three_diagnostics_in_one_run() {
+    let path = broken_seed();
+    let path = path.to_string_lossy();
+    let en = campc(&["check", &path]);
+    assert_eq!(en.status.code(), Some(1));
+    let stderr = text(&en.stderr);
+    for needle in ["E0201", "did you mean `merchant.tags`?", "E0203", "money (JPY)", "E0102", "did you mean `award`?"] {
+        assert!(stderr.contains(needle), "missing `{needle}` in:\n{stderr}");
+    }
+    assert!(stderr.contains("3 error(s), 0 warning(s)"), "{stderr}");
+
+    let ja = campc(&["check", "--lang", "ja", &path]);
+    let stderr = text(&ja.stderr);
+    for needle in ["`merchant.tagz` という項目はありません", "金額 (JPY)と数", "`awrd` というキーワードはありません"] {
+        assert!(stderr.contains(needle), "missing `{needle}` in:\n{stderr}");
+    }
+
+    let json = campc(&["check", "--format", "json", &path]);
+    let lines: Vec<serde_json::Value> =
+        text(&json.stdout).lines().map(|l| serde_json::from_str(l).unwrap_or_default()).collect();
+    let codes: Vec<&str> = lines.iter().filter_map(|d| d["code"].as_str()).collect();
+    assert_eq!(codes, ["E0201", "E0203", "E0102"]);
+    let first = &lines[0];
+    assert_eq!(first["severity"], "error");
+    assert_eq!((first["line"].as_u64(), first["column"].as_u64()), (Some(11), Some(8)));
+    assert_eq!(first["span"]["end"].as_u64().unwrap_or(0) - first["span"]["start"].as_u64().unwrap_or(0), 13);
+}
+
+#[test]
+fn japanese_comes_from_lang() {
+    let path = broken_seed();
+    let out = Command::new(env!("CARGO_BIN_EXE_campc"))
+        .args(["check", &path.to_string_lossy()])
+        .env("LANG", "ja_JP.UTF-8")
+        .env_remove("LC_ALL")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(text(&out.stderr).contains("エラー 3 件"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn warnings_fail_only_when_denied() {
+    let dir = std::env::temp_dir().join(format!("campc-warn-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_default();
+    let path = dir.join("warn.camp");
+    let src = "campaign w {\n  title \"w\"\n  period 2026-02-01 to 2026-02-28\n  unit paypay_point = 1 JPY\n  let unused = amount >= 5 JPY\n  award 1%\n  stack independent\n}\n";
+    std::fs::write(&path, src).unwrap_or_default();
+    let path = path.to_string_lossy();
+    assert_eq!(campc(&["check", &path]).status.code(), Some(0));
+    assert_eq!(campc(&["check", "--deny", "warnings", &path]).status.code(), Some(1));
+}
+
+#[test]
+fn fmt_check_accepts_the_seeds_and_rejects_a_messy_copy() {
+    let mut args = vec!["fmt".to_string(), "--check".to_string()];
+    args.extend(seeds());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert!(campc(&args).status.success());
+
+    let dir = std::env::temp_dir().join(format!("campc-fmt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_default();
+    let path = dir.join("messy.camp");
+    let tidy = std::fs::read_to_string(root().join("examples/seeds/ama-toku-4.camp")).unwrap_or_default();
+    std::fs::write(&path, tidy.replace("  when channel == in_store", "when   channel==in_store")).unwrap_or_default();
+    let path_text = path.to_string_lossy();
+    assert_eq!(campc(&["fmt", "--check", &path_text]).status.code(), Some(1));
+    assert!(campc(&["fmt", &path_text]).status.success());
+    assert_eq!(std::fs::read_to_string(&path).unwrap_or_default(), tidy);
+}
+
+#[test]
+fn explain_prints_a_page_for_every_code() {
+    let list = campc(&["explain"]);
+    let listed: Vec<String> =
+        text(&list.stdout).lines().filter_map(|l| l.split_whitespace().next()).map(str::to_string).collect();
+    assert!(listed.len() >= 30, "{listed:?}");
+    for code in &listed {
+        let page = campc(&["explain", code]);
+        assert!(page.status.success());
+        let page = text(&page.stdout);
+        assert!(page.contains("What it means") && page.contains("Example") && page.contains("Fix"), "{page}");
+    }
+    assert_eq!(campc(&["explain", "E9999"]).status.code(), Some(2));
+    assert!(text(&campc(&["--lang", "ja", "explain", "E0201"]).stdout).contains("直し方"));
+}
+
+#[test]
+fn unreadable_file_is_reported() {
+    let out = campc(&["check", "/no/such/file.camp"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("cannot read"));
+}
