@@ -157,11 +157,10 @@ impl Feasible {
     }
 
     fn possible(&self) -> bool {
-        if let (Some((lo, lo_strict)), Some((hi, hi_strict))) = (self.lower, self.upper) {
-            if lo > hi || (lo == hi && (lo_strict || hi_strict)) {
+        if let (Some((lo, lo_strict)), Some((hi, hi_strict))) = (self.lower, self.upper)
+            && (lo > hi || (lo == hi && (lo_strict || hi_strict))) {
                 return false;
             }
-        }
         match &self.allowed {
             None => true,
             Some(values) => values
@@ -189,12 +188,11 @@ fn contradiction(atoms: &[Atom]) -> Option<(&Atom, Span)> {
 pub fn never_holds(conditions: &[Expr], diags: &mut Vec<Diagnostic>) {
     let mut all = Vec::new();
     for c in conditions {
-        if let ExprKind::Const(Value::Bool(false)) = c.kind {
-            if c.ty == crate::types::Ty::Bool {
+        if let ExprKind::Const(Value::Bool(false)) = c.kind
+            && c.ty == crate::types::Ty::Bool {
                 diags.push(Diagnostic::error(Message::NeverHolds { field: "false".into() }, c.span));
                 return;
             }
-        }
         atoms(c, false, &mut all);
     }
     if let Some((atom, first)) = contradiction(&all) {
@@ -236,8 +234,8 @@ pub fn cross_campaign(campaigns: &[Campaign]) -> Vec<Diagnostic> {
     for (i, a) in campaigns.iter().enumerate() {
         for b in &campaigns[i + 1..] {
             if a.stacking.declared() && b.stacking.declared() {
-                if let (Some((ga, pa)), Some((gb, pb))) = (&a.stacking.largest_in, &b.stacking.largest_in) {
-                    if ga == gb && pa == pb {
+                if let (Some((ga, pa)), Some((gb, pb))) = (&a.stacking.largest_in, &b.stacking.largest_in)
+                    && ga == gb && pa == pb {
                         diags.push(Diagnostic {
                             file: b.origin.file,
                             ..Diagnostic::error(
@@ -246,7 +244,6 @@ pub fn cross_campaign(campaigns: &[Campaign]) -> Vec<Diagnostic> {
                             )
                         });
                     }
-                }
                 continue;
             }
             if !can_fire_together(a, b) {

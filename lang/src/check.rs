@@ -318,15 +318,14 @@ fn check_campaign(
             }
             let start = p.start.as_ref().map(|i| checker.utc(i.start()));
             let end = p.end.as_ref().map(|i| checker.utc(i.end()));
-            if let (Some(s), Some(e), Some(end_instant)) = (start, end, p.end.as_ref()) {
-                if e <= s {
+            if let (Some(s), Some(e), Some(end_instant)) = (start, end, p.end.as_ref())
+                && e <= s {
                     let start_span = p.start.as_ref().map_or(end_instant.span, |i| i.span);
                     checker.diags.push(
                         Diagnostic::error(Message::ImpossiblePeriod, end_instant.span)
                             .with_related(start_span, Related::ConflictsWithThis),
                     );
                 }
-            }
             (start, end)
         }
         None => (None, None),
@@ -1021,8 +1020,8 @@ impl<'a> Checker<'a> {
     fn path(&mut self, path: &[ast::Ident], expect: Option<&Ty>, span: Span) -> typed::Expr {
         let text = path.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(".");
         let ok = |kind: ExprKind, ty: Ty| typed::Expr { kind, ty, span };
-        if path.len() == 1 {
-            if let Some((def, _)) = self.names.get(&text).copied() {
+        if path.len() == 1
+            && let Some((def, _)) = self.names.get(&text).copied() {
                 self.mark_used(&text);
                 let reads_tender = |info: &Option<Info>| info.as_ref().is_some_and(|i| i.tender);
                 let (kind, info) = match def {
@@ -1040,7 +1039,6 @@ impl<'a> Checker<'a> {
                 }
                 return ok(kind, info.map_or(Ty::Error, |i| i.ty));
             }
-        }
         if let Some(field) = self.vocab.field(&text) {
             let def = &self.vocab.fields[field];
             if def.source == FieldSource::Tender && !self.tender_ok {
@@ -1235,12 +1233,11 @@ impl<'a> Checker<'a> {
             let right = self.expr(b, Some(&left.ty));
             (left, right)
         };
-        if let (Ty::Money(x), Ty::Money(y)) = (&left.ty, &right.ty) {
-            if x != y {
+        if let (Ty::Money(x), Ty::Money(y)) = (&left.ty, &right.ty)
+            && x != y {
                 self.diags.push(Diagnostic::error(Message::CurrencyMismatch { left: x.clone(), right: y.clone() }, span));
                 return error_expr(span);
             }
-        }
         let ordering = !matches!(op, ast::BinaryOp::Eq | ast::BinaryOp::Ne);
         if !left.ty.comparable(&right.ty) || (ordering && !(left.ty.ordered() && right.ty.ordered())) {
             self.diags.push(Diagnostic::error(
@@ -1343,5 +1340,58 @@ fn check_rate_literals(e: &ast::Expr, diags: &mut Vec<Diagnostic>) {
             check_rate_literals(a, diags);
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Utc};
+    use rust_decimal::Decimal;
+
+    use crate::typed::{BinaryOp, ExprKind, Value};
+
+    fn campaign(body: &str) -> crate::typed::Campaign {
+        let src = format!(
+            "campaign c {{\n  title \"c\"\n  period 2026-02-01 00:00 to 2026-02-28 23:59:59 in Asia/Tokyo\n  unit paypay_point = 1 JPY\n{body}\n  stack independent\n}}\n"
+        );
+        let checked = crate::check_sources(&[&src]);
+        assert!(!checked.has_errors(), "{:#?}", checked.diagnostics);
+        checked.program.campaigns.into_iter().next().unwrap_or_else(|| panic!("no campaign"))
+    }
+
+    fn utc(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_period_ending_at_23_59_59_ends_just_before_midnight() {
+        let c = campaign("  award 1%");
+        assert_eq!(c.start, Some(utc("2026-02-01T00:00:00+09:00")));
+        assert_eq!(c.end, Some(utc("2026-03-01T00:00:00+09:00")));
+    }
+
+    #[test]
+    fn at_or_before_a_written_second_includes_the_whole_second() {
+        let c = campaign("  when account.aupay_amazon_first_used_at <= 2026-03-30 23:59:59\n  award 1%");
+        let ExprKind::Binary(op, _, bound) = &c.conditions[0].kind else { panic!("{:?}", c.conditions[0]) };
+        assert_eq!(*op, BinaryOp::Lt);
+        let ExprKind::Const(Value::Timestamp(t)) = bound.kind else { panic!("{bound:?}") };
+        assert_eq!(t, utc("2026-03-31T00:00:00+09:00"));
+    }
+
+    #[test]
+    fn percentages_become_fractions_and_caps_are_sorted_by_scope() {
+        let c = campaign("  award 10% up to 3000/period, 1000/payment");
+        let ExprKind::Const(Value::Rate(r)) = c.award.value.kind else { panic!("{:?}", c.award.value) };
+        assert_eq!(r, Decimal::new(1, 1));
+        let scopes: Vec<_> = c.award.caps.iter().map(|cap| cap.scope).collect();
+        assert_eq!(scopes, [crate::ast::CapScope::Payment, crate::ast::CapScope::Period]);
+    }
+
+    #[test]
+    fn an_award_where_clause_becomes_the_basis_tender_filter() {
+        let c = campaign("  award 10% where method == paypay_balance");
+        let basis = &c.bases[c.award.basis];
+        assert!(basis.tenders.is_some() && basis.first.is_none());
     }
 }

@@ -809,6 +809,7 @@ impl Message {
 fn expected_ja(en: &str) -> String {
     let ja = match en {
         "a value such as `10%`, `500 JPY` or `amount`" => "`10%`・`500 JPY`・`amount` のような値",
+        "a campaign line such as `when` or `award`" => "`when` や `award` のようなキャンペーンの行",
         "a campaign id such as `ama-toku-4`" => "`ama-toku-4` のようなキャンペーン ID",
         "a comparison such as `==` or `>=`" => "`==` や `>=` のような比較",
         "an operator such as `+` or `*`" => "`+` や `*` のような演算子",

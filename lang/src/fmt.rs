@@ -117,15 +117,14 @@ impl<'a> Printer<'a> {
             return;
         }
         let line_end = self.src[end.min(self.src.len())..].find('\n').map_or(self.src.len(), |n| end + n);
-        if let Some(c) = self.comments.get(self.next_comment) {
-            if c.start >= end && c.start < line_end {
+        if let Some(c) = self.comments.get(self.next_comment)
+            && c.start >= end && c.start < line_end {
                 let _ = write!(self.out, "  {}", c.text);
                 self.last_end = c.start + c.text.len();
                 self.next_comment += 1;
                 self.out.push('\n');
                 return;
             }
-        }
         self.last_end = end;
         self.out.push('\n');
     }

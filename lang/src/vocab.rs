@@ -74,11 +74,10 @@ impl Vocabulary {
             }
         }
         for decl in &file.decls {
-            if let Decl::Field(f) = decl {
-                if let Some(def) = vocab.field_def(f) {
+            if let Decl::Field(f) = decl
+                && let Some(def) = vocab.field_def(f) {
                     vocab.fields.push(def);
                 }
-            }
         }
         vocab
     }
