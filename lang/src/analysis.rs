@@ -231,33 +231,37 @@ fn can_fire_together(a: &Campaign, b: &Campaign) -> bool {
 /// E0304 and E0311 across campaigns checked together.
 pub fn cross_campaign(campaigns: &[Campaign]) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
+    // Ties: each campaign is reported once, against the first to hold its group and priority.
+    let mut holders: HashMap<(&str, u32), &Campaign> = HashMap::new();
+    for c in campaigns {
+        let Some((group, priority)) = &c.stacking.largest_in else { continue };
+        match holders.get(&(group.as_str(), *priority)) {
+            Some(first) => diags.push(Diagnostic {
+                file: c.origin.file,
+                ..Diagnostic::error(
+                    Message::StackConflict(StackProblem::SamePriority { group: group.clone(), other: first.id.clone() }),
+                    c.stacking.span,
+                )
+            }),
+            None => {
+                holders.insert((group.as_str(), *priority), c);
+            }
+        }
+    }
+    // Overlaps: only campaigns without any stacking rule can be at fault, so only they are
+    // compared with the others.
     for (i, a) in campaigns.iter().enumerate() {
-        for b in &campaigns[i + 1..] {
-            if a.stacking.declared() && b.stacking.declared() {
-                if let (Some((ga, pa)), Some((gb, pb))) = (&a.stacking.largest_in, &b.stacking.largest_in)
-                    && ga == gb && pa == pb {
-                        diags.push(Diagnostic {
-                            file: b.origin.file,
-                            ..Diagnostic::error(
-                                Message::StackConflict(StackProblem::SamePriority { group: gb.clone(), other: a.id.clone() }),
-                                b.stacking.span,
-                            )
-                        });
-                    }
+        for (j, b) in campaigns.iter().enumerate() {
+            let first_report_of_pair = !b.stacking.declared() && j < i;
+            if i == j || a.stacking.declared() || first_report_of_pair || !can_fire_together(a, b) {
                 continue;
             }
-            if !can_fire_together(a, b) {
-                continue;
+            let mut d =
+                Diagnostic::error(Message::Overlap { campaign: a.id.clone(), other: b.id.clone() }, a.id_span);
+            if a.origin.file == b.origin.file {
+                d = d.with_related(b.id_span, Related::OtherCampaign);
             }
-            let (lacking, other) = if a.stacking.declared() { (b, a) } else { (a, b) };
-            let mut d = Diagnostic::error(
-                Message::Overlap { campaign: lacking.id.clone(), other: other.id.clone() },
-                lacking.id_span,
-            );
-            if lacking.origin.file == other.origin.file {
-                d = d.with_related(other.id_span, Related::OtherCampaign);
-            }
-            diags.push(Diagnostic { file: lacking.origin.file, ..d });
+            diags.push(Diagnostic { file: a.origin.file, ..d });
         }
     }
     diags

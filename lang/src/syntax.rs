@@ -32,10 +32,110 @@ const LINE_KEYWORDS: &[&str] = &[
 ];
 
 /// Parses a whole file. Always returns a tree (of what could be read) and every syntax error.
+///
+/// A file is a sequence of top-level declarations, cut where a `}` closes the outermost
+/// brace. Each piece is parsed on its own (on several threads for large files), so a
+/// mistake in one campaign never spills into the next, and every span stays relative to the
+/// whole file.
 pub fn parse(src: &str) -> (File, Vec<Diagnostic>) {
     if let Some(at) = too_deep(src) {
         return (File::default(), vec![Diagnostic::error(Message::TooDeep, Span::new(at, at + 1))]);
     }
+    let pieces = top_level_pieces(src);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(pieces.len());
+    let results: Vec<(File, Vec<Diagnostic>)> = if src.len() < PARALLEL_FROM || workers < 2 {
+        pieces.iter().map(|&(start, end)| parse_piece(src, start, end)).collect()
+    } else {
+        // Contiguous runs of pieces of about equal size, one per worker, in order.
+        let share = src.len().div_ceil(workers);
+        let mut runs: Vec<Vec<(usize, usize)>> = vec![Vec::new()];
+        for &piece in &pieces {
+            if runs.last().is_some_and(|r| r.first().is_some_and(|f| piece.0 - f.0 >= share)) {
+                runs.push(Vec::new());
+            }
+            if let Some(run) = runs.last_mut() {
+                run.push(piece);
+            }
+        }
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = runs
+                .iter()
+                .map(|run| scope.spawn(move || run.iter().map(|&(s, e)| parse_piece(src, s, e)).collect::<Vec<_>>()))
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+        })
+    };
+    let mut file = File::default();
+    let mut diagnostics = Vec::new();
+    for (piece, mut errors) in results {
+        file.decls.extend(piece.decls);
+        diagnostics.append(&mut errors);
+    }
+    (file, diagnostics)
+}
+
+/// Files below this size are parsed on the calling thread.
+const PARALLEL_FROM: usize = 64 * 1024;
+
+thread_local! {
+    /// Where the piece being lowered on this thread starts in its file.
+    static PIECE_OFFSET: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// The byte ranges of the top-level declarations: each ends after the line of the `}` that
+/// closes the outermost brace (strings and comments skipped). A file with unbalanced braces
+/// is one piece from the first unclosed brace on.
+fn top_level_pieces(src: &str) -> Vec<(usize, usize)> {
+    let bytes = src.as_bytes();
+    let (mut pieces, mut start, mut depth) = (Vec::new(), 0usize, 0usize);
+    let (mut in_string, mut in_comment) = (false, false);
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if in_comment {
+            in_comment = b != b'\n';
+        } else if in_string {
+            match b {
+                b'\\' => i += 1,
+                b'"' | b'\n' => in_string = false,
+                _ => {}
+            }
+        } else {
+            match b {
+                b'"' => in_string = true,
+                b'#' => in_comment = true,
+                b'/' if bytes.get(i + 1) == Some(&b'/') => in_comment = true,
+                b'{' => depth += 1,
+                b'}' if depth == 1 => {
+                    depth = 0;
+                    let end = src[i..].find('\n').map_or(src.len(), |n| i + n + 1);
+                    pieces.push((start, end));
+                    start = end;
+                    i = end;
+                    continue;
+                }
+                b'}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    if start < src.len() || pieces.is_empty() {
+        pieces.push((start, src.len()));
+    }
+    pieces
+}
+
+/// Parses `src[start..end]`, with spans and errors relative to the whole of `src`.
+fn parse_piece(src: &str, start: usize, end: usize) -> (File, Vec<Diagnostic>) {
+    PIECE_OFFSET.set(start);
+    let parsed = parse_text(&src[start..end]);
+    PIECE_OFFSET.set(0);
+    parsed
+}
+
+/// Parses one piece, recovering line by line.
+fn parse_text(src: &str) -> (File, Vec<Diagnostic>) {
     let mut text = src.to_string();
     let mut diagnostics = Vec::new();
     loop {
@@ -46,7 +146,7 @@ pub fn parse(src: &str) -> (File, Vec<Diagnostic>) {
             }
             Err(error) => {
                 let pos = error_position(&error);
-                diagnostics.push(syntax_error(&text, &error));
+                diagnostics.push(shift(syntax_error(&text, &error)));
                 let blanked = diagnostics.len() < MAX_SYNTAX_ERRORS && blank_broken_item(&mut text, pos);
                 if !blanked {
                     return (File::default(), diagnostics);
@@ -54,6 +154,13 @@ pub fn parse(src: &str) -> (File, Vec<Diagnostic>) {
             }
         }
     }
+}
+
+/// A syntax error's span made relative to the whole file.
+fn shift(mut d: Diagnostic) -> Diagnostic {
+    let offset = PIECE_OFFSET.get();
+    d.span = Span::new(d.span.start + offset, d.span.end + offset);
+    d
 }
 
 /// The deepest brackets and the longest operator chains a file may hold: every later stage
@@ -403,7 +510,8 @@ fn span_of(pair: &Pair<'_, Rule>) -> Span {
             None => pair.as_span().end(),
         }
     }
-    Span::new(pair.as_span().start(), tight_end(pair))
+    let offset = PIECE_OFFSET.get();
+    Span::new(pair.as_span().start() + offset, tight_end(pair) + offset)
 }
 
 fn lower_file(pair: Pair<'_, Rule>, diagnostics: &mut Vec<Diagnostic>) -> File {
