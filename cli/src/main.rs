@@ -11,9 +11,14 @@ use camp_lang::diag::{Lang, Severity, line_column, render};
 use camp_lang::{Code, Diagnostic};
 use clap::{Parser, Subcommand, ValueEnum};
 
-/// Camp: campaign terms as code that planners can read and machines can check.
+/// Camp: payment reward campaigns as code that planners can read and machines can check.
 #[derive(Debug, Parser)]
-#[command(name = "campc", version, about, long_about = None)]
+#[command(
+    name = "campc",
+    version,
+    about = "Camp: payment reward campaigns as code that planners can read and machines can check",
+    after_help = "Examples:\n  campc check examples/seeds/*.camp           check campaigns before launch\n  campc check --lang ja --format json a.camp  Japanese messages, one JSON object per line\n  campc fmt --check examples/seeds/*.camp     is every file in the canonical layout?\n  campc explain E0201                         what a diagnostic code means and how to fix it"
+)]
 struct Cli {
     /// Language of messages: `en` or `ja` (default: from the LANG environment variable).
     #[arg(long, global = true, value_enum)]

@@ -685,6 +685,14 @@ impl Message {
     pub fn help(&self, lang: Lang) -> Option<String> {
         use Lang::*;
         Some(match (self, lang) {
+            (Message::Expected { found: None, .. }, En) => "a `}` may be missing at the end of a campaign".into(),
+            (Message::Expected { found: None, .. }, Ja) => "キャンペーンの最後の `}` が抜けているかもしれません".into(),
+            (Message::Expected { .. }, En) => {
+                "each campaign line starts with a keyword; `campc explain E0101` and docs/language.md show every line".into()
+            }
+            (Message::Expected { .. }, Ja) => {
+                "キャンペーンの各行はキーワードで始まります。`campc explain E0101` と docs/language.md に全ての行の形があります".into()
+            }
             (Message::MisspelledKeyword { suggestion, .. }, En) => format!("did you mean `{suggestion}`?"),
             (Message::MisspelledKeyword { suggestion, .. }, Ja) => format!("`{suggestion}` のことですか?"),
             (

@@ -38,6 +38,20 @@ fn err_cases_report_what_they_expect() {
 }
 
 #[test]
+fn every_diagnostic_has_a_label_and_a_help_line_in_both_languages() {
+    for path in camp_files("tests/cases/err") {
+        let src = read(&path);
+        for d in camp_lang::check_sources(&[&src]).diagnostics {
+            for lang in [Lang::En, Lang::Ja] {
+                assert!(!d.message.title(lang).is_empty(), "{}: {d:?}", path.display());
+                assert!(!d.message.label(lang).is_empty(), "{}: {d:?}", path.display());
+                assert!(d.message.help(lang).is_some(), "{}: no help for {d:?}", path.display());
+            }
+        }
+    }
+}
+
+#[test]
 fn err_cases_cover_every_code() {
     let declared: BTreeSet<String> =
         camp_files("tests/cases/err").iter().flat_map(|p| expected_codes(&read(p))).collect();
