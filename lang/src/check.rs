@@ -434,6 +434,28 @@ fn check_campaign(
     }
 }
 
+/// Starts checking a definition. `Ok(())`: check it now. `Err(Some(r))`: it was checked
+/// already and `r` is what is known of it. `Err(None)`: it is being checked, so it depends on
+/// itself (reported here).
+fn enter<T, R>(
+    state: &mut State<T>,
+    name: &ast::Ident,
+    diags: &mut Vec<Diagnostic>,
+    known: impl FnOnce(&T) -> R,
+) -> Result<(), Option<R>> {
+    match state {
+        State::Done(t) => Err(Some(known(t))),
+        State::InProgress => {
+            diags.push(Diagnostic::error(Message::Cycle { name: name.name.clone() }, name.span));
+            Err(None)
+        }
+        State::Todo => {
+            *state = State::InProgress;
+            Ok(())
+        }
+    }
+}
+
 fn done<T>(state: State<T>) -> Option<T> {
     match state {
         State::Done(t) => Some(t),
@@ -638,34 +660,20 @@ impl<'a> Checker<'a> {
     }
 
     fn basis(&mut self, i: usize) -> Option<typed::Basis> {
-        match &self.basis_state[i] {
-            State::Done(b) => return Some(b.clone()),
-            State::InProgress => {
-                let (name, _) = self.bases[i];
-                self.diags.push(Diagnostic::error(Message::Cycle { name: name.name.clone() }, name.span));
-                return None;
-            }
-            State::Todo => {}
-        }
-        self.basis_state[i] = State::InProgress;
         let (name, b) = self.bases[i];
+        if let Err(known) = enter(&mut self.basis_state[i], name, self.diags, Clone::clone) {
+            return known;
+        }
         let typed = self.basis_of(b, &name.name);
         self.basis_state[i] = State::Done(typed.clone());
         Some(typed)
     }
 
     fn let_info(&mut self, i: usize) -> Option<Info> {
-        match &self.let_state[i] {
-            State::Done((_, info)) => return Some(info.clone()),
-            State::InProgress => {
-                let (name, _) = self.lets[i];
-                self.diags.push(Diagnostic::error(Message::Cycle { name: name.name.clone() }, name.span));
-                return None;
-            }
-            State::Todo => {}
-        }
-        self.let_state[i] = State::InProgress;
         let (name, value) = self.lets[i];
+        if let Err(known) = enter(&mut self.let_state[i], name, self.diags, |(_, info)| info.clone()) {
+            return known;
+        }
         let saved = self.tender_ok;
         self.tender_ok = true;
         let typed = self.expr(value, None);
@@ -676,17 +684,10 @@ impl<'a> Checker<'a> {
     }
 
     fn table_info(&mut self, i: usize) -> Option<Info> {
-        match &self.table_state[i] {
-            State::Done((_, info)) => return Some(info.clone()),
-            State::InProgress => {
-                let t = self.tables[i];
-                self.diags.push(Diagnostic::error(Message::Cycle { name: t.name.name.clone() }, t.name.span));
-                return None;
-            }
-            State::Todo => {}
-        }
-        self.table_state[i] = State::InProgress;
         let t = self.tables[i];
+        if let Err(known) = enter(&mut self.table_state[i], &t.name, self.diags, |(_, info)| info.clone()) {
+            return known;
+        }
         let saved = self.tender_ok;
         self.tender_ok = true;
         let key = self.expr(&t.key, None);
@@ -751,17 +752,10 @@ impl<'a> Checker<'a> {
     }
 
     fn counter_info(&mut self, i: usize) -> Option<Info> {
-        match &self.counter_state[i] {
-            State::Done((_, info)) => return Some(info.clone()),
-            State::InProgress => {
-                let c = self.counters[i];
-                self.diags.push(Diagnostic::error(Message::Cycle { name: c.name.name.clone() }, c.name.span));
-                return None;
-            }
-            State::Todo => {}
-        }
-        self.counter_state[i] = State::InProgress;
         let c = self.counters[i];
+        if let Err(known) = enter(&mut self.counter_state[i], &c.name, self.diags, |(_, info)| info.clone()) {
+            return known;
+        }
         let saved = self.tender_ok;
         self.tender_ok = false;
         let (aggregate, filter, ty) = match &c.aggregate {

@@ -795,7 +795,6 @@ impl Message {
             (Message::Unused { .. }, Ja) => "消すか、条件や付与で使ってください".into(),
             (Message::TableWithoutElse { .. }, En) => "add `else: VALUE` for every other key".into(),
             (Message::TableWithoutElse { .. }, Ja) => "その他のキーのために `else: 値` を追加してください".into(),
-            _ => return None,
         })
     }
 
