@@ -53,6 +53,27 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Run campaigns over an event stream: events in (JSON Lines), ledger out (JSON Lines).
+    ///
+    /// Exits 0 when every event was accepted, 1 when some were rejected (the ledger is still
+    /// complete), 2 when the campaigns do not check.
+    Run {
+        /// The `.camp` files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The events, one JSON object a line (see EVENTS.md).
+        #[arg(long)]
+        events: PathBuf,
+        /// Write the ledger here instead of to standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The evaluator: `interp` (the reference interpreter) or `jit` (native code).
+        #[arg(long, value_enum, default_value = "interp")]
+        engine: Engine,
+        /// Explain, on standard error, why each campaign gave what it gave for this payment.
+        #[arg(long, value_name = "PAYMENT_ID")]
+        explain: Vec<String>,
+    },
     /// Explain a diagnostic code: what it means, an example, the fix.
     ///
     /// `campc explain E0201`. Without a code, lists every code.
@@ -60,6 +81,12 @@ enum Command {
         /// A code such as `E0201`.
         code: Option<String>,
     },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum Engine {
+    Interp,
+    Jit,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -90,6 +117,7 @@ fn main() -> ExitCode {
         Command::Check { files, format, deny } => check(&files, format, deny.is_some(), lang),
         Command::Fmt { files, check } => fmt(&files, check, lang),
         Command::Explain { code } => explain(code.as_deref(), lang),
+        Command::Run { files, events, out, engine, explain } => run(&files, &events, out.as_deref(), engine, &explain, lang),
     }
 }
 
@@ -158,6 +186,89 @@ fn json(d: &Diagnostic, lang: Lang, file: &str, text: &str) -> serde_json::Value
         "end_column": end_column,
         "span": { "start": d.span.start, "end": d.span.end },
     })
+}
+
+fn run(
+    files: &[PathBuf],
+    events: &std::path::Path,
+    out: Option<&std::path::Path>,
+    engine: Engine,
+    explain: &[String],
+    lang: Lang,
+) -> ExitCode {
+    use std::io::{BufRead, Write};
+
+    if engine == Engine::Jit {
+        eprintln!("error: the JIT engine is not built yet; run with `--engine interp` (the reference interpreter gives the same ledger)");
+        return ExitCode::from(2);
+    }
+    let Some(sources) = read_all(files) else { return ExitCode::from(2) };
+    let source_files: Vec<camp_runtime::SourceFile<'_>> =
+        sources.iter().map(|(name, text)| camp_runtime::SourceFile { name, text }).collect();
+    let mut runtime = match camp_runtime::Runtime::load(&source_files) {
+        Ok(runtime) => runtime,
+        Err(camp_runtime::LoadError::Check(diagnostics)) => {
+            for d in &diagnostics {
+                let (name, text) = &sources[d.file];
+                eprint!("{}", render(d, lang, name, text, 100, std::io::IsTerminal::is_terminal(&std::io::stderr())));
+            }
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    for id in explain {
+        runtime.explain_payment(id);
+    }
+    let input = match std::fs::File::open(events) {
+        Ok(f) => std::io::BufReader::new(f),
+        Err(e) => {
+            eprintln!("error: cannot read `{}`: {e}", events.display());
+            return ExitCode::from(2);
+        }
+    };
+    let mut output: Box<dyn Write> = match out {
+        Some(path) => match std::fs::File::create(path) {
+            Ok(f) => Box::new(std::io::BufWriter::new(f)),
+            Err(e) => {
+                eprintln!("error: cannot write `{}`: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        },
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let mut rejected = 0usize;
+    for (index, line) in input.split(b'\n').enumerate() {
+        let line = match line {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(e) => {
+                eprintln!("error: cannot read `{}`: {e}", events.display());
+                return ExitCode::from(2);
+            }
+        };
+        for entry in runtime.process_line(index + 1, &line) {
+            if matches!(entry, camp_runtime::Entry::Reject { .. }) {
+                rejected += 1;
+            }
+            if let Err(e) = writeln!(output, "{}", entry.to_json()) {
+                eprintln!("error: cannot write the ledger: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if let Err(e) = output.flush() {
+        eprintln!("error: cannot write the ledger: {e}");
+        return ExitCode::from(2);
+    }
+    for id in explain {
+        match runtime.explanation(id) {
+            Some(text) => eprintln!("{text}"),
+            None => eprintln!("payment {id} was not in the events (or was rejected, or is still provisional)"),
+        }
+    }
+    if rejected > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }
 
 fn fmt(files: &[PathBuf], check_only: bool, lang: Lang) -> ExitCode {

@@ -1,12 +1,101 @@
-//! The Camp compiler: a checked [`camp_lang::typed::Program`] to an IR, evaluated by a
-//! reference interpreter and (later) by Cranelift-compiled native code.
+//! The Camp compiler: a checked [`camp_lang::typed::Program`] to an [`ir::Program`],
+//! evaluated by the reference interpreter ([`interp::Interp`]) and, later, by
+//! Cranelift-compiled native code behind the same [`Evaluator`] trait.
 //!
-//! **Owns:** the IR, the interpreter, the JIT, exact decimal arithmetic with defined overflow.
+//! **Owns:** the IR, evaluation of one campaign on one payment (eligibility, basis, rate,
+//! rounding, the per-payment cap, counter contributions), exact decimal arithmetic with
+//! defined overflow.
 //! **Must not touch:** syntax (it consumes only `camp_lang::typed` and `camp_lang::diag`),
-//! files, clocks, account state or the ledger (those are the runtime's).
-//! **Architecture invariant:** the interpreter is the specification; the JIT must match it
-//! on every input.
-//!
-//! This crate is empty until the runtime-and-interpreter issue lands: the workspace has it
-//! now so that the dependency direction `lang ◄── compiler ◄── runtime ◄── cli` is fixed
-//! from the start.
+//! files, clocks, account state, stacking or the ledger: those are the runtime's. What an
+//! evaluator needs of an account (its counters) it reads through [`view::Counters`].
+//! **Architecture invariant:** the interpreter is the specification; any other evaluator
+//! must give the same [`Outcome`] on every input.
+
+pub mod interp;
+pub mod ir;
+pub mod lower;
+pub mod symbols;
+pub mod time;
+pub mod view;
+
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+
+pub use interp::{EvalError, Interp};
+pub use lower::{LowerError, SourceFile, lower};
+use view::{Counters, PaymentView};
+
+/// Why a campaign gives a payment nothing before any amount is computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ineligible {
+    /// The payment is outside the campaign's period.
+    OutsidePeriod,
+    /// The payment is in a currency the campaign's points are not worth anything in.
+    Currency,
+    /// The condition with this index (into `ir::Campaign::conditions`) does not hold.
+    Condition(usize),
+}
+
+/// The caps of an award, as evaluated for one payment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CapValues {
+    /// Per payment.
+    pub payment: Option<Decimal>,
+    /// Per account per calendar month.
+    pub month: Option<Decimal>,
+    /// Per account over the period.
+    pub period: Option<Decimal>,
+}
+
+/// What one campaign gives one payment, before account caps and stacking.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// Set when the payment earns nothing, and why.
+    pub ineligible: Option<Ineligible>,
+    /// The money the award is computed on.
+    pub basis: Decimal,
+    /// The rate (as a fraction) or fixed points, when the same for every tender.
+    pub value: Decimal,
+    /// Whole points before any cap.
+    pub uncapped: Decimal,
+    /// Whole points after the per-payment cap.
+    pub points: Decimal,
+    /// The caps as evaluated (a cap may come from a table).
+    pub caps: CapValues,
+    /// The counters read, with the period each was read for: the runtime re-rates an award
+    /// when a refund changes one of these (S3.9).
+    pub reads: Vec<(u32, time::MonthKey)>,
+}
+
+/// Evaluates campaigns on payments. Implemented by the interpreter and the JIT; the
+/// runtime does not know which one it holds.
+pub trait Evaluator: Send + Sync + std::fmt::Debug {
+    /// The program evaluated.
+    fn program(&self) -> &Arc<ir::Program>;
+
+    /// What campaign `index` gives `payment`, before account caps and stacking.
+    fn evaluate(&self, index: usize, payment: &PaymentView<'_>, counters: &dyn Counters) -> Result<Outcome, EvalError>;
+
+    /// The award of campaign `index` on `payment` with its period and conditions taken as met:
+    /// used when amounts change after eligibility was decided (refunds, re-rating).
+    fn evaluate_award(&self, index: usize, payment: &PaymentView<'_>, counters: &dyn Counters) -> Result<Outcome, EvalError>;
+
+    /// Whether each condition of campaign `index` holds, for explanations.
+    fn condition_results(
+        &self,
+        index: usize,
+        payment: &PaymentView<'_>,
+        counters: &dyn Counters,
+    ) -> Result<Vec<bool>, EvalError>;
+
+    /// What `payment` adds to counter `counter` of campaign `index`: `None` when the
+    /// counter's filter leaves it out.
+    fn counter_contribution(
+        &self,
+        index: usize,
+        counter: usize,
+        payment: &PaymentView<'_>,
+        counters: &dyn Counters,
+    ) -> Result<Option<Decimal>, EvalError>;
+}

@@ -1,8 +1,696 @@
-//! The Camp runtime: the one API services embed. Events in, an append-only ledger out.
+#![doc = include_str!("../README.md")]
 //!
 //! **Owns:** the event model of EVENTS.md, per-account state (caps, counters, attributes,
-//! enrollments, payments and their refunds), stacking, refunds, re-rating and the ledger.
-//! **Must not touch:** printing, process exit, syntax; it evaluates campaigns only through
-//! `camp_compiler`.
-//!
-//! This crate is empty until the runtime-and-interpreter issue lands.
+//! enrollments, payments and their refunds), stacking, refunds, re-rating, grant dates and
+//! the ledger. **Must not touch:** printing, process exit, files, syntax: campaigns arrive as
+//! source text, are checked by `camp_lang` and evaluated only through a
+//! [`camp_compiler::Evaluator`], which the runtime holds without knowing which one it is.
+#![warn(missing_docs)]
+
+mod account;
+pub mod event;
+mod explain;
+mod grant;
+pub mod ledger;
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use camp_compiler::ir::{Campaign, CounterScope, Nanos, Program, RefundPolicy, Value};
+use camp_compiler::time::{self, MonthKey};
+use camp_compiler::view::Counters;
+use camp_compiler::{EvalError, Evaluator, Interp, Outcome};
+use camp_lang::Diagnostic;
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+
+pub use account::{Account, AwardRecord, Payment};
+use account::{Contribution, Interned, PERIOD};
+pub use camp_compiler::SourceFile;
+pub use event::{Event, EventKind, Reject};
+pub use ledger::Entry;
+
+/// Why campaigns could not be loaded.
+#[derive(Debug)]
+pub enum LoadError {
+    /// The campaigns do not check: every diagnostic, errors and warnings, with the file ids
+    /// of the sources given.
+    Check(Vec<Diagnostic>),
+    /// The campaigns read a field this runtime cannot provide.
+    Lower(camp_compiler::LowerError),
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::Check(d) => write!(f, "the campaigns have {} error(s)", d.iter().filter(|d| d.is_error()).count()),
+            LoadError::Lower(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// Checks and compiles campaign sources into a program.
+pub fn compile(files: &[SourceFile<'_>]) -> Result<Arc<Program>, LoadError> {
+    let texts: Vec<&str> = files.iter().map(|f| f.text).collect();
+    let checked = camp_lang::check_sources(&texts);
+    if checked.has_errors() {
+        return Err(LoadError::Check(checked.diagnostics));
+    }
+    camp_compiler::lower(&checked.program, files).map(Arc::new).map_err(LoadError::Lower)
+}
+
+/// The runtime: campaigns loaded, accounts kept, events in, ledger entries out.
+#[derive(Debug)]
+pub struct Runtime {
+    evaluator: Box<dyn Evaluator>,
+    accounts: HashMap<String, Account>,
+    /// Accepted event ids with a hash of their content.
+    seen: HashMap<String, u64>,
+    /// Payment id → account id.
+    owners: HashMap<String, String>,
+    /// Payments to explain, and their explanations once processed.
+    explain: HashMap<String, Option<String>>,
+}
+
+/// A campaign's candidate award for one payment, on its way through caps and stacking.
+#[derive(Clone, Debug)]
+struct Candidate {
+    campaign: usize,
+    outcome: Outcome,
+    enrolled: bool,
+    /// Points after the account's caps.
+    capped: Decimal,
+    /// Points after stacking.
+    points: Decimal,
+    /// Why stacking changed it.
+    stacking: Option<String>,
+}
+
+/// Counters with changes not yet committed.
+struct Overlay<'a> {
+    account: &'a Account,
+    changes: &'a HashMap<(usize, usize, MonthKey), Decimal>,
+}
+
+impl Counters for Overlay<'_> {
+    fn counter(&self, campaign: usize, counter: usize, key: MonthKey) -> Decimal {
+        self.account.counter(campaign, counter, key) + self.changes.get(&(campaign, counter, key)).copied().unwrap_or_default()
+    }
+}
+
+fn eval_reject(event: &str, e: EvalError) -> Reject {
+    Reject::new(Some(event), format!("event {event} cannot be evaluated: {e}"))
+}
+
+fn whole(points: Decimal, event: &str) -> Result<i64, Reject> {
+    points.to_i64().ok_or_else(|| Reject::new(Some(event), format!("an award of {points} points is too large")))
+}
+
+fn content_hash(value: &serde_json::Value) -> u64 {
+    // serde_json's maps are sorted, so equal values print alike.
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    value.to_string().hash(&mut hasher);
+    hasher.finish()
+}
+
+fn in_period(c: &Campaign, at: Nanos) -> bool {
+    c.start.is_none_or(|s| at >= s) && c.end.is_none_or(|e| at < e)
+}
+
+fn month_of(c: &Campaign, at: Nanos) -> MonthKey {
+    time::month_of(at, c.zone)
+}
+
+impl Runtime {
+    /// Loads campaigns from source, evaluated by the reference interpreter.
+    pub fn load(files: &[SourceFile<'_>]) -> Result<Runtime, LoadError> {
+        let program = compile(files)?;
+        Ok(Runtime::with_evaluator(Box::new(Interp::new(program))))
+    }
+
+    /// A runtime over any evaluator of a compiled program.
+    pub fn with_evaluator(evaluator: Box<dyn Evaluator>) -> Runtime {
+        Runtime {
+            evaluator,
+            accounts: HashMap::new(),
+            seen: HashMap::new(),
+            owners: HashMap::new(),
+            explain: HashMap::new(),
+        }
+    }
+
+    /// The program evaluated.
+    pub fn program(&self) -> &Arc<Program> {
+        self.evaluator.program()
+    }
+
+    /// An account's state, if any event named it.
+    pub fn account(&self, id: &str) -> Option<&Account> {
+        self.accounts.get(id)
+    }
+
+    /// Asks for an explanation of a payment when it is processed.
+    pub fn explain_payment(&mut self, payment: &str) {
+        self.explain.insert(payment.to_string(), None);
+    }
+
+    /// The explanation of a payment asked for with [`Runtime::explain_payment`], once
+    /// processed.
+    pub fn explanation(&self, payment: &str) -> Option<&str> {
+        self.explain.get(payment).and_then(Option::as_deref)
+    }
+
+    /// Processes one line of a JSON Lines stream (`line` counts from 1). A bad line gives one
+    /// `reject` entry; a blank line or a repeated event gives none.
+    pub fn process_line(&mut self, line: usize, text: &str) -> Vec<Entry> {
+        let rejected = |r: Reject| vec![Entry::Reject { event: r.event, line, error: r.error }];
+        match event::parse_line(text) {
+            Ok(None) => Vec::new(),
+            Ok(Some((event, raw))) => match self.process(&event, &raw) {
+                Ok(entries) => entries,
+                Err(r) => rejected(r),
+            },
+            Err(r) => rejected(r),
+        }
+    }
+
+    /// Processes one decoded event (`raw` is its JSON, for idempotency): its ledger entries,
+    /// or why it was rejected. A rejected event changes nothing.
+    pub fn process(&mut self, event: &Event, raw: &serde_json::Value) -> Result<Vec<Entry>, Reject> {
+        let hash = content_hash(raw);
+        if let Some(seen) = self.seen.get(&event.id) {
+            if *seen == hash {
+                return Ok(Vec::new());
+            }
+            return Err(Reject::new(
+                Some(&event.id),
+                format!("event {} was already accepted with other content", event.id),
+            ));
+        }
+        let entries = match &event.kind {
+            EventKind::Payment(p) => self.payment(event, p)?,
+            EventKind::Refund { payment, amount } => self.refund(event, payment, *amount)?,
+            EventKind::Complete { payment } => self.complete(event, payment)?,
+            EventKind::Enroll { campaign } => self.enroll(event, campaign),
+            EventKind::Account { attrs } => self.attributes(event, attrs)?,
+        };
+        self.seen.insert(event.id.clone(), hash);
+        Ok(entries)
+    }
+
+    fn enroll(&mut self, event: &Event, campaign: &str) -> Vec<Entry> {
+        let index = self.program().campaigns.iter().position(|c| c.id == campaign);
+        let account = self.accounts.entry(event.account.clone()).or_default();
+        if let Some(index) = index {
+            let at = account.enrollments.entry(index).or_insert(event.at);
+            *at = (*at).min(event.at);
+        }
+        Vec::new()
+    }
+
+    fn attributes(&mut self, event: &Event, attrs: &[(String, Option<serde_json::Value>)]) -> Result<Vec<Entry>, Reject> {
+        let program = Arc::clone(self.program());
+        let mut changes = Vec::new();
+        for (name, value) in attrs {
+            let Some(index) = program.attributes.iter().position(|a| a.name == *name) else { continue };
+            let kind = program.attributes[index].kind;
+            let value = match value {
+                None => Value::Absent,
+                Some(v) => attribute_value(kind, v, &program).ok_or_else(|| {
+                    Reject::new(Some(&event.id), format!("attribute `{name}` must be {}", kind_name(kind)))
+                })?,
+            };
+            changes.push((event.at, index, value));
+        }
+        let account = self.accounts.entry(event.account.clone()).or_default();
+        for change in changes {
+            let position = account.attributes.partition_point(|(at, _, _)| *at <= change.0);
+            account.attributes.insert(position, change);
+        }
+        Ok(Vec::new())
+    }
+
+    fn payment(&mut self, event: &Event, p: &event::Payment) -> Result<Vec<Entry>, Reject> {
+        let record = Payment {
+            id: event.id.clone(),
+            at: event.at,
+            original: p.amount,
+            amount: p.amount,
+            provisional: p.provisional,
+            void: false,
+            event: p.clone(),
+            contributions: Vec::new(),
+            awards: Vec::new(),
+        };
+        let settled = if p.provisional { None } else { Some(self.settle(&event.account, &record, &event.id)?) };
+        let account = self.accounts.entry(event.account.clone()).or_default();
+        account.order.push(event.id.clone());
+        account.payments.insert(event.id.clone(), record);
+        self.owners.insert(event.id.clone(), event.account.clone());
+        Ok(match settled {
+            Some(settlement) => self.commit_settlement(&event.account, &event.id, settlement),
+            None => Vec::new(),
+        })
+    }
+
+    fn complete(&mut self, event: &Event, payment: &str) -> Result<Vec<Entry>, Reject> {
+        let record = self.owned_payment(event, payment, "complete")?.clone();
+        if record.void {
+            return Err(Reject::new(Some(&event.id), format!("payment {payment} was cancelled and cannot be completed")));
+        }
+        if !record.provisional {
+            return Err(Reject::new(Some(&event.id), format!("payment {payment} is not provisional")));
+        }
+        let settlement = self.settle(&event.account, &record, &event.id)?;
+        if let Some(p) = self.accounts.get_mut(&event.account).and_then(|a| a.payments.get_mut(payment)) {
+            p.provisional = false;
+        }
+        Ok(self.commit_settlement(&event.account, payment, settlement))
+    }
+
+    /// The payment a refund, cancel or complete names, checked to belong to the account.
+    fn owned_payment(&self, event: &Event, payment: &str, verb: &str) -> Result<&Payment, Reject> {
+        let unknown = || Reject::new(Some(&event.id), format!("{verb} {} names unknown payment {payment}", event.id));
+        let owner = self.owners.get(payment).ok_or_else(unknown)?;
+        if *owner != event.account {
+            return Err(Reject::new(
+                Some(&event.id),
+                format!("{verb} {} names payment {payment} of another account", event.id),
+            ));
+        }
+        self.accounts.get(owner).and_then(|a| a.payments.get(payment)).ok_or_else(unknown)
+    }
+}
+
+/// Everything a payment changes when it counts and earns, computed before anything is
+/// written.
+struct Settlement {
+    cause: String,
+    contributions: Vec<Contribution>,
+    candidates: Vec<Candidate>,
+    explanation: Option<String>,
+}
+
+impl Runtime {
+    /// Counts a (completed) payment and decides what every campaign awards it.
+    fn settle(&self, account_id: &str, payment: &Payment, cause: &str) -> Result<Settlement, Reject> {
+        let program = Arc::clone(self.program());
+        let empty = Account::default();
+        let account = self.accounts.get(account_id).unwrap_or(&empty);
+        let attributes = account.attributes_at(payment.at, program.attributes.len());
+        let interned = Interned::new(&payment.event, &program.symbols, attributes);
+        let view = interned.view(payment.amount, payment.at);
+        let fail = |e| eval_reject(cause, e);
+
+        // Counting comes first, and does not depend on which campaign wins (S4.8).
+        let mut contributions = Vec::new();
+        let mut changes: HashMap<(usize, usize, MonthKey), Decimal> = HashMap::new();
+        for (ci, c) in program.campaigns.iter().enumerate() {
+            if c.counters.is_empty() || !in_period(c, payment.at) {
+                continue;
+            }
+            for (k, counter) in c.counters.iter().enumerate() {
+                let overlay = Overlay { account, changes: &changes };
+                if let Some(value) = self.evaluator.counter_contribution(ci, k, &view, &overlay).map_err(fail)? {
+                    let key = match counter.scope {
+                        CounterScope::Month => month_of(c, payment.at),
+                        CounterScope::Period => 0,
+                    };
+                    *changes.entry((ci, k, key)).or_default() += value;
+                    contributions.push(Contribution {
+                        campaign: ci,
+                        counter: k,
+                        key,
+                        value,
+                        counts_payments: counter.sum.is_none(),
+                    });
+                }
+            }
+        }
+
+        let overlay = Overlay { account, changes: &changes };
+        let mut candidates = Vec::new();
+        for (ci, c) in program.campaigns.iter().enumerate() {
+            let outcome = self.evaluator.evaluate(ci, &view, &overlay).map_err(fail)?;
+            let enrolled = !c.entry_required || account.enrolled_at(ci).is_some_and(|at| at <= payment.at);
+            let mut points = if outcome.ineligible.is_none() && enrolled { outcome.points } else { Decimal::ZERO };
+            if let Some(cap) = outcome.caps.month {
+                points = points.min((cap - account.used(ci, month_of(c, payment.at))).max(Decimal::ZERO));
+            }
+            if let Some(cap) = outcome.caps.period {
+                points = points.min((cap - account.used(ci, PERIOD)).max(Decimal::ZERO));
+            }
+            candidates.push(Candidate { campaign: ci, outcome, enrolled, capped: points, points, stacking: None });
+        }
+        stack(&program, &mut candidates, payment.original);
+        let explanation = self.explain.contains_key(&payment.id).then(|| {
+            explain::payment(&program, account, payment, &view, &candidates, self.evaluator.as_ref(), &overlay)
+        });
+        Ok(Settlement { cause: cause.to_string(), contributions, candidates, explanation })
+    }
+
+    fn commit_settlement(&mut self, account_id: &str, payment_id: &str, s: Settlement) -> Vec<Entry> {
+        let program = Arc::clone(self.program());
+        let Some(account) = self.accounts.get_mut(account_id) else { return Vec::new() };
+        for c in &s.contributions {
+            *account.counters.entry((c.campaign, c.counter, c.key)).or_default() += c.value;
+        }
+        let Some(at) = account.payments.get(payment_id).map(|p| p.at) else { return Vec::new() };
+        let mut entries = Vec::new();
+        let mut records = Vec::new();
+        for cand in s.candidates.iter().filter(|c| c.points > Decimal::ZERO) {
+            let c = &program.campaigns[cand.campaign];
+            let month = month_of(c, at);
+            *account.usage.entry((cand.campaign, month)).or_default() += cand.points;
+            *account.usage.entry((cand.campaign, PERIOD)).or_default() += cand.points;
+            records.push(AwardRecord {
+                campaign: cand.campaign,
+                points: cand.points,
+                month,
+                reads: cand.outcome.reads.clone(),
+            });
+            entries.push(Entry::Award {
+                event: s.cause.clone(),
+                account: account_id.to_string(),
+                campaign: c.id.clone(),
+                payment: payment_id.to_string(),
+                points: cand.points.to_i64().unwrap_or(i64::MAX),
+                unit: c.unit.clone(),
+                grant_on: grant::date(c, at).format("%Y-%m-%d").to_string(),
+                source: c.award.source.to_string(),
+                reason: explain::award_reason(c, cand),
+            });
+        }
+        if let Some(payment) = account.payments.get_mut(payment_id) {
+            payment.contributions = s.contributions;
+            payment.awards = records;
+        }
+        if let Some(text) = s.explanation {
+            self.explain.insert(payment_id.to_string(), Some(text));
+        }
+        entries
+    }
+}
+
+/// Largest-applies groups, then combined caps (S4.8).
+fn stack(program: &Program, candidates: &mut [Candidate], amount: Decimal) {
+    let mut best: HashMap<&str, usize> = HashMap::new();
+    for (i, cand) in candidates.iter().enumerate() {
+        let c = &program.campaigns[cand.campaign];
+        let Some((group, priority)) = &c.stacking.largest_in else { continue };
+        match best.get(group.as_str()) {
+            None => {
+                best.insert(group, i);
+            }
+            Some(&j) => {
+                let other = &candidates[j];
+                let other_priority = program.campaigns[other.campaign].stacking.largest_in.as_ref().map_or(u32::MAX, |g| g.1);
+                if cand.points > other.points || (cand.points == other.points && *priority < other_priority) {
+                    best.insert(group, i);
+                }
+            }
+        }
+    }
+    for i in 0..candidates.len() {
+        let c = &program.campaigns[candidates[i].campaign];
+        if let Some((group, _)) = &c.stacking.largest_in {
+            let winner = best.get(group.as_str()).copied().unwrap_or(i);
+            if winner != i && candidates[i].points > Decimal::ZERO {
+                let winner_id = &program.campaigns[candidates[winner].campaign].id;
+                candidates[i].stacking = Some(format!(
+                    "not applied: only the largest award of group {group} applies, and {winner_id}'s {} is larger",
+                    candidates[winner].points
+                ));
+                candidates[i].points = Decimal::ZERO;
+            }
+        }
+    }
+    // Combined caps: the awards on one payment together at most a share of it.
+    for i in 0..candidates.len() {
+        let c = &program.campaigns[candidates[i].campaign];
+        let Some((share, cut_first)) = c.stacking.combined else { continue };
+        if candidates[i].points <= Decimal::ZERO {
+            continue;
+        }
+        let limit = share * amount;
+        let worth = |cand: &Candidate| cand.points * program.campaigns[cand.campaign].unit_value;
+        let total: Decimal = candidates.iter().map(worth).sum();
+        let mut excess = total - limit;
+        if excess <= Decimal::ZERO {
+            continue;
+        }
+        let mut order: Vec<usize> = (0..candidates.len()).filter(|&j| j != i).rev().collect();
+        if cut_first {
+            order.insert(0, i);
+        } else {
+            order.push(i);
+        }
+        for j in order {
+            if excess <= Decimal::ZERO {
+                break;
+            }
+            let unit = program.campaigns[candidates[j].campaign].unit_value;
+            let cut = (excess / unit).ceil().min(candidates[j].points);
+            if cut > Decimal::ZERO {
+                candidates[j].points -= cut;
+                excess -= cut * unit;
+                candidates[j].stacking = Some(format!(
+                    "cut by {cut}: all awards on this payment together are at most {}% of it ({})",
+                    share * Decimal::ONE_HUNDRED,
+                    c.id
+                ));
+            }
+        }
+    }
+}
+
+/// `points × numerator ÷ denominator`, rounded, computed exactly.
+fn scale_points(points: Decimal, numerator: Decimal, denominator: Decimal, rounding: camp_compiler::ir::Rounding) -> Decimal {
+    if denominator <= Decimal::ZERO {
+        return Decimal::ZERO;
+    }
+    let scale = numerator.scale().max(denominator.scale());
+    let as_int = |d: Decimal| {
+        let mut d = d;
+        d.rescale(scale);
+        d.mantissa()
+    };
+    let (num, den, b) = (as_int(numerator), as_int(denominator), points.trunc().mantissa());
+    match num.checked_mul(b) {
+        Some(product) => {
+            let (q, r) = (product.div_euclid(den), product.rem_euclid(den));
+            let up = match rounding {
+                camp_compiler::ir::Rounding::Floor => false,
+                camp_compiler::ir::Rounding::Ceil => r > 0,
+                camp_compiler::ir::Rounding::HalfUp => 2 * r >= den,
+                camp_compiler::ir::Rounding::HalfEven => 2 * r > den || (2 * r == den && q % 2 != 0),
+            };
+            Decimal::from_i128_with_scale(q + i128::from(up), 0)
+        }
+        None => camp_compiler::interp::round(points * numerator / denominator, rounding),
+    }
+}
+
+/// Splits a refund over tenders in proportion to what is left on each: floor for every
+/// tender but the last, which takes the rest (EVENTS.md).
+fn split_refund(tenders: &[event::Tender], refund: Decimal) -> Vec<event::Tender> {
+    let left: Decimal = tenders.iter().map(|t| t.amount).sum();
+    let scale = tenders.iter().map(|t| t.amount.scale()).max().unwrap_or(0).max(refund.scale());
+    let mut taken = Decimal::ZERO;
+    let mut out = tenders.to_vec();
+    let last = out.len().saturating_sub(1);
+    for (i, t) in out.iter_mut().enumerate() {
+        let share = if i == last {
+            refund - taken
+        } else if left > Decimal::ZERO {
+            (refund * t.amount / left).round_dp_with_strategy(scale, rust_decimal::RoundingStrategy::ToNegativeInfinity)
+        } else {
+            Decimal::ZERO
+        };
+        let share = share.min(t.amount).max(Decimal::ZERO);
+        t.amount -= share;
+        taken += share;
+    }
+    out
+}
+
+impl Runtime {
+    fn refund(&mut self, event: &Event, payment_id: &str, amount: Option<Decimal>) -> Result<Vec<Entry>, Reject> {
+        let verb = if amount.is_some() { "refund" } else { "cancel" };
+        let payment = self.owned_payment(event, payment_id, verb)?.clone();
+        if payment.void {
+            return Err(Reject::new(Some(&event.id), format!("payment {payment_id} is already refunded in full")));
+        }
+        let refund = amount.unwrap_or(payment.amount);
+        if refund > payment.amount {
+            return Err(Reject::new(
+                Some(&event.id),
+                format!("refund of {refund} is more than the {} left on payment {payment_id}", payment.amount),
+            ));
+        }
+        let program = Arc::clone(self.program());
+        let mut after = payment.clone();
+        after.event.tenders = split_refund(&payment.event.tenders, refund);
+        after.amount = payment.amount - refund;
+        after.void = after.amount.is_zero() || amount.is_none();
+        if after.void {
+            for t in &mut after.event.tenders {
+                t.amount = Decimal::ZERO;
+            }
+        }
+        let account_id = event.account.clone();
+        let empty = Account::default();
+        let account = self.accounts.get(&account_id).unwrap_or(&empty);
+        let fail = |e| eval_reject(&event.id, e);
+
+        let mut entries = Vec::new();
+        let mut changes: HashMap<(usize, usize, MonthKey), Decimal> = HashMap::new();
+        let mut usage: HashMap<(usize, MonthKey), Decimal> = HashMap::new();
+        let mut new_awards: HashMap<(String, usize), Decimal> = HashMap::new();
+        if !payment.provisional {
+            let attributes = account.attributes_at(payment.at, program.attributes.len());
+            let interned = Interned::new(&after.event, &program.symbols, attributes);
+            let view = interned.view(after.amount, payment.at);
+            // Counters: a full refund removes the payment; a partial one changes sums only (S3.8).
+            let mut contributions = Vec::new();
+            for c in &payment.contributions {
+                let value = if after.void {
+                    Decimal::ZERO
+                } else if c.counts_payments {
+                    c.value
+                } else {
+                    let overlay = Overlay { account, changes: &HashMap::new() };
+                    self.evaluator.counter_contribution(c.campaign, c.counter, &view, &overlay).map_err(fail)?.unwrap_or_default()
+                };
+                if value != c.value {
+                    *changes.entry((c.campaign, c.counter, c.key)).or_default() += value - c.value;
+                }
+                contributions.push(Contribution { value, ..c.clone() });
+            }
+            after.contributions = contributions;
+            // This payment's awards.
+            for award in &mut after.awards {
+                let c = &program.campaigns[award.campaign];
+                let new = if after.void {
+                    Decimal::ZERO
+                } else {
+                    match c.refund {
+                        RefundPolicy::Prorate => scale_points(award.points, after.amount, payment.amount, c.rounding),
+                        RefundPolicy::Recompute => {
+                            // Eligibility was decided when the payment was made; only the
+                            // amounts change, and never upward (S1.7, S4.7).
+                            let overlay = Overlay { account, changes: &changes };
+                            self.recompute_ignoring_conditions(award.campaign, &view, &overlay).map_err(fail)?.min(award.points)
+                        }
+                    }
+                };
+                let delta = new - award.points;
+                if delta != Decimal::ZERO {
+                    *usage.entry((award.campaign, award.month)).or_default() += delta;
+                    *usage.entry((award.campaign, PERIOD)).or_default() += delta;
+                    entries.push(Entry::Adjust {
+                        event: event.id.clone(),
+                        account: account_id.clone(),
+                        campaign: c.id.clone(),
+                        payment: payment_id.to_string(),
+                        points: whole(delta, &event.id)?,
+                        unit: c.unit.clone(),
+                        source: c.source.to_string(),
+                        reason: explain::refund_reason(c, verb, after.void, refund),
+                    });
+                }
+                award.points = new;
+            }
+            // Re-rating (S3.9): awards that read a counter this refund changed.
+            let changed: HashSet<(usize, MonthKey)> =
+                changes.iter().filter(|(_, d)| !d.is_zero()).map(|((c, _, key), _)| (*c, *key)).collect();
+            for other in account.payments() {
+                if other.id == payment_id || other.void || other.provisional {
+                    continue;
+                }
+                for award in &other.awards {
+                    let c = &program.campaigns[award.campaign];
+                    let reads_changed = award.reads.iter().any(|(_, key)| changed.contains(&(award.campaign, *key)));
+                    if !c.retroactive || !reads_changed {
+                        continue;
+                    }
+                    let attributes = account.attributes_at(other.at, program.attributes.len());
+                    let interned = Interned::new(&other.event, &program.symbols, attributes);
+                    let view = interned.view(other.amount, other.at);
+                    let overlay = Overlay { account, changes: &changes };
+                    let new = self.recompute_ignoring_conditions(award.campaign, &view, &overlay).map_err(fail)?;
+                    let delta = new - award.points;
+                    if delta != Decimal::ZERO {
+                        *usage.entry((award.campaign, award.month)).or_default() += delta;
+                        *usage.entry((award.campaign, PERIOD)).or_default() += delta;
+                        new_awards.insert((other.id.clone(), award.campaign), new);
+                        entries.push(Entry::Adjust {
+                            event: event.id.clone(),
+                            account: account_id.clone(),
+                            campaign: c.id.clone(),
+                            payment: other.id.clone(),
+                            points: whole(delta, &event.id)?,
+                            unit: c.unit.clone(),
+                            source: c.source.to_string(),
+                            reason: format!(
+                                "rerate: refund {} of payment {payment_id} changed the counters this award reads",
+                                event.id
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+        // Commit.
+        let account = self.accounts.entry(account_id).or_default();
+        for (key, delta) in changes {
+            *account.counters.entry(key).or_default() += delta;
+        }
+        for (key, delta) in usage {
+            *account.usage.entry(key).or_default() += delta;
+        }
+        for ((id, campaign), points) in new_awards {
+            if let Some(award) = account.payments.get_mut(&id).and_then(|p| p.awards.iter_mut().find(|a| a.campaign == campaign)) {
+                award.points = points;
+            }
+        }
+        account.payments.insert(payment_id.to_string(), after);
+        Ok(entries)
+    }
+
+    /// A campaign's award on a payment with its conditions taken as met: the amounts are
+    /// computed again (after a refund, after a counter changed), eligibility is not.
+    fn recompute_ignoring_conditions(
+        &self,
+        campaign: usize,
+        view: &camp_compiler::view::PaymentView<'_>,
+        counters: &dyn Counters,
+    ) -> Result<Decimal, EvalError> {
+        self.evaluator.evaluate_award(campaign, view, counters).map(|o| o.points)
+    }
+}
+
+fn kind_name(kind: camp_compiler::ir::AttributeKind) -> &'static str {
+    match kind {
+        camp_compiler::ir::AttributeKind::Time => "an RFC 3339 time such as 2026-03-30T23:59:59+09:00",
+        camp_compiler::ir::AttributeKind::Bool => "true or false",
+        camp_compiler::ir::AttributeKind::Number => "a number",
+        camp_compiler::ir::AttributeKind::Text => "a string",
+    }
+}
+
+fn attribute_value(kind: camp_compiler::ir::AttributeKind, v: &serde_json::Value, program: &Program) -> Option<Value> {
+    use camp_compiler::ir::AttributeKind;
+    Some(match kind {
+        AttributeKind::Time => Value::Time(event::parse_time(v.as_str()?)?),
+        AttributeKind::Bool => Value::Bool(v.as_bool()?),
+        AttributeKind::Number => Value::Num(event::decimal(v)?),
+        AttributeKind::Text => {
+            let text = v.as_str()?;
+            Value::Sym(program.symbols.get(text).unwrap_or(camp_compiler::symbols::Sym(camp_compiler::symbols::FIRST_UNNAMED)))
+        }
+    })
+}

@@ -1,0 +1,178 @@
+//! Per-account state: attributes over time, enrollments, payments with their refunds and
+//! awards, cap usage and counters. The compiler derives what is kept (which counters, which
+//! caps) from the campaigns; the runtime keeps it.
+
+use std::collections::HashMap;
+
+use camp_compiler::ir::{Nanos, Value};
+use camp_compiler::symbols::{Interner, Sym, Symbols};
+use camp_compiler::time::MonthKey;
+use camp_compiler::view::{Counters, PaymentView, TenderView};
+use rust_decimal::Decimal;
+
+use crate::event;
+
+/// The key of cap usage over a whole period (month caps use the month's key).
+pub const PERIOD: MonthKey = MonthKey::MIN;
+
+/// One account.
+#[derive(Clone, Debug, Default)]
+pub struct Account {
+    /// Attribute changes in time order: (from, attribute index, value).
+    pub(crate) attributes: Vec<(Nanos, usize, Value)>,
+    /// Campaign index → the first entry time.
+    pub(crate) enrollments: HashMap<usize, Nanos>,
+    /// Payments by id.
+    pub(crate) payments: HashMap<String, Payment>,
+    /// Payment ids in arrival order.
+    pub(crate) order: Vec<String>,
+    /// (campaign, month key or [`PERIOD`]) → points awarded, after adjustments.
+    pub(crate) usage: HashMap<(usize, MonthKey), Decimal>,
+    /// (campaign, counter, month key or 0) → value.
+    pub(crate) counters: HashMap<(usize, usize, MonthKey), Decimal>,
+}
+
+impl Counters for Account {
+    fn counter(&self, campaign: usize, counter: usize, key: MonthKey) -> Decimal {
+        self.counters.get(&(campaign, counter, key)).copied().unwrap_or_default()
+    }
+}
+
+impl Account {
+    /// The attribute values in force at `at`, by attribute index.
+    pub fn attributes_at(&self, at: Nanos, count: usize) -> Vec<Value> {
+        let mut values = vec![Value::Absent; count];
+        for (from, index, value) in &self.attributes {
+            if *from <= at {
+                if let Some(slot) = values.get_mut(*index) {
+                    *slot = value.clone();
+                }
+            }
+        }
+        values
+    }
+
+    /// Points a campaign has awarded this account in a month (or the period).
+    pub fn used(&self, campaign: usize, key: MonthKey) -> Decimal {
+        self.usage.get(&(campaign, key)).copied().unwrap_or_default()
+    }
+
+    /// A payment of this account.
+    pub fn payment(&self, id: &str) -> Option<&Payment> {
+        self.payments.get(id)
+    }
+
+    /// The payments of this account in arrival order.
+    pub fn payments(&self) -> impl Iterator<Item = &Payment> {
+        self.order.iter().filter_map(|id| self.payments.get(id))
+    }
+
+    /// The value of a counter.
+    pub fn counter_value(&self, campaign: usize, counter: usize, key: MonthKey) -> Decimal {
+        self.counter(campaign, counter, key)
+    }
+
+    /// When the account entered a campaign, if it did.
+    pub fn enrolled_at(&self, campaign: usize) -> Option<Nanos> {
+        self.enrollments.get(&campaign).copied()
+    }
+}
+
+/// A payment as the runtime keeps it.
+#[derive(Clone, Debug)]
+pub struct Payment {
+    /// Its id.
+    pub id: String,
+    /// When it was made.
+    pub at: Nanos,
+    /// The amount paid.
+    pub original: Decimal,
+    /// What is left after refunds.
+    pub amount: Decimal,
+    /// Still provisional: counts and earns nothing yet.
+    pub provisional: bool,
+    /// Refunded in full or cancelled.
+    pub void: bool,
+    /// The decoded event (tenders keep what is left of each).
+    pub(crate) event: event::Payment,
+    /// What it added to counters: (campaign, counter, key, value, counts payments).
+    pub(crate) contributions: Vec<Contribution>,
+    /// What campaigns awarded it.
+    pub awards: Vec<AwardRecord>,
+}
+
+/// What a payment added to one counter.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Contribution {
+    pub campaign: usize,
+    pub counter: usize,
+    pub key: MonthKey,
+    pub value: Decimal,
+    /// A `count` counter: partial refunds leave it (S3.8).
+    pub counts_payments: bool,
+}
+
+/// What one campaign awarded one payment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AwardRecord {
+    /// The campaign index.
+    pub campaign: usize,
+    /// Points now owed (after adjustments).
+    pub points: Decimal,
+    /// The calendar month its caps count in.
+    pub month: MonthKey,
+    /// The counters (and periods) the award read.
+    pub reads: Vec<(u32, MonthKey)>,
+}
+
+/// The interned form of a payment, from which views are borrowed.
+#[derive(Debug)]
+pub(crate) struct Interned {
+    pub currency: Sym,
+    pub channel: Sym,
+    pub terminal: Sym,
+    pub app: Sym,
+    pub merchant: [Option<Sym>; 5],
+    pub tags: Vec<Sym>,
+    pub categories: Vec<Sym>,
+    pub tenders: Vec<TenderView>,
+    pub attributes: Vec<Value>,
+}
+
+impl Interned {
+    pub fn new(payment: &event::Payment, symbols: &Symbols, attributes: Vec<Value>) -> Interned {
+        let mut interner = Interner::new(symbols);
+        let merchant = [0, 1, 2, 3, 4].map(|i| payment.merchant[i].as_deref().map(|m| interner.sym(m)));
+        Interned {
+            currency: interner.sym(&payment.currency),
+            channel: interner.sym(&payment.channel),
+            terminal: interner.sym(&payment.terminal),
+            app: interner.sym(&payment.app),
+            merchant,
+            tags: payment.tags.iter().map(|t| interner.sym(t)).collect(),
+            categories: payment.categories.iter().map(|c| interner.sym(c)).collect(),
+            tenders: payment
+                .tenders
+                .iter()
+                .map(|t| TenderView { method: interner.sym(&t.method), amount: t.amount, installments: t.installments })
+                .collect(),
+            attributes,
+        }
+    }
+
+    pub fn view(&self, amount: Decimal, at: Nanos) -> PaymentView<'_> {
+        PaymentView {
+            amount,
+            currency: self.currency,
+            channel: self.channel,
+            terminal: self.terminal,
+            app: self.app,
+            at,
+            merchant: self.merchant,
+            tags: &self.tags,
+            categories: &self.categories,
+            tenders: &self.tenders,
+            attributes: &self.attributes,
+        }
+    }
+}

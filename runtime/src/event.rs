@@ -1,0 +1,362 @@
+//! The event stream of EVENTS.md: one JSON object a line, decoded exactly and validated.
+//!
+//! Amounts are read from the JSON text as written (serde_json keeps numbers as text with
+//! `arbitrary_precision`), never through a binary float. Every problem with an event is a
+//! [`Reject`] with a message a person can act on.
+
+use std::str::FromStr;
+
+use camp_compiler::ir::Nanos;
+use chrono::DateTime;
+use rust_decimal::Decimal;
+use serde_json::{Map, Value};
+
+/// An event, decoded and validated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    /// The idempotency key.
+    pub id: String,
+    /// The account it belongs to.
+    pub account: String,
+    /// When it happened.
+    pub at: Nanos,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+/// The kinds of event.
+#[derive(Clone, Debug, PartialEq)]
+pub enum EventKind {
+    /// A payment.
+    Payment(Payment),
+    /// Part of a payment taken back; `None` for a `cancel` (all of it).
+    Refund {
+        /// The payment's id.
+        payment: String,
+        /// How much; `None` for a cancel.
+        amount: Option<Decimal>,
+    },
+    /// A provisional payment completed.
+    Complete {
+        /// The payment's id.
+        payment: String,
+    },
+    /// The account entered a campaign.
+    Enroll {
+        /// The campaign's id.
+        campaign: String,
+    },
+    /// Account attributes set (`None` removes one).
+    Account {
+        /// Names and values, in the event's order.
+        attrs: Vec<(String, Option<Value>)>,
+    },
+}
+
+/// A payment event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Payment {
+    /// The total paid.
+    pub amount: Decimal,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// The tenders (one for the `method` shorthand).
+    pub tenders: Vec<Tender>,
+    /// `merchant.id`, `.brand`, `.region`, `.class`, `.category`.
+    pub merchant: [Option<String>; 5],
+    /// `merchant.tags`.
+    pub tags: Vec<String>,
+    /// `in_store` or `online`.
+    pub channel: String,
+    /// `pos`, `vending_machine`, ...
+    pub terminal: String,
+    /// `paypay`, `alipay`, ...
+    pub app: String,
+    /// The categories of its items.
+    pub categories: Vec<String>,
+    /// Counts and earns only once completed.
+    pub provisional: bool,
+}
+
+/// One tender of a payment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tender {
+    /// Its method.
+    pub method: String,
+    /// Its amount.
+    pub amount: Decimal,
+    /// Installments; 1 for a lump sum.
+    pub installments: Decimal,
+}
+
+/// Why an event was not accepted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reject {
+    /// The event's id, when it could be read.
+    pub event: Option<String>,
+    /// What is wrong, for a person.
+    pub error: String,
+}
+
+impl Reject {
+    pub(crate) fn new(event: Option<&str>, error: impl Into<String>) -> Reject {
+        Reject { event: event.map(str::to_string), error: error.into() }
+    }
+}
+
+/// Reads one line of the stream. `Ok(None)` for a blank line.
+pub fn parse_line(line: &str) -> Result<Option<(Event, Value)>, Reject> {
+    if line.trim().is_empty() {
+        return Ok(None);
+    }
+    let value: Value =
+        serde_json::from_str(line).map_err(|e| Reject::new(None, format!("the line is not a JSON object: {e}")))?;
+    let event = decode(&value)?;
+    Ok(Some((event, value)))
+}
+
+/// Decodes and validates one event.
+pub fn decode(value: &Value) -> Result<Event, Reject> {
+    let Value::Object(object) = value else {
+        return Err(Reject::new(None, "an event must be a JSON object"));
+    };
+    let id = match object.get("id") {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        Some(Value::String(_)) => return Err(Reject::new(None, "`id` is empty")),
+        Some(_) => return Err(Reject::new(None, "`id` must be a string")),
+        None => return Err(Reject::new(None, "the event has no `id`")),
+    };
+    let fields = Fields { object, id: &id };
+    let kind_name = fields.string("type")?;
+    let account = fields.string("account")?;
+    if account.is_empty() {
+        return Err(fields.reject("`account` is empty"));
+    }
+    let at = fields.time("at")?;
+    let kind = match kind_name.as_str() {
+        "payment" => EventKind::Payment(payment(&fields)?),
+        "refund" => {
+            let amount = fields.amount("amount")?;
+            if amount <= Decimal::ZERO {
+                return Err(fields.reject(format!("refund amount {amount} must be above zero")));
+            }
+            EventKind::Refund { payment: fields.string("payment")?, amount: Some(amount) }
+        }
+        "cancel" => EventKind::Refund { payment: fields.string("payment")?, amount: None },
+        "complete" => EventKind::Complete { payment: fields.string("payment")? },
+        "enroll" => EventKind::Enroll { campaign: fields.string("campaign")? },
+        "account" => {
+            let Some(Value::Object(attrs)) = object.get("attrs") else {
+                return Err(fields.reject("an `account` event needs `attrs`, an object of attribute values"));
+            };
+            let attrs = attrs
+                .iter()
+                .map(|(k, v)| (k.clone(), if v.is_null() { None } else { Some(v.clone()) }))
+                .collect();
+            EventKind::Account { attrs }
+        }
+        other => {
+            return Err(fields.reject(format!(
+                "unknown event type `{other}` (expected payment, refund, cancel, complete, enroll or account)"
+            )));
+        }
+    };
+    Ok(Event { id, account, at, kind })
+}
+
+struct Fields<'a> {
+    object: &'a Map<String, Value>,
+    id: &'a str,
+}
+
+impl Fields<'_> {
+    fn reject(&self, error: impl Into<String>) -> Reject {
+        Reject::new(Some(self.id), error)
+    }
+
+    fn string(&self, name: &str) -> Result<String, Reject> {
+        match self.object.get(name) {
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(_) => Err(self.reject(format!("`{name}` must be a string"))),
+            None => Err(self.reject(format!("event {} has no `{name}`", self.id))),
+        }
+    }
+
+    fn optional_string(&self, name: &str, default: &str) -> Result<String, Reject> {
+        match self.object.get(name) {
+            None | Some(Value::Null) => Ok(default.to_string()),
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(_) => Err(self.reject(format!("`{name}` must be a string"))),
+        }
+    }
+
+    fn time(&self, name: &str) -> Result<Nanos, Reject> {
+        let text = self.string(name)?;
+        parse_time(&text).ok_or_else(|| {
+            self.reject(format!("`{name}` is `{text}`, not an RFC 3339 time with an offset such as 2026-02-03T10:15:00+09:00"))
+        })
+    }
+
+    fn amount(&self, name: &str) -> Result<Decimal, Reject> {
+        match self.object.get(name) {
+            Some(v) => decimal(v).ok_or_else(|| self.reject(format!("`{name}` must be a number or a decimal string"))),
+            None => Err(self.reject(format!("event {} has no `{name}`", self.id))),
+        }
+    }
+}
+
+/// An RFC 3339 time with an offset, as nanoseconds.
+pub fn parse_time(text: &str) -> Option<Nanos> {
+    let t = DateTime::parse_from_rfc3339(text).ok()?;
+    t.timestamp_nanos_opt()
+}
+
+/// A JSON number or decimal string, exactly as written.
+pub fn decimal(value: &Value) -> Option<Decimal> {
+    let text = match value {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.trim().to_string(),
+        _ => return None,
+    };
+    Decimal::from_str(&text).ok().or_else(|| Decimal::from_scientific(&text).ok())
+}
+
+fn payment(f: &Fields<'_>) -> Result<Payment, Reject> {
+    let amount = f.amount("amount")?;
+    if amount < Decimal::ZERO {
+        return Err(f.reject(format!("payment amount {amount} is negative")));
+    }
+    let currency = f.optional_string("currency", "JPY")?;
+    let tenders = match (f.object.get("method"), f.object.get("tenders")) {
+        (Some(_), Some(_)) => return Err(f.reject("give `method` or `tenders`, not both")),
+        (None, None) => return Err(f.reject("a payment needs `method` or `tenders`")),
+        (Some(Value::String(method)), None) => {
+            vec![Tender { method: method.clone(), amount, installments: Decimal::ONE }]
+        }
+        (Some(_), None) => return Err(f.reject("`method` must be a string")),
+        (None, Some(Value::Array(list))) => tenders(f, list)?,
+        (None, Some(_)) => return Err(f.reject("`tenders` must be a list of {method, amount}")),
+    };
+    let total: Decimal = tenders.iter().map(|t| t.amount).sum();
+    if total != amount {
+        return Err(f.reject(format!("the tenders add up to {total}, not to the amount {amount}")));
+    }
+    let mut merchant: [Option<String>; 5] = Default::default();
+    let mut tags = Vec::new();
+    match f.object.get("merchant") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(m)) => {
+            for (i, key) in ["id", "brand", "region", "class", "category"].iter().enumerate() {
+                merchant[i] = match m.get(*key) {
+                    None | Some(Value::Null) => None,
+                    Some(Value::String(s)) => Some(s.clone()),
+                    Some(_) => return Err(f.reject(format!("`merchant.{key}` must be a string"))),
+                };
+            }
+            tags = match m.get("tags") {
+                None | Some(Value::Null) => Vec::new(),
+                Some(Value::Array(list)) => list
+                    .iter()
+                    .map(|t| t.as_str().map(str::to_string))
+                    .collect::<Option<_>>()
+                    .ok_or_else(|| f.reject("`merchant.tags` must be a list of strings"))?,
+                Some(_) => return Err(f.reject("`merchant.tags` must be a list of strings")),
+            };
+        }
+        Some(_) => return Err(f.reject("`merchant` must be an object")),
+    }
+    let channel = f.optional_string("channel", "in_store")?;
+    if channel != "in_store" && channel != "online" {
+        return Err(f.reject(format!("`channel` is `{channel}`; it must be `in_store` or `online`")));
+    }
+    let status = f.optional_string("status", "completed")?;
+    let provisional = match status.as_str() {
+        "completed" => false,
+        "provisional" => true,
+        other => return Err(f.reject(format!("`status` is `{other}`; it must be `completed` or `provisional`"))),
+    };
+    let categories = match f.object.get("items") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| match item.get("category") {
+                Some(Value::String(c)) => Ok(c.clone()),
+                _ => Err(f.reject("each of `items` needs a `category` string")),
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(f.reject("`items` must be a list")),
+    };
+    Ok(Payment {
+        amount,
+        currency,
+        tenders,
+        merchant,
+        tags,
+        channel,
+        terminal: f.optional_string("terminal", "pos")?,
+        app: f.optional_string("app", "paypay")?,
+        categories,
+        provisional,
+    })
+}
+
+fn tenders(f: &Fields<'_>, list: &[Value]) -> Result<Vec<Tender>, Reject> {
+    if list.is_empty() {
+        return Err(f.reject("`tenders` is empty"));
+    }
+    list.iter()
+        .map(|t| {
+            let method = t.get("method").and_then(Value::as_str).ok_or_else(|| f.reject("each tender needs a `method` string"))?;
+            let amount = t.get("amount").and_then(decimal).ok_or_else(|| f.reject("each tender needs an `amount`"))?;
+            if amount < Decimal::ZERO {
+                return Err(f.reject(format!("tender amount {amount} is negative")));
+            }
+            let installments = match t.get("installments") {
+                None | Some(Value::Null) => Decimal::ONE,
+                Some(v) => match decimal(v) {
+                    Some(n) if n >= Decimal::ONE && n.fract().is_zero() => n,
+                    _ => return Err(f.reject("`installments` must be a whole number of at least 1")),
+                },
+            };
+            Ok(Tender { method: method.to_string(), amount, installments })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_are_read_exactly_as_written() {
+        // 17 significant digits and a fraction: a binary float would give 12345678901234568.
+        let line = r#"{"type":"payment","id":"p","account":"a","at":"2026-02-03T10:00:00Z","amount":12345678901234567.89,"method":"cash"}"#;
+        let Ok(Some((event, _))) = parse_line(line) else { panic!("not accepted") };
+        let EventKind::Payment(p) = event.kind else { panic!("not a payment") };
+        assert_eq!(p.amount.to_string(), "12345678901234567.89");
+    }
+
+    #[test]
+    fn strings_and_numbers_both_give_amounts() {
+        for amount in ["1200", "\"1200\"", "\"12.50\"", "12.50"] {
+            let line = format!(r#"{{"type":"payment","id":"p","account":"a","at":"2026-02-03T10:00:00+09:00","amount":{amount},"method":"cash"}}"#);
+            assert!(matches!(parse_line(&line), Ok(Some(_))), "{amount}");
+        }
+    }
+
+    #[test]
+    fn bad_events_say_what_is_wrong() {
+        let cases = [
+            (r#"{"type":"payment","id":"g5","account":"u","at":"2026-03-10T12:00:00+09:00","method":"paypay_balance"}"#, "has no `amount`"),
+            (r#"{"type":"payment","id":"g6","account":"u","at":"2026-03-10T12:00:00+09:00","amount":1000,"tenders":[{"method":"paypay_balance","amount":600}]}"#, "add up to 600"),
+            (r#"{"type":"payment","id":"g7","account":"u","at":"yesterday","amount":1000,"method":"cash"}"#, "not an RFC 3339 time"),
+            (r#"{"type":"gift","id":"g8","account":"u","at":"2026-03-10T12:00:00+09:00"}"#, "unknown event type `gift`"),
+        ];
+        for (line, message) in cases {
+            match parse_line(line) {
+                Err(reject) => assert!(reject.error.contains(message), "{} for {line}", reject.error),
+                Ok(_) => panic!("accepted {line}"),
+            }
+        }
+    }
+}
