@@ -74,6 +74,16 @@ enum Command {
         #[arg(long, value_name = "PAYMENT_ID")]
         explain: Vec<String>,
     },
+    /// Run rule tests: events and the awards they must give, written next to campaigns.
+    ///
+    /// A test file (`*.camptest`) names its campaigns and holds tests; a `.camp` file given here
+    /// runs the `.camptest` file beside it. Prints one line per failure, then `N passed, M failed`;
+    /// exits 1 when any test fails.
+    Test {
+        /// `.camptest` files (or `.camp` files with a `.camptest` beside them).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Explain a diagnostic code: what it means, an example, the fix.
     ///
     /// `campc explain E0201`. Without a code, lists every code.
@@ -117,6 +127,7 @@ fn main() -> ExitCode {
         Command::Check { files, format, deny } => check(&files, format, deny.is_some(), lang),
         Command::Fmt { files, check } => fmt(&files, check, lang),
         Command::Explain { code } => explain(code.as_deref(), lang),
+        Command::Test { files } => test(&files, lang),
         Command::Run { files, events, out, engine, explain } => run(&files, &events, out.as_deref(), engine, &explain, lang),
     }
 }
@@ -269,6 +280,72 @@ fn run(
         }
     }
     if rejected > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS }
+}
+
+fn test(files: &[PathBuf], lang: Lang) -> ExitCode {
+    let (mut passed, mut failed) = (0usize, 0usize);
+    let mut broken = false;
+    for given in files {
+        let path = if given.extension().is_some_and(|e| e == "camp") { given.with_extension("camptest") } else { given.clone() };
+        let name = path.display().to_string();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) => {
+                eprintln!("error: cannot read `{name}`: {e}");
+                broken = true;
+                continue;
+            }
+        };
+        let file = match camp_runtime::rule_test::parse(&text) {
+            Ok(file) => file,
+            Err(e) => {
+                eprintln!("error: {name}:{}: {}", e.line, e.message);
+                broken = true;
+                continue;
+            }
+        };
+        let dir = path.parent().unwrap_or(std::path::Path::new("."));
+        let campaign_paths: Vec<PathBuf> = file.campaigns.iter().map(|c| dir.join(c)).collect();
+        let Some(sources) = read_all(&campaign_paths) else {
+            broken = true;
+            continue;
+        };
+        let source_files: Vec<camp_runtime::SourceFile<'_>> =
+            sources.iter().map(|(name, text)| camp_runtime::SourceFile { name, text }).collect();
+        match camp_runtime::rule_test::run(&file, &source_files) {
+            Ok(outcomes) => {
+                for outcome in outcomes {
+                    if outcome.failures.is_empty() {
+                        passed += 1;
+                        continue;
+                    }
+                    failed += 1;
+                    for (line, message) in outcome.failures {
+                        println!("FAIL {name}:{line} \"{}\": {message}", outcome.name);
+                    }
+                }
+            }
+            Err(camp_runtime::LoadError::Check(diagnostics)) => {
+                for d in &diagnostics {
+                    let (file_name, text) = &sources[d.file];
+                    eprint!("{}", render(d, lang, file_name, text, 100, false));
+                }
+                broken = true;
+            }
+            Err(e) => {
+                eprintln!("error: {name}: {e}");
+                broken = true;
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    if broken {
+        ExitCode::from(2)
+    } else if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn fmt(files: &[PathBuf], check_only: bool, lang: Lang) -> ExitCode {

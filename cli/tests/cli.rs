@@ -18,7 +18,13 @@ fn root() -> PathBuf {
 
 fn seeds() -> Vec<String> {
     let mut files: Vec<String> = std::fs::read_dir(root().join("examples/seeds"))
-        .map(|d| d.filter_map(Result::ok).map(|e| e.path().display().to_string()).collect())
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "camp"))
+                .map(|p| p.display().to_string())
+                .collect()
+        })
         .unwrap_or_default();
     files.sort();
     files
@@ -149,4 +155,78 @@ fn unreadable_file_is_reported() {
     let out = campc(&["check", "/no/such/file.camp"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("cannot read"));
+}
+
+fn seed_args(rest: &[&str]) -> Vec<String> {
+    let mut args = vec!["run".to_string()];
+    args.extend(seeds());
+    args.extend(rest.iter().map(|s| s.to_string()));
+    args
+}
+
+fn run_campc(args: &[String]) -> Output {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    campc(&args)
+}
+
+#[test]
+fn run_writes_the_ledger_and_exits_0_when_every_event_is_accepted() {
+    let events = root().join("examples/events/sample.jsonl").display().to_string();
+    let out = run_campc(&seed_args(&["--events", &events]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let entries: Vec<serde_json::Value> =
+        text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap_or_default()).collect();
+    assert!(entries.len() >= 6);
+    for e in &entries {
+        assert!(e["source"].as_str().is_some_and(|s| s.contains(".camp:")), "{e}");
+        assert!(e["reason"].as_str().is_some_and(|r| !r.is_empty()), "{e}");
+    }
+}
+
+#[test]
+fn run_exits_1_on_rejects_and_2_when_campaigns_do_not_check() {
+    let dir = std::env::temp_dir().join(format!("campc-run-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_default();
+    let events = dir.join("bad.jsonl");
+    std::fs::write(&events, "{\"type\":\"payment\"\n\n{\"type\":\"refund\",\"id\":\"r\",\"account\":\"u\",\"at\":\"2026-02-01T00:00:00Z\",\"payment\":\"x\",\"amount\":1}\n").unwrap_or_default();
+    let events = events.display().to_string();
+    let out = dir.join("ledger.jsonl");
+    let result = run_campc(&seed_args(&["--events", &events, "--out", &out.display().to_string()]));
+    assert_eq!(result.status.code(), Some(1));
+    let ledger = std::fs::read_to_string(&out).unwrap_or_default();
+    assert_eq!(ledger.lines().count(), 2, "{ledger}");
+    assert!(ledger.contains("\"line\":1") && ledger.contains("\"line\":3"), "{ledger}");
+
+    let broken = broken_seed();
+    let result = campc(&["run", &broken.to_string_lossy(), "--events", &events]);
+    assert_eq!(result.status.code(), Some(2));
+    assert!(text(&result.stderr).contains("E0201"));
+}
+
+#[test]
+fn run_explains_a_payment_on_stderr() {
+    let events = root().join("examples/events/sample.jsonl").display().to_string();
+    let out = run_campc(&seed_args(&["--events", &events, "--explain", "p1"]));
+    let explanation = text(&out.stderr);
+    for needle in ["Payment p1", "ama-toku-4", "basis: 700 JPY", "rate: 10% of 700 = 70", "these conditions do not hold", "result: 70 paypay_point"] {
+        assert!(explanation.contains(needle), "missing `{needle}` in:\n{explanation}");
+    }
+}
+
+#[test]
+fn the_jit_engine_says_it_is_not_there_yet() {
+    let events = root().join("examples/events/sample.jsonl").display().to_string();
+    let out = run_campc(&seed_args(&["--events", &events, "--engine", "jit"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--engine interp"));
+}
+
+#[test]
+fn test_runs_the_rule_tests_beside_the_seeds() {
+    let files: Vec<String> = seeds().iter().map(|s| s.replace(".camp", ".camptest")).collect();
+    let mut args = vec!["test".to_string()];
+    args.extend(files);
+    let out = run_campc(&args);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).trim_end().ends_with("passed, 0 failed"));
 }

@@ -379,11 +379,10 @@ impl Evaluator for Interp {
         let mut ctx = Ctx::new(&self.program, index, payment, counters)?;
         let campaign = ctx.campaign;
         let c = campaign.counters.get(counter).ok_or(EvalError::Internal("no such counter"))?;
-        if let Some(filter) = &c.filter {
-            if !truthy(&ctx.eval(filter)?) {
+        if let Some(filter) = &c.filter
+            && !truthy(&ctx.eval(filter)?) {
                 return Ok(None);
             }
-        }
         Ok(Some(match &c.sum {
             None => Decimal::ONE,
             Some(e) => num(&ctx.eval(e)?).unwrap_or(Decimal::ZERO),

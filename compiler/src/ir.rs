@@ -105,6 +105,8 @@ pub struct Campaign {
     pub refund: RefundPolicy,
     /// Re-rate awards when a refund changes a counter they read.
     pub retroactive: bool,
+    /// Where the refund rule is.
+    pub refund_source: Source,
     /// Stacking.
     pub stacking: camp_lang::typed::Stacking,
     /// Where the campaign block starts.

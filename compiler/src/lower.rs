@@ -200,6 +200,7 @@ impl Lowerer<'_> {
             grants,
             refund: c.refund,
             retroactive: c.retroactive,
+            refund_source: self.source_at(file, c.refund_span.start),
             stacking: c.stacking.clone(),
             source: self.source(c.origin),
         };

@@ -254,7 +254,7 @@ fn check_campaign(
             }
             ast::ItemKind::Refund { policy, retroactive } => {
                 if once(Line::Refund, "refund", span, checker.diags) {
-                    refund = Some((*policy, *retroactive));
+                    refund = Some((*policy, *retroactive, span));
                 }
             }
             ast::ItemKind::Award(a) => {
@@ -408,7 +408,7 @@ fn check_campaign(
             }
         }
     };
-    let (refund, retroactive) = refund.unwrap_or((ast::RefundPolicy::Recompute, false));
+    let (refund, retroactive, refund_span) = refund.unwrap_or((ast::RefundPolicy::Recompute, false, campaign.id.span));
     typed::Campaign {
         id,
         title: title.map(|t| t.value.clone()).unwrap_or_default(),
@@ -430,6 +430,7 @@ fn check_campaign(
         grants,
         refund,
         retroactive,
+        refund_span,
         stacking,
     }
 }

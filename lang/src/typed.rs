@@ -86,6 +86,8 @@ pub struct Campaign {
     pub refund: RefundPolicy,
     /// Whether a changed counter re-rates awards already made (S3.9).
     pub retroactive: bool,
+    /// Where the `refund` line is (the campaign's id when it has none).
+    pub refund_span: Span,
     /// How this campaign stacks with others.
     pub stacking: Stacking,
 }

@@ -43,11 +43,10 @@ impl Account {
     pub fn attributes_at(&self, at: Nanos, count: usize) -> Vec<Value> {
         let mut values = vec![Value::Absent; count];
         for (from, index, value) in &self.attributes {
-            if *from <= at {
-                if let Some(slot) = values.get_mut(*index) {
+            if *from <= at
+                && let Some(slot) = values.get_mut(*index) {
                     *slot = value.clone();
                 }
-            }
         }
         values
     }

@@ -27,8 +27,8 @@ pub struct Event {
 /// The kinds of event.
 #[derive(Clone, Debug, PartialEq)]
 pub enum EventKind {
-    /// A payment.
-    Payment(Payment),
+    /// A payment (boxed: it is much larger than the other kinds).
+    Payment(Box<Payment>),
     /// Part of a payment taken back; `None` for a `cancel` (all of it).
     Refund {
         /// The payment's id.
@@ -134,7 +134,7 @@ pub fn decode(value: &Value) -> Result<Event, Reject> {
     }
     let at = fields.time("at")?;
     let kind = match kind_name.as_str() {
-        "payment" => EventKind::Payment(payment(&fields)?),
+        "payment" => EventKind::Payment(Box::new(payment(&fields)?)),
         "refund" => {
             let amount = fields.amount("amount")?;
             if amount <= Decimal::ZERO {

@@ -14,6 +14,13 @@ fn percent(rate: Decimal) -> String {
     format!("{}%", (rate * Decimal::ONE_HUNDRED).normalize())
 }
 
+fn zone_name(zone: camp_compiler::ir::Zone) -> String {
+    match zone {
+        camp_compiler::ir::Zone::Named(tz) => tz.name().to_string(),
+        camp_compiler::ir::Zone::Fixed(offset) => offset.to_string(),
+    }
+}
+
 /// The short reason on an award entry.
 pub(crate) fn award_reason(c: &Campaign, cand: &Candidate) -> String {
     let o = &cand.outcome;
@@ -64,7 +71,11 @@ pub(crate) fn payment(
     counters: &dyn Counters,
 ) -> String {
     let mut out = String::new();
-    let when = camp_compiler::time::utc(payment.at).to_rfc3339();
+    let zone = program.campaigns.first().map(|c| c.zone);
+    let when = match zone {
+        Some(zone) => format!("{} ({})", camp_compiler::time::local(payment.at, zone).format("%Y-%m-%d %H:%M:%S"), zone_name(zone)),
+        None => camp_compiler::time::utc(payment.at).to_rfc3339(),
+    };
     let _ = writeln!(out, "Payment {} at {when}: {} {}", payment.id, payment.amount.normalize(), payment.event.currency);
     let tenders: Vec<String> =
         payment.event.tenders.iter().map(|t| format!("{} {}", t.method, t.amount.normalize())).collect();
@@ -105,7 +116,7 @@ pub(crate) fn payment(
             let _ = writeln!(out, "  nothing: the account had not entered the campaign before the payment (entry required)");
             continue;
         }
-        let _ = writeln!(out, "  basis: {} (line {})", o.basis.normalize(), c.award.source.line);
+        let _ = writeln!(out, "  basis: {} {} (line {})", o.basis.normalize(), payment.event.currency, c.award.source.line);
         if !c.award.is_rate {
             let _ = writeln!(out, "  award: {} points", o.uncapped);
         } else if c.award.per_tender {

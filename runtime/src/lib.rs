@@ -12,6 +12,7 @@ pub mod event;
 mod explain;
 mod grant;
 pub mod ledger;
+pub mod rule_test;
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
@@ -598,7 +599,7 @@ impl Runtime {
                         payment: payment_id.to_string(),
                         points: whole(delta, &event.id)?,
                         unit: c.unit.clone(),
-                        source: c.source.to_string(),
+                        source: c.refund_source.to_string(),
                         reason: explain::refund_reason(c, verb, after.void, refund),
                     });
                 }
@@ -634,7 +635,7 @@ impl Runtime {
                             payment: other.id.clone(),
                             points: whole(delta, &event.id)?,
                             unit: c.unit.clone(),
-                            source: c.source.to_string(),
+                            source: c.award.source.to_string(),
                             reason: format!(
                                 "rerate: refund {} of payment {payment_id} changed the counters this award reads",
                                 event.id
