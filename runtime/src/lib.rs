@@ -178,6 +178,16 @@ impl Runtime {
         }
     }
 
+    /// Processes a batch of JSON Lines (`first_line` is the line number of its first line).
+    /// The ledger is the same however a stream is cut into batches.
+    pub fn process_lines(&mut self, first_line: usize, text: &str) -> Vec<Entry> {
+        let mut entries = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            entries.extend(self.process_line(first_line + i, line));
+        }
+        entries
+    }
+
     /// Processes one decoded event (`raw` is its JSON, for idempotency): its ledger entries,
     /// or why it was rejected. A rejected event changes nothing.
     pub fn process(&mut self, event: &Event, raw: &serde_json::Value) -> Result<Vec<Entry>, Reject> {
