@@ -41,12 +41,110 @@ type Result<T> = std::result::Result<T, EvalError>;
 #[derive(Debug, Clone)]
 pub struct Interp {
     program: Arc<Program>,
+    /// Per campaign: its conditions and its award basis's tender filter, as flat predicates.
+    preds: Vec<(Vec<Pred>, Option<Pred>)>,
 }
 
 impl Interp {
     /// An interpreter for a lowered program.
     pub fn new(program: Arc<Program>) -> Interp {
-        Interp { program }
+        let preds = program
+            .campaigns
+            .iter()
+            .map(|c| {
+                let conditions = c.conditions.iter().map(|cond| Pred::of(&cond.expr)).collect();
+                let filter = c.bases.get(c.award.basis).and_then(|b| b.tenders.as_ref()).map(Pred::of);
+                (conditions, filter)
+            })
+            .collect();
+        Interp { program, preds }
+    }
+}
+
+/// A field that holds a symbol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SymField {
+    Currency,
+    Channel,
+    Terminal,
+    App,
+    Merchant(u8),
+    Method,
+}
+
+/// A condition in a flat form for the common shapes: a symbol field compared with a constant
+/// or a constant list, a set holding a constant, the amount compared with a constant. Each
+/// evaluates exactly as [`Ctx::test`] does on the expression it came from; anything else is
+/// kept as `General`.
+#[derive(Clone, Debug)]
+enum Pred {
+    /// `field == sym` (`want` false for `!=` or under `not`).
+    SymIs { field: SymField, sym: Sym, equal: bool, want: bool },
+    /// `field in [syms]`.
+    SymIn { field: SymField, set: Box<[Sym]>, want: bool },
+    /// `account.x == constant` (`equal` false for `!=`): false when the attribute is absent.
+    AttrIs { index: u16, value: Value, equal: bool, want: bool },
+    /// `merchant.tags has sym` / `items.category has sym`.
+    SetHas { categories: bool, sym: Sym, want: bool },
+    /// `any item in [syms]` and the like.
+    SetAny { categories: bool, set: Box<[Sym]>, want: bool },
+    /// Anything else.
+    General(Expr),
+}
+
+impl Pred {
+    fn of(e: &Expr) -> Pred {
+        Pred::shaped(e, true).unwrap_or_else(|| Pred::General(e.clone()))
+    }
+
+    fn sym_field(f: &Field) -> Option<SymField> {
+        Some(match f {
+            Field::Currency => SymField::Currency,
+            Field::Channel => SymField::Channel,
+            Field::Terminal => SymField::Terminal,
+            Field::App => SymField::App,
+            Field::Merchant(i) => SymField::Merchant(*i),
+            Field::Method => SymField::Method,
+            _ => return None,
+        })
+    }
+
+    fn syms(list: &[Value]) -> Option<Box<[Sym]>> {
+        list.iter().map(|v| if let Value::Sym(s) = v { Some(*s) } else { None }).collect()
+    }
+
+    fn shaped(e: &Expr, want: bool) -> Option<Pred> {
+        match e {
+            Expr::Not(inner) if always_bool(inner) => Pred::shaped(inner, !want),
+            Expr::Binary(op @ (BinaryOp::Eq | BinaryOp::Ne), a, b) => match (&**a, &**b) {
+                (Expr::Field(Field::Attribute(index)), Expr::Const(value)) if *value != Value::Absent => {
+                    Some(Pred::AttrIs { index: *index, value: value.clone(), equal: *op == BinaryOp::Eq, want })
+                }
+                (Expr::Field(f), Expr::Const(Value::Sym(sym))) => {
+                    Some(Pred::SymIs { field: Pred::sym_field(f)?, sym: *sym, equal: *op == BinaryOp::Eq, want })
+                }
+                _ => None,
+            },
+            Expr::Binary(BinaryOp::In, a, b) => match (&**a, &**b) {
+                (Expr::Field(f), Expr::Const(Value::List(list))) => {
+                    Some(Pred::SymIn { field: Pred::sym_field(f)?, set: Pred::syms(list)?, want })
+                }
+                _ => None,
+            },
+            Expr::Binary(BinaryOp::Has, a, b) => match (&**a, &**b) {
+                (Expr::Field(f @ (Field::Tags | Field::ItemCategories)), Expr::Const(Value::Sym(sym))) => {
+                    Some(Pred::SetHas { categories: *f == Field::ItemCategories, sym: *sym, want })
+                }
+                _ => None,
+            },
+            Expr::Binary(BinaryOp::Intersects, a, b) => match (&**a, &**b) {
+                (Expr::Field(f @ (Field::Tags | Field::ItemCategories)), Expr::Const(Value::List(list))) => {
+                    Some(Pred::SetAny { categories: *f == Field::ItemCategories, set: Pred::syms(list)?, want })
+                }
+                _ => None,
+            },
+            _ => None,
+        }
     }
 }
 
@@ -62,10 +160,23 @@ struct Ctx<'a> {
     period: Option<MonthKey>,
     /// Every (counter, period) read.
     reads: Vec<(u32, MonthKey)>,
+    /// The award basis's tender filter, precompiled.
+    award_filter: Option<&'a Pred>,
 }
 
 fn truthy(v: &Value) -> bool {
     matches!(v, Value::Bool(true))
+}
+
+/// True for expressions whose value is always `true` or `false`, never absent: `not` of
+/// them is the opposite truth.
+fn always_bool(e: &Expr) -> bool {
+    match e {
+        Expr::Binary(op, _, _) => !matches!(op, BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul),
+        Expr::Not(a) => always_bool(a),
+        Expr::IsSet(_) | Expr::Const(Value::Bool(_)) => true,
+        _ => false,
+    }
 }
 
 fn num(v: &Value) -> Option<Decimal> {
@@ -75,8 +186,30 @@ fn num(v: &Value) -> Option<Decimal> {
     }
 }
 
+/// Powers of ten that fit in an `i64`.
+const POW10: [i64; 19] = {
+    let mut table = [1i64; 19];
+    let mut i = 1;
+    while i < 19 {
+        table[i] = table[i - 1] * 10;
+        i += 1;
+    }
+    table
+};
+
 /// Rounds a non-negative amount of points to a whole number as the campaign says.
 pub fn round(points: Decimal, rounding: Rounding) -> Decimal {
+    // The common case, rounding down a small amount, as one integer division; the same
+    // result as `round_dp_with_strategy(0, ToZero)`.
+    let scale = points.scale();
+    if rounding == Rounding::Floor {
+        if scale == 0 {
+            return points;
+        }
+        if let (Ok(mantissa), Some(pow)) = (i64::try_from(points.mantissa()), POW10.get(scale as usize)) {
+            return Decimal::from(mantissa / pow);
+        }
+    }
     let strategy = match rounding {
         Rounding::Floor => RoundingStrategy::ToZero,
         Rounding::Ceil => RoundingStrategy::AwayFromZero,
@@ -94,7 +227,7 @@ impl<'a> Ctx<'a> {
         counters: &'a dyn Counters,
     ) -> Result<Ctx<'a>> {
         let campaign = program.campaigns.get(index).ok_or(EvalError::Internal("no such campaign"))?;
-        Ok(Ctx { campaign, index, payment, counters, tender: None, period: None, reads: Vec::new() })
+        Ok(Ctx { campaign, index, payment, counters, tender: None, period: None, reads: Vec::new(), award_filter: None })
     }
 
     fn field(&self, f: Field) -> Result<Value> {
@@ -125,6 +258,134 @@ impl<'a> Ctx<'a> {
         })
     }
 
+    fn sym_of(&self, f: SymField) -> Result<Option<Sym>> {
+        let p = self.payment;
+        Ok(match f {
+            SymField::Currency => Some(p.currency),
+            SymField::Channel => Some(p.channel),
+            SymField::Terminal => Some(p.terminal),
+            SymField::App => Some(p.app),
+            SymField::Merchant(i) => p.merchant.get(i as usize).copied().flatten(),
+            SymField::Method => Some(
+                self.tender
+                    .and_then(|t| p.tenders.get(t))
+                    .ok_or(EvalError::Internal("a tender field read outside a tender clause"))?
+                    .method,
+            ),
+        })
+    }
+
+    /// Whether a predicate holds: the same as `test` on the expression it came from.
+    fn holds(&mut self, pred: &Pred) -> Result<bool> {
+        Ok(match pred {
+            Pred::SymIs { field, sym, equal, want } => {
+                self.sym_of(*field)?.is_some_and(|v| (v == *sym) == *equal) == *want
+            }
+            Pred::SymIn { field, set, want } => self.sym_of(*field)?.is_some_and(|v| set.contains(&v)) == *want,
+            Pred::AttrIs { index, value, equal: eq, want } => {
+                let have = self.payment.attributes.get(*index as usize).unwrap_or(&Value::Absent);
+                (*have != Value::Absent && equal(have, value) == *eq) == *want
+            }
+            Pred::SetHas { categories, sym, want } => {
+                let set = if *categories { self.payment.categories } else { self.payment.tags };
+                set.contains(sym) == *want
+            }
+            Pred::SetAny { categories, set, want } => {
+                let have = if *categories { self.payment.categories } else { self.payment.tags };
+                set.iter().any(|s| have.contains(s)) == *want
+            }
+            Pred::General(e) => self.test(e)?,
+        })
+    }
+
+    /// A number-valued expression; constants are read in place.
+    #[inline]
+    fn number(&mut self, e: &Expr) -> Result<Option<Decimal>> {
+        match e {
+            Expr::Const(Value::Num(n)) => Ok(Some(*n)),
+            _ => Ok(num(&self.eval(e)?)),
+        }
+    }
+
+    /// The symbol a field holds: `None` when the field is not a symbol field (the caller
+    /// falls back to [`Ctx::eval`]), `Some(None)` when it is absent.
+    fn field_sym(&self, f: Field) -> Result<Option<Option<Sym>>> {
+        let p = self.payment;
+        Ok(Some(match f {
+            Field::Currency => Some(p.currency),
+            Field::Channel => Some(p.channel),
+            Field::Terminal => Some(p.terminal),
+            Field::App => Some(p.app),
+            Field::Merchant(i) => p.merchant.get(i as usize).copied().flatten(),
+            Field::Method => Some(
+                self.tender
+                    .and_then(|t| p.tenders.get(t))
+                    .ok_or(EvalError::Internal("a tender field read outside a tender clause"))?
+                    .method,
+            ),
+            _ => return Ok(None),
+        }))
+    }
+
+    /// Whether a condition holds: exactly `truthy(eval(e))`, computed without building values
+    /// for the common shapes (a field compared with a constant, a constant list).
+    fn test(&mut self, e: &Expr) -> Result<bool> {
+        match e {
+            Expr::Binary(BinaryOp::And, a, b) => Ok(self.test(a)? && self.test(b)?),
+            Expr::Binary(BinaryOp::Or, a, b) => Ok(self.test(a)? || self.test(b)?),
+            Expr::Not(a) if always_bool(a) => Ok(!self.test(a)?),
+            Expr::Const(v) => Ok(truthy(v)),
+            Expr::Binary(op @ (BinaryOp::Eq | BinaryOp::Ne), a, b) => {
+                match (&**a, &**b) {
+                    (Expr::Field(Field::Attribute(i)), Expr::Const(c)) => {
+                        let value = self.payment.attributes.get(*i as usize).unwrap_or(&Value::Absent);
+                        return Ok(present(value, c) && equal(value, c) == (*op == BinaryOp::Eq));
+                    }
+                    (Expr::Field(f), Expr::Const(Value::Sym(s))) => {
+                        if let Some(value) = self.field_sym(*f)? {
+                            return Ok(value.is_some_and(|v| (v == *s) == (*op == BinaryOp::Eq)));
+                        }
+                    }
+                    _ => {}
+                }
+                Ok(truthy(&self.binary(*op, a, b)?))
+            }
+            Expr::Binary(op @ (BinaryOp::Has | BinaryOp::Intersects), a, b) => {
+                if let Expr::Field(f @ (Field::Tags | Field::ItemCategories)) = &**a {
+                    let set = if *f == Field::Tags { self.payment.tags } else { self.payment.categories };
+                    match (op, &**b) {
+                        (BinaryOp::Has, Expr::Const(Value::Sym(s))) => return Ok(set.contains(s)),
+                        (BinaryOp::Intersects, Expr::Const(Value::List(list))) => {
+                            return Ok(list.iter().any(|v| matches!(v, Value::Sym(s) if set.contains(s))));
+                        }
+                        _ => {}
+                    }
+                }
+                Ok(truthy(&self.binary(*op, a, b)?))
+            }
+            Expr::Binary(BinaryOp::In, a, b) => {
+                if let (Expr::Field(f), Expr::Const(Value::List(items))) = (&**a, &**b)
+                    && let Some(value) = self.field_sym(*f)? {
+                        return Ok(value.is_some_and(|v| items.contains(&Value::Sym(v))));
+                    }
+                Ok(truthy(&self.binary(BinaryOp::In, a, b)?))
+            }
+            Expr::Binary(op @ (BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge), a, b) => {
+                if let (Expr::Field(Field::Amount), Expr::Const(Value::Num(limit))) = (&**a, &**b) {
+                    let amount = self.payment.amount;
+                    return Ok(match op {
+                        BinaryOp::Lt => amount < *limit,
+                        BinaryOp::Le => amount <= *limit,
+                        BinaryOp::Gt => amount > *limit,
+                        _ => amount >= *limit,
+                    });
+                }
+                Ok(truthy(&self.binary(*op, a, b)?))
+            }
+            _ => Ok(truthy(&self.eval(e)?)),
+        }
+    }
+
     fn eval(&mut self, e: &Expr) -> Result<Value> {
         Ok(match e {
             Expr::Const(v) => v.clone(),
@@ -148,7 +409,7 @@ impl<'a> Ctx<'a> {
             },
             Expr::Binary(op, a, b) => self.binary(*op, a, b)?,
             Expr::If(c, a, b) => {
-                if truthy(&self.eval(c)?) {
+                if self.test(c)? {
                     self.eval(a)?
                 } else {
                     self.eval(b)?
@@ -205,9 +466,33 @@ impl<'a> Ctx<'a> {
     fn tender_counts(&mut self, filter: Option<&Expr>, t: usize) -> Result<bool> {
         let Some(filter) = filter else { return Ok(true) };
         let saved = self.tender.replace(t);
-        let holds = self.eval(filter).map(|v| truthy(&v));
+        let holds = self.test(filter);
         self.tender = saved;
         holds
+    }
+
+    /// Whether tender `t` is part of the award's basis, through the precompiled filter.
+    fn award_tender_counts(&mut self, basis: &crate::ir::Basis, t: usize) -> Result<bool> {
+        match self.award_filter {
+            Some(pred) => {
+                let saved = self.tender.replace(t);
+                let holds = self.holds(pred);
+                self.tender = saved;
+                holds
+            }
+            None => self.tender_counts(basis.tenders.as_ref(), t),
+        }
+    }
+
+    /// The money of the award's basis for this payment.
+    fn award_basis(&mut self, basis: &crate::ir::Basis) -> Result<Decimal> {
+        let mut total = Decimal::ZERO;
+        for (t, tender) in self.payment.tenders.iter().enumerate() {
+            if self.award_tender_counts(basis, t)? {
+                total = total.checked_add(tender.amount).ok_or(EvalError::Overflow)?;
+            }
+        }
+        Ok(basis.first.map_or(total, |first| total.min(first)))
     }
 
     /// The money of basis `i` for this payment.
@@ -242,12 +527,8 @@ impl<'a> Ctx<'a> {
 
     fn binary(&mut self, op: BinaryOp, a: &Expr, b: &Expr) -> Result<Value> {
         match op {
-            BinaryOp::And => {
-                return Ok(Value::Bool(truthy(&self.eval(a)?) && truthy(&self.eval(b)?)));
-            }
-            BinaryOp::Or => {
-                return Ok(Value::Bool(truthy(&self.eval(a)?) || truthy(&self.eval(b)?)));
-            }
+            BinaryOp::And => return Ok(Value::Bool(self.test(a)? && self.test(b)?)),
+            BinaryOp::Or => return Ok(Value::Bool(self.test(a)? || self.test(b)?)),
             BinaryOp::Has => {
                 if let Expr::Field(Field::Tags | Field::ItemCategories) = a {
                     let set = if matches!(a, Expr::Field(Field::Tags)) { self.payment.tags } else { self.payment.categories };
@@ -255,6 +536,13 @@ impl<'a> Ctx<'a> {
                         Value::Sym(s) => Value::Bool(set.contains(&s)),
                         _ => Value::Bool(false),
                     });
+                }
+            }
+            BinaryOp::In => {
+                // A constant list is read in place, never copied.
+                if let Expr::Const(Value::List(items)) = b {
+                    let x = self.eval(a)?;
+                    return Ok(Value::Bool(x != Value::Absent && items.iter().any(|i| equal(i, &x))));
                 }
             }
             BinaryOp::Intersects => {
@@ -336,37 +624,48 @@ impl Evaluator for Interp {
         &self.program
     }
 
-    fn evaluate(&self, index: usize, payment: &PaymentView<'_>, counters: &dyn Counters) -> Result<Outcome> {
+    fn evaluate_into(&self, index: usize, payment: &PaymentView<'_>, counters: &dyn Counters, outcome: &mut Outcome) -> Result<()> {
         let mut ctx = Ctx::new(&self.program, index, payment, counters)?;
         let campaign = ctx.campaign;
-        let mut outcome = Outcome::default();
+        outcome.ineligible = None;
+        outcome.basis = Decimal::ZERO;
+        outcome.value = Decimal::ZERO;
+        outcome.uncapped = Decimal::ZERO;
+        outcome.points = Decimal::ZERO;
+        outcome.caps = crate::CapValues::default();
+        outcome.reads.clear();
         let in_period = campaign.start.is_none_or(|s| payment.at >= s) && campaign.end.is_none_or(|e| payment.at < e);
         if !in_period {
             outcome.ineligible = Some(Ineligible::OutsidePeriod);
-            return Ok(outcome);
+            return Ok(());
         }
         if payment.currency != campaign.currency {
             outcome.ineligible = Some(Ineligible::Currency);
-            return Ok(outcome);
+            return Ok(());
         }
-        for (i, condition) in campaign.conditions.iter().enumerate() {
-            if !truthy(&ctx.eval(&condition.expr)?) {
+        let (conditions, filter) = self.preds.get(index).ok_or(EvalError::Internal("no such campaign"))?;
+        for (i, pred) in conditions.iter().enumerate() {
+            if !ctx.holds(pred)? {
                 outcome.ineligible = Some(Ineligible::Condition(i));
-                outcome.reads = ctx.reads;
-                return Ok(outcome);
+                outcome.reads.append(&mut ctx.reads);
+                return Ok(());
             }
         }
+        ctx.award_filter = filter.as_ref();
         award(&mut ctx, outcome)
     }
 
     fn evaluate_award(&self, index: usize, payment: &PaymentView<'_>, counters: &dyn Counters) -> Result<Outcome> {
         let mut ctx = Ctx::new(&self.program, index, payment, counters)?;
-        award(&mut ctx, Outcome::default())
+        ctx.award_filter = self.preds.get(index).and_then(|(_, f)| f.as_ref());
+        let mut outcome = Outcome::default();
+        award(&mut ctx, &mut outcome)?;
+        Ok(outcome)
     }
     fn condition_results(&self, index: usize, payment: &PaymentView<'_>, counters: &dyn Counters) -> Result<Vec<bool>> {
         let mut ctx = Ctx::new(&self.program, index, payment, counters)?;
         let campaign = ctx.campaign;
-        campaign.conditions.iter().map(|c| ctx.eval(&c.expr).map(|v| truthy(&v))).collect()
+        campaign.conditions.iter().map(|c| ctx.test(&c.expr)).collect()
     }
 
     fn counter_contribution(
@@ -391,15 +690,17 @@ impl Evaluator for Interp {
 }
 
 /// The amounts of an award: basis, value, rounding, caps as evaluated, the per-payment cap.
-fn award(ctx: &mut Ctx<'_>, mut outcome: Outcome) -> Result<Outcome> {
+fn award(ctx: &mut Ctx<'_>, outcome: &mut Outcome) -> Result<()> {
         let campaign = ctx.campaign;
         let payment = ctx.payment;
         let award = &campaign.award;
         let basis = campaign.bases.get(award.basis).ok_or(EvalError::Internal("no award basis"))?;
         let unit_value = campaign.unit_value;
+        let unit_is_one = unit_value == Decimal::ONE;
         let to_points = |money: Decimal| -> Result<Decimal> {
-            if unit_value == Decimal::ONE { Ok(money) } else { money.checked_div(unit_value).ok_or(EvalError::Overflow) }
+            if unit_is_one { Ok(money) } else { money.checked_div(unit_value).ok_or(EvalError::Overflow) }
         };
+        let non_negative = |d: Decimal| if d.is_sign_negative() { Decimal::ZERO } else { d };
         let mut points = Decimal::ZERO;
         let mut total_basis = Decimal::ZERO;
         if award.is_rate && award.per_tender {
@@ -407,7 +708,7 @@ fn award(ctx: &mut Ctx<'_>, mut outcome: Outcome) -> Result<Outcome> {
             // taken from the tenders in order.
             let mut room = basis.first;
             for t in 0..payment.tenders.len() {
-                if !ctx.tender_counts(basis.tenders.as_ref(), t)? {
+                if !ctx.award_tender_counts(basis, t)? {
                     continue;
                 }
                 let mut amount = payment.tenders[t].amount;
@@ -417,14 +718,14 @@ fn award(ctx: &mut Ctx<'_>, mut outcome: Outcome) -> Result<Outcome> {
                 }
                 total_basis = total_basis.checked_add(amount).ok_or(EvalError::Overflow)?;
                 ctx.tender = Some(t);
-                let rate = num(&ctx.eval(&award.value)?).unwrap_or(Decimal::ZERO);
+                let rate = ctx.number(&award.value)?.unwrap_or(Decimal::ZERO);
                 ctx.tender = None;
                 let part = to_points(rate.checked_mul(amount).ok_or(EvalError::Overflow)?)?;
-                points = points.checked_add(round(part.max(Decimal::ZERO), campaign.rounding)).ok_or(EvalError::Overflow)?;
+                points = points.checked_add(round(non_negative(part), campaign.rounding)).ok_or(EvalError::Overflow)?;
             }
         } else {
-            total_basis = ctx.basis(award.basis)?;
-            let value = num(&ctx.eval(&award.value)?).unwrap_or(Decimal::ZERO);
+            total_basis = ctx.award_basis(basis)?;
+            let value = ctx.number(&award.value)?.unwrap_or(Decimal::ZERO);
             let raw = if award.is_rate {
                 to_points(value.checked_mul(total_basis).ok_or(EvalError::Overflow)?)?
             } else if total_basis > Decimal::ZERO {
@@ -433,19 +734,88 @@ fn award(ctx: &mut Ctx<'_>, mut outcome: Outcome) -> Result<Outcome> {
                 Decimal::ZERO
             };
             outcome.value = value;
-            points = round(raw.max(Decimal::ZERO), campaign.rounding);
+            points = round(non_negative(raw), campaign.rounding);
         }
         outcome.basis = total_basis;
         outcome.uncapped = points;
         for cap in &award.caps {
-            let limit = num(&ctx.eval(&cap.value)?);
+            let limit = ctx.number(&cap.value)?;
             match cap.scope {
                 CapScope::Payment => outcome.caps.payment = limit,
                 CapScope::Month => outcome.caps.month = limit,
                 CapScope::Period => outcome.caps.period = limit,
             }
         }
-        outcome.points = outcome.caps.payment.map_or(points, |cap| points.min(cap.max(Decimal::ZERO)));
-        outcome.reads = std::mem::take(&mut ctx.reads);
-        Ok(outcome)
+        outcome.points = outcome.caps.payment.map_or(points, |cap| points.min(non_negative(cap)));
+        outcome.reads.append(&mut ctx.reads);
+        Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn predicates_agree_with_the_general_test_on_every_seed_condition() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/seeds");
+        let mut names: Vec<_> = std::fs::read_dir(dir)
+            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "camp")).collect())
+            .unwrap_or_default();
+        names.sort();
+        let texts: Vec<String> = names.iter().map(|p| std::fs::read_to_string(p).unwrap_or_default()).collect();
+        let sources: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let checked = camp_lang::check_sources(&sources);
+        let files: Vec<crate::SourceFile<'_>> = sources.iter().map(|t| crate::SourceFile { name: "seed", text: t }).collect();
+        let program = Arc::new(crate::lower(&checked.program, &files).unwrap_or_else(|e| panic!("{e}")));
+        let interp = Interp::new(program.clone());
+        let sym = |s: &str| program.symbols.get(s).unwrap_or(Sym(crate::symbols::FIRST_UNNAMED));
+        let (mut shaped, mut compared) = (0, 0);
+        for (tag, category, channel, method) in [
+            ("ama-toku-4", "food", "in_store", "paypay_balance"),
+            ("cashless-reduction", "tobacco", "online", "credit_card"),
+            ("other", "lottery", "in_store", "au_pay"),
+        ] {
+            let tags = [sym(tag)];
+            let categories = [sym(category)];
+            let tenders = [crate::view::TenderView { method: sym(method), amount: Decimal::ONE_HUNDRED, installments: Decimal::ONE }];
+            let attributes = vec![Value::Absent; program.attributes.len()];
+            let view = PaymentView {
+                amount: Decimal::ONE_HUNDRED,
+                currency: sym("JPY"),
+                channel: sym(channel),
+                terminal: sym("pos"),
+                app: sym("paypay"),
+                at: 0,
+                merchant: [None, Some(sym("amazon")), None, Some(sym("small")), None],
+                tags: &tags,
+                categories: &categories,
+                tenders: &tenders,
+                attributes: &attributes,
+            };
+            for (index, (preds, filter)) in interp.preds.iter().enumerate() {
+                let mut ctx = Ctx::new(&program, index, &view, &crate::view::NoCounters).unwrap_or_else(|e| panic!("{e}"));
+                let campaign = &program.campaigns[index];
+                for (pred, condition) in preds.iter().zip(&campaign.conditions) {
+                    shaped += usize::from(!matches!(pred, Pred::General(_)));
+                    assert_eq!(ctx.holds(pred), ctx.test(&condition.expr), "{}: {}", campaign.id, condition.text);
+                    compared += 1;
+                }
+                if let (Some(pred), Some(expr)) = (filter, campaign.bases[campaign.award.basis].tenders.as_ref()) {
+                    ctx.tender = Some(0);
+                    assert_eq!(ctx.holds(pred), ctx.test(expr), "{}: award basis", campaign.id);
+                    ctx.tender = None;
+                }
+            }
+        }
+        assert!(shaped > 10 && compared > 30, "{shaped} shaped of {compared}");
+    }
+
+    #[test]
+    fn the_fast_floor_agrees_with_the_general_rounding() {
+        let samples = ["0", "0.5", "69.99", "70.0", "1234567.8912", "0.0000000001", "99999999999999999.9", "12345678901234567890.5"];
+        for text in samples {
+            let d: Decimal = text.parse().unwrap_or_default();
+            assert_eq!(round(d, Rounding::Floor), d.round_dp_with_strategy(0, RoundingStrategy::ToZero), "{text}");
+        }
+    }
 }

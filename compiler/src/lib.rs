@@ -74,8 +74,22 @@ pub trait Evaluator: Send + Sync + std::fmt::Debug {
     /// The program evaluated.
     fn program(&self) -> &Arc<ir::Program>;
 
+    /// What campaign `index` gives `payment`, before account caps and stacking, written into
+    /// `out` (reset first), so that hot loops reuse one outcome.
+    fn evaluate_into(
+        &self,
+        index: usize,
+        payment: &PaymentView<'_>,
+        counters: &dyn Counters,
+        out: &mut Outcome,
+    ) -> Result<(), EvalError>;
+
     /// What campaign `index` gives `payment`, before account caps and stacking.
-    fn evaluate(&self, index: usize, payment: &PaymentView<'_>, counters: &dyn Counters) -> Result<Outcome, EvalError>;
+    fn evaluate(&self, index: usize, payment: &PaymentView<'_>, counters: &dyn Counters) -> Result<Outcome, EvalError> {
+        let mut out = Outcome::default();
+        self.evaluate_into(index, payment, counters, &mut out)?;
+        Ok(out)
+    }
 
     /// The award of campaign `index` on `payment` with its period and conditions taken as met:
     /// used when amounts change after eligibility was decided (refunds, re-rating).

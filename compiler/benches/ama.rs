@@ -1,0 +1,103 @@
+//! Single-rule evaluation of the Ama rule (S4.2–S4.5, no account state) by the reference
+//! interpreter, over 1,024 varied payments. Figures go in docs/PERFORMANCE.md.
+
+use std::sync::Arc;
+
+use camp_compiler::ir::{Program, Value};
+use camp_compiler::symbols::Sym;
+use camp_compiler::view::{NoCounters, PaymentView, TenderView};
+use camp_compiler::{Evaluator, Interp, SourceFile};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use rust_decimal::Decimal;
+
+fn program() -> Arc<Program> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/seeds/ama-toku-4.camp");
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let checked = camp_lang::check_sources(&[&text]);
+    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+    Arc::new(camp_compiler::lower(&checked.program, &[SourceFile { name: "ama-toku-4.camp", text: &text }]).unwrap_or_else(|e| panic!("{e}")))
+}
+
+/// Payments that pass and fail each condition in turn, with one or two tenders.
+struct Payment {
+    amount: Decimal,
+    tags: Vec<Sym>,
+    categories: Vec<Sym>,
+    tenders: Vec<TenderView>,
+    channel: Sym,
+    terminal: Sym,
+    app: Sym,
+}
+
+fn payments(p: &Program) -> (Vec<Payment>, Sym, Vec<Value>) {
+    let sym = |s: &str| p.symbols.get(s).unwrap_or(Sym(u32::MAX));
+    let methods = ["paypay_balance", "paypay_credit", "paypay_gift_voucher", "credit_card"].map(sym);
+    let out = (0..1024u32)
+        .map(|i| {
+            let amount = Decimal::from(300 + (i * 7919) % 20_000);
+            let split = i % 3 == 0;
+            let tenders = if split {
+                let half = (amount / Decimal::TWO).floor();
+                vec![
+                    TenderView { method: methods[0], amount: half, installments: Decimal::ONE },
+                    TenderView { method: methods[2], amount: amount - half, installments: Decimal::ONE },
+                ]
+            } else {
+                vec![TenderView { method: methods[(i % 4) as usize], amount, installments: Decimal::ONE }]
+            };
+            Payment {
+                amount,
+                tags: if i % 5 == 0 { vec![] } else { vec![sym("ama-toku-4")] },
+                categories: if i % 11 == 0 { vec![sym("tobacco")] } else { vec![] },
+                tenders,
+                channel: if i % 7 == 0 { sym("online") } else { sym("in_store") },
+                terminal: if i % 13 == 0 { sym("vending_machine") } else { sym("pos") },
+                app: sym("paypay"),
+            }
+        })
+        .collect();
+    (out, sym("JPY"), vec![Value::Absent; p.attributes.len()])
+}
+
+fn bench(c: &mut Criterion) {
+    let program = program();
+    let interp = Interp::new(program.clone());
+    let (payments, jpy, attributes) = payments(&program);
+    let at = camp_compiler::time::nanos(chrono::DateTime::parse_from_rfc3339("2026-02-10T10:00:00+09:00").unwrap_or_default().to_utc());
+    let views: Vec<PaymentView<'_>> = payments
+        .iter()
+        .map(|p| PaymentView {
+            amount: p.amount,
+            currency: jpy,
+            channel: p.channel,
+            terminal: p.terminal,
+            app: p.app,
+            at,
+            merchant: [None; 5],
+            tags: &p.tags,
+            categories: &p.categories,
+            tenders: &p.tenders,
+            attributes: &attributes,
+        })
+        .collect();
+    let awarded: Decimal = views.iter().map(|v| interp.evaluate(0, v, &NoCounters).map(|o| o.points).unwrap_or_default()).sum();
+    assert!(awarded > Decimal::ZERO, "the payments reach awards");
+    let mut group = c.benchmark_group("ama_rule");
+    group.throughput(Throughput::Elements(views.len() as u64));
+    group.bench_function("interp", |b| {
+        let mut outcome = camp_compiler::Outcome::default();
+        b.iter(|| {
+            let mut total = Decimal::ZERO;
+            for v in &views {
+                if interp.evaluate_into(0, v, &NoCounters, &mut outcome).is_ok() {
+                    total += outcome.points;
+                }
+            }
+            total
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
