@@ -110,11 +110,38 @@ fn whole(points: Decimal, event: &str) -> Result<i64, Reject> {
     points.to_i64().ok_or_else(|| Reject::new(Some(event), format!("an award of {points} points is too large")))
 }
 
-fn content_hash(value: &serde_json::Value) -> u64 {
-    // serde_json's maps are sorted, so equal values print alike.
+/// The hash of an event's JSON content that idempotency compares: equal JSON values hash
+/// alike.
+pub fn content_hash(value: &serde_json::Value) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    value.to_string().hash(&mut hasher);
+    hash_json(value, &mut hasher);
     hasher.finish()
+}
+
+/// Feeds a JSON value to a hasher, walking it rather than printing it. serde_json's maps are
+/// sorted, and numbers keep their text, so equal values hash alike.
+fn hash_json(value: &serde_json::Value, hasher: &mut impl Hasher) {
+    use serde_json::Value as J;
+    match value {
+        J::Null => 0u8.hash(hasher),
+        J::Bool(b) => (1u8, *b).hash(hasher),
+        J::Number(n) => {
+            2u8.hash(hasher);
+            n.as_str().hash(hasher);
+        }
+        J::String(s) => (3u8, s).hash(hasher),
+        J::Array(items) => {
+            (4u8, items.len()).hash(hasher);
+            items.iter().for_each(|i| hash_json(i, hasher));
+        }
+        J::Object(map) => {
+            (5u8, map.len()).hash(hasher);
+            for (k, v) in map {
+                k.hash(hasher);
+                hash_json(v, hasher);
+            }
+        }
+    }
 }
 
 fn in_period(c: &Campaign, at: Nanos) -> bool {
@@ -191,7 +218,12 @@ impl Runtime {
     /// Processes one decoded event (`raw` is its JSON, for idempotency): its ledger entries,
     /// or why it was rejected. A rejected event changes nothing.
     pub fn process(&mut self, event: &Event, raw: &serde_json::Value) -> Result<Vec<Entry>, Reject> {
-        let hash = content_hash(raw);
+        self.process_hashed(event, content_hash(raw))
+    }
+
+    /// Processes a decoded event whose content hash ([`content_hash`]) is already known:
+    /// for services that decode and hash ahead of time.
+    pub fn process_hashed(&mut self, event: &Event, hash: u64) -> Result<Vec<Entry>, Reject> {
         if let Some(seen) = self.seen.get(&event.id) {
             if *seen == hash {
                 return Ok(Vec::new());
