@@ -837,6 +837,7 @@ fn expected_ja(en: &str) -> String {
         "a table row such as `5: 2.5`" => "`5: 2.5` のような表の行",
         "a type such as `money`" => "`money` のような型",
         "a complete line" => "完全な行",
+        "a name that is not a keyword (this word is reserved by the language)" => "キーワードではない名前 (この語は予約語です)",
         "end of file" => "ファイルの終わり",
         "`true` or `false`" => "`true` か `false`",
         "`floor`, `ceil`, `half_up` or `half_even`" => "`floor`・`ceil`・`half_up`・`half_even`",

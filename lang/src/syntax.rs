@@ -242,6 +242,13 @@ fn syntax_error(text: &str, error: &pest::error::Error<Rule>) -> Diagnostic {
                 span,
             );
         }
+    let only_a_name = !positives.is_empty() && positives.iter().all(|r| matches!(r, Rule::ident | Rule::path | Rule::name_ref));
+    if only_a_name && is_keyword(word) {
+        return Diagnostic::error(
+            Message::Expected { found: Some(word.to_string()), expected: vec![RESERVED_NAME.to_string()] },
+            span,
+        );
+    }
     let found = if pos >= text.len() {
         None
     } else if word.is_empty() {
@@ -335,6 +342,14 @@ fn keyword_text(rule: Rule) -> Option<&'static str> {
     describe(rule).and_then(|d| d.strip_prefix('`')).and_then(|d| d.strip_suffix('`')).filter(|d| {
         d.chars().all(|c| c.is_ascii_alphabetic() || c == '_')
     })
+}
+
+/// What a syntax error says when a name was expected and a keyword was written.
+pub const RESERVED_NAME: &str = "a name that is not a keyword (this word is reserved by the language)";
+
+/// True for the language's reserved words.
+fn is_keyword(word: &str) -> bool {
+    !word.is_empty() && CampParser::parse(Rule::keyword_word, word).is_ok_and(|p| p.as_str() == word)
 }
 
 /// What a syntax error says when any value or expression would fit.
