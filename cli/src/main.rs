@@ -128,7 +128,9 @@ fn main() -> ExitCode {
         Command::Fmt { files, check } => fmt(&files, check, lang),
         Command::Explain { code } => explain(code.as_deref(), lang),
         Command::Test { files } => test(&files, lang),
-        Command::Run { files, events, out, engine, explain } => run(&files, &events, out.as_deref(), engine, &explain, lang),
+        Command::Run { files, events, out, engine, explain } => {
+            run(&files, &events, out.as_deref(), engine, &explain, lang)
+        }
     }
 }
 
@@ -210,7 +212,9 @@ fn run(
     use std::io::{BufRead, Write};
 
     if engine == Engine::Jit {
-        eprintln!("error: the JIT engine is not built yet; run with `--engine interp` (the reference interpreter gives the same ledger)");
+        eprintln!(
+            "error: the JIT engine is not built yet; run with `--engine interp` (the reference interpreter gives the same ledger)"
+        );
         return ExitCode::from(2);
     }
     let Some(sources) = read_all(files) else { return ExitCode::from(2) };
@@ -286,7 +290,11 @@ fn test(files: &[PathBuf], lang: Lang) -> ExitCode {
     let (mut passed, mut failed) = (0usize, 0usize);
     let mut broken = false;
     for given in files {
-        let path = if given.extension().is_some_and(|e| e == "camp") { given.with_extension("camptest") } else { given.clone() };
+        let path = if given.extension().is_some_and(|e| e == "camp") {
+            given.with_extension("camptest")
+        } else {
+            given.clone()
+        };
         let name = path.display().to_string();
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
@@ -355,10 +363,13 @@ fn fmt(files: &[PathBuf], check_only: bool, lang: Lang) -> ExitCode {
         match camp_lang::fmt::format_source(text) {
             Ok(formatted) if formatted == *text => {}
             Ok(formatted) if check_only => {
-                eprintln!("{}", match lang {
-                    Lang::En => format!("{name}: not formatted (run `campc fmt {name}`)"),
-                    Lang::Ja => format!("{name}: 整形されていません (`campc fmt {name}` を実行してください)"),
-                });
+                eprintln!(
+                    "{}",
+                    match lang {
+                        Lang::En => format!("{name}: not formatted (run `campc fmt {name}`)"),
+                        Lang::Ja => format!("{name}: 整形されていません (`campc fmt {name}` を実行してください)"),
+                    }
+                );
                 let _ = formatted;
                 failed = true;
             }
@@ -393,10 +404,16 @@ fn explain(code: Option<&str>, lang: Lang) -> ExitCode {
                 ExitCode::SUCCESS
             }
             None => {
-                eprintln!("{}", match lang {
-                    Lang::En => format!("error: `{text}` is not a Camp diagnostic code; `campc explain` lists them"),
-                    Lang::Ja => format!("error: `{text}` は Camp の診断コードではありません。`campc explain` で一覧を表示します"),
-                });
+                eprintln!(
+                    "{}",
+                    match lang {
+                        Lang::En =>
+                            format!("error: `{text}` is not a Camp diagnostic code; `campc explain` lists them"),
+                        Lang::Ja => format!(
+                            "error: `{text}` は Camp の診断コードではありません。`campc explain` で一覧を表示します"
+                        ),
+                    }
+                );
                 ExitCode::from(2)
             }
         },

@@ -77,7 +77,8 @@ fn three_mistakes_give_three_diagnostics_in_one_run() {
 
     let ja = campc(&["check", "--lang", "ja", &path]);
     let stderr = text(&ja.stderr);
-    for needle in ["`merchant.tagz` という項目はありません", "金額 (JPY)と数", "`awrd` というキーワードはありません"] {
+    for needle in ["`merchant.tagz` という項目はありません", "金額 (JPY)と数", "`awrd` というキーワードはありません"]
+    {
         assert!(stderr.contains(needle), "missing `{needle}` in:\n{stderr}");
     }
 
@@ -208,7 +209,14 @@ fn run_explains_a_payment_on_stderr() {
     let events = root().join("examples/events/sample.jsonl").display().to_string();
     let out = run_campc(&seed_args(&["--events", &events, "--explain", "p1"]));
     let explanation = text(&out.stderr);
-    for needle in ["Payment p1", "ama-toku-4", "basis: 700 JPY", "rate: 10% of 700 = 70", "these conditions do not hold", "result: 70 paypay_point"] {
+    for needle in [
+        "Payment p1",
+        "ama-toku-4",
+        "basis: 700 JPY",
+        "rate: 10% of 700 = 70",
+        "these conditions do not hold",
+        "result: 70 paypay_point",
+    ] {
         assert!(explanation.contains(needle), "missing `{needle}` in:\n{explanation}");
     }
 }

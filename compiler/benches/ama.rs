@@ -15,7 +15,10 @@ fn program() -> Arc<Program> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let checked = camp_lang::check_sources(&[&text]);
     assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
-    Arc::new(camp_compiler::lower(&checked.program, &[SourceFile { name: "ama-toku-4.camp", text: &text }]).unwrap_or_else(|e| panic!("{e}")))
+    Arc::new(
+        camp_compiler::lower(&checked.program, &[SourceFile { name: "ama-toku-4.camp", text: &text }])
+            .unwrap_or_else(|e| panic!("{e}")),
+    )
 }
 
 /// Payments that pass and fail each condition in turn, with one or two tenders.
@@ -63,7 +66,9 @@ fn bench(c: &mut Criterion) {
     let program = program();
     let interp = Interp::new(program.clone());
     let (payments, jpy, attributes) = payments(&program);
-    let at = camp_compiler::time::nanos(chrono::DateTime::parse_from_rfc3339("2026-02-10T10:00:00+09:00").unwrap_or_default().to_utc());
+    let at = camp_compiler::time::nanos(
+        chrono::DateTime::parse_from_rfc3339("2026-02-10T10:00:00+09:00").unwrap_or_default().to_utc(),
+    );
     let views: Vec<PaymentView<'_>> = payments
         .iter()
         .map(|p| PaymentView {
@@ -80,7 +85,8 @@ fn bench(c: &mut Criterion) {
             attributes: &attributes,
         })
         .collect();
-    let awarded: Decimal = views.iter().map(|v| interp.evaluate(0, v, &NoCounters).map(|o| o.points).unwrap_or_default()).sum();
+    let awarded: Decimal =
+        views.iter().map(|v| interp.evaluate(0, v, &NoCounters).map(|o| o.points).unwrap_or_default()).sum();
     assert!(awarded > Decimal::ZERO, "the payments reach awards");
     let mut group = c.benchmark_group("ama_rule");
     group.throughput(Throughput::Elements(views.len() as u64));

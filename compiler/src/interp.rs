@@ -227,7 +227,16 @@ impl<'a> Ctx<'a> {
         counters: &'a dyn Counters,
     ) -> Result<Ctx<'a>> {
         let campaign = program.campaigns.get(index).ok_or(EvalError::Internal("no such campaign"))?;
-        Ok(Ctx { campaign, index, payment, counters, tender: None, period: None, reads: Vec::new(), award_filter: None })
+        Ok(Ctx {
+            campaign,
+            index,
+            payment,
+            counters,
+            tender: None,
+            period: None,
+            reads: Vec::new(),
+            award_filter: None,
+        })
     }
 
     fn field(&self, f: Field) -> Result<Value> {
@@ -365,9 +374,10 @@ impl<'a> Ctx<'a> {
             }
             Expr::Binary(BinaryOp::In, a, b) => {
                 if let (Expr::Field(f), Expr::Const(Value::List(items))) = (&**a, &**b)
-                    && let Some(value) = self.field_sym(*f)? {
-                        return Ok(value.is_some_and(|v| items.contains(&Value::Sym(v))));
-                    }
+                    && let Some(value) = self.field_sym(*f)?
+                {
+                    return Ok(value.is_some_and(|v| items.contains(&Value::Sym(v))));
+                }
                 Ok(truthy(&self.binary(BinaryOp::In, a, b)?))
             }
             Expr::Binary(op @ (BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge), a, b) => {
@@ -531,7 +541,8 @@ impl<'a> Ctx<'a> {
             BinaryOp::Or => return Ok(Value::Bool(self.test(a)? || self.test(b)?)),
             BinaryOp::Has => {
                 if let Expr::Field(Field::Tags | Field::ItemCategories) = a {
-                    let set = if matches!(a, Expr::Field(Field::Tags)) { self.payment.tags } else { self.payment.categories };
+                    let set =
+                        if matches!(a, Expr::Field(Field::Tags)) { self.payment.tags } else { self.payment.categories };
                     return Ok(match self.eval(b)? {
                         Value::Sym(s) => Value::Bool(set.contains(&s)),
                         _ => Value::Bool(false),
@@ -547,7 +558,8 @@ impl<'a> Ctx<'a> {
             }
             BinaryOp::Intersects => {
                 if let (Expr::Field(Field::Tags | Field::ItemCategories), Expr::Const(Value::List(list))) = (a, b) {
-                    let set = if matches!(a, Expr::Field(Field::Tags)) { self.payment.tags } else { self.payment.categories };
+                    let set =
+                        if matches!(a, Expr::Field(Field::Tags)) { self.payment.tags } else { self.payment.categories };
                     return Ok(Value::Bool(list.iter().any(|v| matches!(v, Value::Sym(s) if set.contains(s)))));
                 }
             }
@@ -624,7 +636,13 @@ impl Evaluator for Interp {
         &self.program
     }
 
-    fn evaluate_into(&self, index: usize, payment: &PaymentView<'_>, counters: &dyn Counters, outcome: &mut Outcome) -> Result<()> {
+    fn evaluate_into(
+        &self,
+        index: usize,
+        payment: &PaymentView<'_>,
+        counters: &dyn Counters,
+        outcome: &mut Outcome,
+    ) -> Result<()> {
         let mut ctx = Ctx::new(&self.program, index, payment, counters)?;
         let campaign = ctx.campaign;
         outcome.ineligible = None;
@@ -679,9 +697,10 @@ impl Evaluator for Interp {
         let campaign = ctx.campaign;
         let c = campaign.counters.get(counter).ok_or(EvalError::Internal("no such counter"))?;
         if let Some(filter) = &c.filter
-            && !truthy(&ctx.eval(filter)?) {
-                return Ok(None);
-            }
+            && !truthy(&ctx.eval(filter)?)
+        {
+            return Ok(None);
+        }
         Ok(Some(match &c.sum {
             None => Decimal::ONE,
             Some(e) => num(&ctx.eval(e)?).unwrap_or(Decimal::ZERO),
@@ -691,64 +710,64 @@ impl Evaluator for Interp {
 
 /// The amounts of an award: basis, value, rounding, caps as evaluated, the per-payment cap.
 fn award(ctx: &mut Ctx<'_>, outcome: &mut Outcome) -> Result<()> {
-        let campaign = ctx.campaign;
-        let payment = ctx.payment;
-        let award = &campaign.award;
-        let basis = campaign.bases.get(award.basis).ok_or(EvalError::Internal("no award basis"))?;
-        let unit_value = campaign.unit_value;
-        let unit_is_one = unit_value == Decimal::ONE;
-        let to_points = |money: Decimal| -> Result<Decimal> {
-            if unit_is_one { Ok(money) } else { money.checked_div(unit_value).ok_or(EvalError::Overflow) }
-        };
-        let non_negative = |d: Decimal| if d.is_sign_negative() { Decimal::ZERO } else { d };
-        let mut points = Decimal::ZERO;
-        let mut total_basis = Decimal::ZERO;
-        if award.is_rate && award.per_tender {
-            // Each tender at its own rate, each part rounded: the first N of a basis are
-            // taken from the tenders in order.
-            let mut room = basis.first;
-            for t in 0..payment.tenders.len() {
-                if !ctx.award_tender_counts(basis, t)? {
-                    continue;
-                }
-                let mut amount = payment.tenders[t].amount;
-                if let Some(r) = room.as_mut() {
-                    amount = amount.min(*r);
-                    *r -= amount;
-                }
-                total_basis = total_basis.checked_add(amount).ok_or(EvalError::Overflow)?;
-                ctx.tender = Some(t);
-                let rate = ctx.number(&award.value)?.unwrap_or(Decimal::ZERO);
-                ctx.tender = None;
-                let part = to_points(rate.checked_mul(amount).ok_or(EvalError::Overflow)?)?;
-                points = points.checked_add(round(non_negative(part), campaign.rounding)).ok_or(EvalError::Overflow)?;
+    let campaign = ctx.campaign;
+    let payment = ctx.payment;
+    let award = &campaign.award;
+    let basis = campaign.bases.get(award.basis).ok_or(EvalError::Internal("no award basis"))?;
+    let unit_value = campaign.unit_value;
+    let unit_is_one = unit_value == Decimal::ONE;
+    let to_points = |money: Decimal| -> Result<Decimal> {
+        if unit_is_one { Ok(money) } else { money.checked_div(unit_value).ok_or(EvalError::Overflow) }
+    };
+    let non_negative = |d: Decimal| if d.is_sign_negative() { Decimal::ZERO } else { d };
+    let mut points = Decimal::ZERO;
+    let mut total_basis = Decimal::ZERO;
+    if award.is_rate && award.per_tender {
+        // Each tender at its own rate, each part rounded: the first N of a basis are
+        // taken from the tenders in order.
+        let mut room = basis.first;
+        for t in 0..payment.tenders.len() {
+            if !ctx.award_tender_counts(basis, t)? {
+                continue;
             }
+            let mut amount = payment.tenders[t].amount;
+            if let Some(r) = room.as_mut() {
+                amount = amount.min(*r);
+                *r -= amount;
+            }
+            total_basis = total_basis.checked_add(amount).ok_or(EvalError::Overflow)?;
+            ctx.tender = Some(t);
+            let rate = ctx.number(&award.value)?.unwrap_or(Decimal::ZERO);
+            ctx.tender = None;
+            let part = to_points(rate.checked_mul(amount).ok_or(EvalError::Overflow)?)?;
+            points = points.checked_add(round(non_negative(part), campaign.rounding)).ok_or(EvalError::Overflow)?;
+        }
+    } else {
+        total_basis = ctx.award_basis(basis)?;
+        let value = ctx.number(&award.value)?.unwrap_or(Decimal::ZERO);
+        let raw = if award.is_rate {
+            to_points(value.checked_mul(total_basis).ok_or(EvalError::Overflow)?)?
+        } else if total_basis > Decimal::ZERO {
+            value
         } else {
-            total_basis = ctx.award_basis(basis)?;
-            let value = ctx.number(&award.value)?.unwrap_or(Decimal::ZERO);
-            let raw = if award.is_rate {
-                to_points(value.checked_mul(total_basis).ok_or(EvalError::Overflow)?)?
-            } else if total_basis > Decimal::ZERO {
-                value
-            } else {
-                Decimal::ZERO
-            };
-            outcome.value = value;
-            points = round(non_negative(raw), campaign.rounding);
+            Decimal::ZERO
+        };
+        outcome.value = value;
+        points = round(non_negative(raw), campaign.rounding);
+    }
+    outcome.basis = total_basis;
+    outcome.uncapped = points;
+    for cap in &award.caps {
+        let limit = ctx.number(&cap.value)?;
+        match cap.scope {
+            CapScope::Payment => outcome.caps.payment = limit,
+            CapScope::Month => outcome.caps.month = limit,
+            CapScope::Period => outcome.caps.period = limit,
         }
-        outcome.basis = total_basis;
-        outcome.uncapped = points;
-        for cap in &award.caps {
-            let limit = ctx.number(&cap.value)?;
-            match cap.scope {
-                CapScope::Payment => outcome.caps.payment = limit,
-                CapScope::Month => outcome.caps.month = limit,
-                CapScope::Period => outcome.caps.period = limit,
-            }
-        }
-        outcome.points = outcome.caps.payment.map_or(points, |cap| points.min(non_negative(cap)));
-        outcome.reads.append(&mut ctx.reads);
-        Ok(())
+    }
+    outcome.points = outcome.caps.payment.map_or(points, |cap| points.min(non_negative(cap)));
+    outcome.reads.append(&mut ctx.reads);
+    Ok(())
 }
 
 #[cfg(test)]
@@ -759,13 +778,19 @@ mod tests {
     fn predicates_agree_with_the_general_test_on_every_seed_condition() {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/seeds");
         let mut names: Vec<_> = std::fs::read_dir(dir)
-            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "camp")).collect())
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "camp"))
+                    .collect()
+            })
             .unwrap_or_default();
         names.sort();
         let texts: Vec<String> = names.iter().map(|p| std::fs::read_to_string(p).unwrap_or_default()).collect();
         let sources: Vec<&str> = texts.iter().map(String::as_str).collect();
         let checked = camp_lang::check_sources(&sources);
-        let files: Vec<crate::SourceFile<'_>> = sources.iter().map(|t| crate::SourceFile { name: "seed", text: t }).collect();
+        let files: Vec<crate::SourceFile<'_>> =
+            sources.iter().map(|t| crate::SourceFile { name: "seed", text: t }).collect();
         let program = Arc::new(crate::lower(&checked.program, &files).unwrap_or_else(|e| panic!("{e}")));
         let interp = Interp::new(program.clone());
         let sym = |s: &str| program.symbols.get(s).unwrap_or(Sym(crate::symbols::FIRST_UNNAMED));
@@ -777,7 +802,11 @@ mod tests {
         ] {
             let tags = [sym(tag)];
             let categories = [sym(category)];
-            let tenders = [crate::view::TenderView { method: sym(method), amount: Decimal::ONE_HUNDRED, installments: Decimal::ONE }];
+            let tenders = [crate::view::TenderView {
+                method: sym(method),
+                amount: Decimal::ONE_HUNDRED,
+                installments: Decimal::ONE,
+            }];
             let attributes = vec![Value::Absent; program.attributes.len()];
             let view = PaymentView {
                 amount: Decimal::ONE_HUNDRED,
@@ -793,7 +822,8 @@ mod tests {
                 attributes: &attributes,
             };
             for (index, (preds, filter)) in interp.preds.iter().enumerate() {
-                let mut ctx = Ctx::new(&program, index, &view, &crate::view::NoCounters).unwrap_or_else(|e| panic!("{e}"));
+                let mut ctx =
+                    Ctx::new(&program, index, &view, &crate::view::NoCounters).unwrap_or_else(|e| panic!("{e}"));
                 let campaign = &program.campaigns[index];
                 for (pred, condition) in preds.iter().zip(&campaign.conditions) {
                     shaped += usize::from(!matches!(pred, Pred::General(_)));
@@ -812,7 +842,16 @@ mod tests {
 
     #[test]
     fn the_fast_floor_agrees_with_the_general_rounding() {
-        let samples = ["0", "0.5", "69.99", "70.0", "1234567.8912", "0.0000000001", "99999999999999999.9", "12345678901234567890.5"];
+        let samples = [
+            "0",
+            "0.5",
+            "69.99",
+            "70.0",
+            "1234567.8912",
+            "0.0000000001",
+            "99999999999999999.9",
+            "12345678901234567890.5",
+        ];
         for text in samples {
             let d: Decimal = text.parse().unwrap_or_default();
             assert_eq!(round(d, Rounding::Floor), d.round_dp_with_strategy(0, RoundingStrategy::ToZero), "{text}");

@@ -93,7 +93,12 @@ pub trait Evaluator: Send + Sync + std::fmt::Debug {
 
     /// The award of campaign `index` on `payment` with its period and conditions taken as met:
     /// used when amounts change after eligibility was decided (refunds, re-rating).
-    fn evaluate_award(&self, index: usize, payment: &PaymentView<'_>, counters: &dyn Counters) -> Result<Outcome, EvalError>;
+    fn evaluate_award(
+        &self,
+        index: usize,
+        payment: &PaymentView<'_>,
+        counters: &dyn Counters,
+    ) -> Result<Outcome, EvalError>;
 
     /// Whether each condition of campaign `index` holds, for explanations.
     fn condition_results(

@@ -265,7 +265,9 @@ impl Lowerer<'_> {
             ExprKind::Counter(i) => Expr::Counter(index(i)),
             ExprKind::Not(a) => Expr::Not(Box::new(self.expr(a, zone)?)),
             ExprKind::Neg(a) => Expr::Neg(Box::new(self.expr(a, zone)?)),
-            ExprKind::Binary(op, a, b) => Expr::Binary(*op, Box::new(self.expr(a, zone)?), Box::new(self.expr(b, zone)?)),
+            ExprKind::Binary(op, a, b) => {
+                Expr::Binary(*op, Box::new(self.expr(a, zone)?), Box::new(self.expr(b, zone)?))
+            }
             ExprKind::If(c, a, b) => {
                 Expr::If(Box::new(self.expr(c, zone)?), Box::new(self.expr(a, zone)?), Box::new(self.expr(b, zone)?))
             }
@@ -276,7 +278,9 @@ impl Lowerer<'_> {
             ExprKind::Default(a, b) => Expr::Default(Box::new(self.expr(a, zone)?), Box::new(self.expr(b, zone)?)),
             ExprKind::IsSet(a) => Expr::IsSet(Box::new(self.expr(a, zone)?)),
             ExprKind::List(items) => Expr::List(items.iter().map(|i| self.expr(i, zone)).collect::<Result<_, _>>()?),
-            ExprKind::Call(b, args) => Expr::Call(*b, args.iter().map(|a| self.expr(a, zone)).collect::<Result<_, _>>()?),
+            ExprKind::Call(b, args) => {
+                Expr::Call(*b, args.iter().map(|a| self.expr(a, zone)).collect::<Result<_, _>>()?)
+            }
         })
     }
 }

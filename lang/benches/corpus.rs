@@ -35,4 +35,3 @@ campaign city-{i} {{
     }
     src
 }
-

@@ -35,7 +35,9 @@ struct Atom {
 fn key(v: &Value) -> Option<Decimal> {
     match v {
         Value::Number(n) | Value::Rate(n) | Value::Money(n, _) | Value::Points(n) => Some(*n),
-        Value::Timestamp(t) => Some(Decimal::from(t.timestamp()) + Decimal::new(i64::from(t.timestamp_subsec_nanos()), 9)),
+        Value::Timestamp(t) => {
+            Some(Decimal::from(t.timestamp()) + Decimal::new(i64::from(t.timestamp_subsec_nanos()), 9))
+        }
         _ => None,
     }
 }
@@ -136,13 +138,15 @@ impl Feasible {
             Constraint::Ne(v) => self.excluded.push(v.clone()),
             Constraint::NotIn(l) => self.excluded.extend(l.iter().cloned()),
             Constraint::Lower(k, strict) => {
-                let tighter = self.lower.is_none_or(|(old, old_strict)| *k > old || (*k == old && *strict && !old_strict));
+                let tighter =
+                    self.lower.is_none_or(|(old, old_strict)| *k > old || (*k == old && *strict && !old_strict));
                 if tighter {
                     self.lower = Some((*k, *strict));
                 }
             }
             Constraint::Upper(k, strict) => {
-                let tighter = self.upper.is_none_or(|(old, old_strict)| *k < old || (*k == old && *strict && !old_strict));
+                let tighter =
+                    self.upper.is_none_or(|(old, old_strict)| *k < old || (*k == old && *strict && !old_strict));
                 if tighter {
                     self.upper = Some((*k, *strict));
                 }
@@ -158,14 +162,15 @@ impl Feasible {
 
     fn possible(&self) -> bool {
         if let (Some((lo, lo_strict)), Some((hi, hi_strict))) = (self.lower, self.upper)
-            && (lo > hi || (lo == hi && (lo_strict || hi_strict))) {
-                return false;
-            }
+            && (lo > hi || (lo == hi && (lo_strict || hi_strict)))
+        {
+            return false;
+        }
         match &self.allowed {
             None => true,
-            Some(values) => values
-                .iter()
-                .any(|v| !self.excluded.contains(v) && key(v).is_none_or(|k| self.in_interval(k))),
+            Some(values) => {
+                values.iter().any(|v| !self.excluded.contains(v) && key(v).is_none_or(|k| self.in_interval(k)))
+            }
         }
     }
 }
@@ -189,10 +194,11 @@ pub fn never_holds(conditions: &[Expr], diags: &mut Vec<Diagnostic>) {
     let mut all = Vec::new();
     for c in conditions {
         if let ExprKind::Const(Value::Bool(false)) = c.kind
-            && c.ty == crate::types::Ty::Bool {
-                diags.push(Diagnostic::error(Message::NeverHolds { field: "false".into() }, c.span));
-                return;
-            }
+            && c.ty == crate::types::Ty::Bool
+        {
+            diags.push(Diagnostic::error(Message::NeverHolds { field: "false".into() }, c.span));
+            return;
+        }
         atoms(c, false, &mut all);
     }
     if let Some((atom, first)) = contradiction(&all) {
@@ -239,7 +245,10 @@ pub fn cross_campaign(campaigns: &[Campaign]) -> Vec<Diagnostic> {
             Some(first) => diags.push(Diagnostic {
                 file: c.origin.file,
                 ..Diagnostic::error(
-                    Message::StackConflict(StackProblem::SamePriority { group: group.clone(), other: first.id.clone() }),
+                    Message::StackConflict(StackProblem::SamePriority {
+                        group: group.clone(),
+                        other: first.id.clone(),
+                    }),
                     c.stacking.span,
                 )
             }),
@@ -256,8 +265,7 @@ pub fn cross_campaign(campaigns: &[Campaign]) -> Vec<Diagnostic> {
             if i == j || a.stacking.declared() || first_report_of_pair || !can_fire_together(a, b) {
                 continue;
             }
-            let mut d =
-                Diagnostic::error(Message::Overlap { campaign: a.id.clone(), other: b.id.clone() }, a.id_span);
+            let mut d = Diagnostic::error(Message::Overlap { campaign: a.id.clone(), other: b.id.clone() }, a.id_span);
             if a.origin.file == b.origin.file {
                 d = d.with_related(b.id_span, Related::OtherCampaign);
             }

@@ -13,9 +13,7 @@ use rust_decimal::Decimal;
 
 use crate::analysis;
 use crate::ast::{self, Span};
-use crate::diag::{
-    Diagnostic, FileId, Line, Message, NameKind, Place, Positive, Related, Severity, StackProblem,
-};
+use crate::diag::{Diagnostic, FileId, Line, Message, NameKind, Place, Positive, Related, Severity, StackProblem};
 use crate::suggest::closest;
 use crate::typed::{self, BinaryOp, Builtin, ExprKind, Value, Zone};
 use crate::types::Ty;
@@ -77,7 +75,11 @@ fn check_with_syntax_errors(files: &[ast::File], syntax: &[Diagnostic]) -> Check
                     ..Diagnostic::error(Message::NotPositive { what: Positive::UnitValue }, u.value.span)
                 });
             }
-            units.push(typed::Unit { name: u.name.name.clone(), value: u.value.amount, currency: u.value.currency.clone() });
+            units.push(typed::Unit {
+                name: u.name.name.clone(),
+                value: u.value.amount,
+                currency: u.value.currency.clone(),
+            });
         }
     }
     let mut seen_ids: HashMap<String, (FileId, Span)> = HashMap::new();
@@ -86,10 +88,8 @@ fn check_with_syntax_errors(files: &[ast::File], syntax: &[Diagnostic]) -> Check
             let ast::Decl::Campaign(campaign) = decl else { continue };
             let before = diagnostics.len();
             if let Some((first_file, first_span)) = seen_ids.get(&campaign.id.name) {
-                let mut d = Diagnostic::error(
-                    Message::DuplicateCampaign { id: campaign.id.name.clone() },
-                    campaign.id.span,
-                );
+                let mut d =
+                    Diagnostic::error(Message::DuplicateCampaign { id: campaign.id.name.clone() }, campaign.id.span);
                 if *first_file == file {
                     d = d.with_related(*first_span, Related::FirstDefinedHere);
                 }
@@ -97,9 +97,9 @@ fn check_with_syntax_errors(files: &[ast::File], syntax: &[Diagnostic]) -> Check
             } else {
                 seen_ids.insert(campaign.id.name.clone(), (file, campaign.id.span));
             }
-            let broken = syntax.iter().any(|d| {
-                d.file == file && d.span.start >= campaign.span.start && d.span.start <= campaign.span.end
-            });
+            let broken = syntax
+                .iter()
+                .any(|d| d.file == file && d.span.start >= campaign.span.start && d.span.start <= campaign.span.end);
             let mut local = Vec::new();
             let typed = check_campaign(vocabulary, file, campaign, broken, &mut local);
             diagnostics.extend(local.into_iter().map(|d| Diagnostic { file, ..d }));
@@ -233,7 +233,9 @@ fn check_campaign(
             ast::ItemKind::Unit { name, value } => {
                 if once(Line::Unit, "unit", span, checker.diags) {
                     if value.amount <= Decimal::ZERO {
-                        checker.diags.push(Diagnostic::error(Message::NotPositive { what: Positive::UnitValue }, value.span));
+                        checker
+                            .diags
+                            .push(Diagnostic::error(Message::NotPositive { what: Positive::UnitValue }, value.span));
                     }
                     unit = Some(typed::Unit {
                         name: name.name.clone(),
@@ -275,10 +277,9 @@ fn check_campaign(
                     // own message: independent and grouped at once.
                     let both = stacks.iter().any(|(t, _)| !matches!(t, ast::Stack::Combined { .. }) && *t != s);
                     if both {
-                        checker.diags.push(Diagnostic::error(
-                            Message::StackConflict(StackProblem::IndependentAndGrouped),
-                            span,
-                        ));
+                        checker
+                            .diags
+                            .push(Diagnostic::error(Message::StackConflict(StackProblem::IndependentAndGrouped), span));
                     }
                 }
             }
@@ -319,13 +320,14 @@ fn check_campaign(
             let start = p.start.as_ref().map(|i| checker.utc(i.start()));
             let end = p.end.as_ref().map(|i| checker.utc(i.end()));
             if let (Some(s), Some(e), Some(end_instant)) = (start, end, p.end.as_ref())
-                && e <= s {
-                    let start_span = p.start.as_ref().map_or(end_instant.span, |i| i.span);
-                    checker.diags.push(
-                        Diagnostic::error(Message::ImpossiblePeriod, end_instant.span)
-                            .with_related(start_span, Related::ConflictsWithThis),
-                    );
-                }
+                && e <= s
+            {
+                let start_span = p.start.as_ref().map_or(end_instant.span, |i| i.span);
+                checker.diags.push(
+                    Diagnostic::error(Message::ImpossiblePeriod, end_instant.span)
+                        .with_related(start_span, Related::ConflictsWithThis),
+                );
+            }
             (start, end)
         }
         None => (None, None),
@@ -370,16 +372,24 @@ fn check_campaign(
     for i in 0..checker.counters.len() {
         checker.counter_info(i);
     }
-    let mut unused: Vec<(Span, String)> =
-        checker.used.iter().filter(|(_, used)| !**used).filter_map(|(n, _)| checker.names.get(n).map(|(_, s)| (*s, n.clone()))).collect();
+    let mut unused: Vec<(Span, String)> = checker
+        .used
+        .iter()
+        .filter(|(_, used)| !**used)
+        .filter_map(|(n, _)| checker.names.get(n).map(|(_, s)| (*s, n.clone())))
+        .collect();
     unused.sort_by_key(|(s, _)| s.start);
     for (span, name) in unused {
         checker.diags.push(Diagnostic::warning(Message::Unused { name }, span));
     }
 
-    for (line, present) in [(Line::Title, title.is_some()), (Line::Period, period.is_some()), (Line::Unit, unit.is_some())] {
+    for (line, present) in
+        [(Line::Title, title.is_some()), (Line::Period, period.is_some()), (Line::Unit, unit.is_some())]
+    {
         if !present && !broken {
-            checker.diags.push(Diagnostic::error(Message::MissingLine { campaign: id.clone(), line }, campaign.id.span));
+            checker
+                .diags
+                .push(Diagnostic::error(Message::MissingLine { campaign: id.clone(), line }, campaign.id.span));
         }
     }
 
@@ -609,10 +619,8 @@ impl<'a> Checker<'a> {
         match value.ty {
             Ty::Number | Ty::Points | Ty::Error => typed::Expr { ty: Ty::Points, ..value },
             ref other => {
-                self.diags.push(Diagnostic::error(
-                    Message::WrongType { place: Place::Cap, found: other.clone() },
-                    e.span,
-                ));
+                self.diags
+                    .push(Diagnostic::error(Message::WrongType { place: Place::Cap, found: other.clone() }, e.span));
                 error_expr(e.span)
             }
         }
@@ -648,7 +656,10 @@ impl<'a> Checker<'a> {
                 _ if ident.name == "amount" => {}
                 _ => {
                     let suggestion = self.suggest_basis(&ident.name);
-                    self.diags.push(Diagnostic::error(Message::UnknownName { name: ident.name.clone(), suggestion }, ident.span));
+                    self.diags.push(Diagnostic::error(
+                        Message::UnknownName { name: ident.name.clone(), suggestion },
+                        ident.span,
+                    ));
                 }
             },
         }
@@ -760,7 +771,9 @@ impl<'a> Checker<'a> {
         let saved = self.tender_ok;
         self.tender_ok = false;
         let (aggregate, filter, ty) = match &c.aggregate {
-            ast::Aggregate::Count(filter) => (typed::Aggregate::Count, filter.as_ref().map(|f| self.condition(f)), Ty::Number),
+            ast::Aggregate::Count(filter) => {
+                (typed::Aggregate::Count, filter.as_ref().map(|f| self.condition(f)), Ty::Number)
+            }
             ast::Aggregate::Sum(sum, filter) => {
                 let value = self.expr(sum, None);
                 let ty = match &value.ty {
@@ -778,7 +791,8 @@ impl<'a> Checker<'a> {
         };
         self.tender_ok = saved;
         let info = Info { ty, tender: false, monthly: c.scope == ast::CounterScope::Month };
-        let counter = typed::Counter { name: c.name.name.clone(), aggregate, filter, scope: c.scope, span: c.name.span };
+        let counter =
+            typed::Counter { name: c.name.name.clone(), aggregate, filter, scope: c.scope, span: c.name.span };
         self.counter_state[i] = State::Done((counter, info.clone()));
         Some(info)
     }
@@ -855,7 +869,10 @@ impl<'a> Checker<'a> {
     fn condition(&mut self, e: &ast::Expr) -> typed::Expr {
         let typed = self.expr(e, Some(&Ty::Bool));
         if typed.ty != Ty::Bool && typed.ty != Ty::Error {
-            self.diags.push(Diagnostic::error(Message::WrongType { place: Place::Condition, found: typed.ty.clone() }, e.span));
+            self.diags.push(Diagnostic::error(
+                Message::WrongType { place: Place::Condition, found: typed.ty.clone() },
+                e.span,
+            ));
             return error_expr(e.span);
         }
         typed
@@ -941,7 +958,10 @@ impl<'a> Checker<'a> {
                 let t = self.expr(inner, expect);
                 let ty = t.ty.clone();
                 if !matches!(ty, Ty::Number | Ty::Rate | Ty::Money(_) | Ty::Points | Ty::Duration | Ty::Error) {
-                    self.diags.push(Diagnostic::error(Message::WrongType { place: Place::Arithmetic, found: ty.clone() }, span));
+                    self.diags.push(Diagnostic::error(
+                        Message::WrongType { place: Place::Arithmetic, found: ty.clone() },
+                        span,
+                    ));
                 }
                 ok(ExprKind::Neg(Box::new(t)), ty)
             }
@@ -1016,24 +1036,25 @@ impl<'a> Checker<'a> {
         let text = path.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(".");
         let ok = |kind: ExprKind, ty: Ty| typed::Expr { kind, ty, span };
         if path.len() == 1
-            && let Some((def, _)) = self.names.get(&text).copied() {
-                self.mark_used(&text);
-                let reads_tender = |info: &Option<Info>| info.as_ref().is_some_and(|i| i.tender);
-                let (kind, info) = match def {
-                    Def::Let(i) => (ExprKind::Let(i), self.let_info(i)),
-                    Def::Table(i) => (ExprKind::Table(i), self.table_info(i)),
-                    Def::Counter(i) => (ExprKind::Counter(i), self.counter_info(i)),
-                    Def::Basis(i) => {
-                        self.basis(i);
-                        (ExprKind::Basis(i), Some(Info { ty: Ty::Money("JPY".into()), tender: false, monthly: false }))
-                    }
-                };
-                if reads_tender(&info) && !self.tender_ok {
-                    self.diags.push(Diagnostic::error(Message::TenderFieldOutside { field: text }, span));
-                    return error_expr(span);
+            && let Some((def, _)) = self.names.get(&text).copied()
+        {
+            self.mark_used(&text);
+            let reads_tender = |info: &Option<Info>| info.as_ref().is_some_and(|i| i.tender);
+            let (kind, info) = match def {
+                Def::Let(i) => (ExprKind::Let(i), self.let_info(i)),
+                Def::Table(i) => (ExprKind::Table(i), self.table_info(i)),
+                Def::Counter(i) => (ExprKind::Counter(i), self.counter_info(i)),
+                Def::Basis(i) => {
+                    self.basis(i);
+                    (ExprKind::Basis(i), Some(Info { ty: Ty::Money("JPY".into()), tender: false, monthly: false }))
                 }
-                return ok(kind, info.map_or(Ty::Error, |i| i.ty));
+            };
+            if reads_tender(&info) && !self.tender_ok {
+                self.diags.push(Diagnostic::error(Message::TenderFieldOutside { field: text }, span));
+                return error_expr(span);
             }
+            return ok(kind, info.map_or(Ty::Error, |i| i.ty));
+        }
         if let Some(field) = self.vocab.field(&text) {
             let def = &self.vocab.fields[field];
             if def.source == FieldSource::Tender && !self.tender_ok {
@@ -1085,7 +1106,8 @@ impl<'a> Checker<'a> {
             "month_start" => return self.month_start(name, args, span),
             _ => {
                 let suggestion = closest(&name.name, ["min", "max", "month_start"]).map(str::to_string);
-                self.diags.push(Diagnostic::error(Message::UnknownName { name: name.name.clone(), suggestion }, name.span));
+                self.diags
+                    .push(Diagnostic::error(Message::UnknownName { name: name.name.clone(), suggestion }, name.span));
                 return error_expr(span);
             }
         };
@@ -1115,7 +1137,10 @@ impl<'a> Checker<'a> {
         }
         let at = self.expr(&args[0], Some(&Ty::Timestamp));
         if !matches!(at.ty, Ty::Timestamp | Ty::Error) {
-            self.diags.push(Diagnostic::error(Message::WrongType { place: Place::Argument, found: at.ty.clone() }, args[0].span));
+            self.diags.push(Diagnostic::error(
+                Message::WrongType { place: Place::Argument, found: at.ty.clone() },
+                args[0].span,
+            ));
         }
         typed::Expr { kind: ExprKind::Call(Builtin::MonthStart, vec![at]), ty: Ty::Timestamp, span }
     }
@@ -1195,16 +1220,21 @@ impl<'a> Checker<'a> {
         let result = match (op, a, b) {
             (_, Error, _) | (_, _, Error) => Some(Error),
             (_, Money(x), Money(y)) if x != y => {
-                self.diags.push(Diagnostic::error(Message::CurrencyMismatch { left: x.clone(), right: y.clone() }, span));
+                self.diags
+                    .push(Diagnostic::error(Message::CurrencyMismatch { left: x.clone(), right: y.clone() }, span));
                 return Error;
             }
-            (ast::BinaryOp::Add | ast::BinaryOp::Sub, x, y) if x == y && matches!(x, Number | Rate | Money(_) | Points | Duration) => {
+            (ast::BinaryOp::Add | ast::BinaryOp::Sub, x, y)
+                if x == y && matches!(x, Number | Rate | Money(_) | Points | Duration) =>
+            {
                 Some(x.clone())
             }
             (ast::BinaryOp::Add | ast::BinaryOp::Sub, Timestamp, Duration) => Some(Timestamp),
             (ast::BinaryOp::Mul, Number, Number) => Some(Number),
             (ast::BinaryOp::Mul, Rate, Number | Rate) | (ast::BinaryOp::Mul, Number, Rate) => Some(Rate),
-            (ast::BinaryOp::Mul, Money(c), Rate | Number) | (ast::BinaryOp::Mul, Rate | Number, Money(c)) => Some(Money(c.clone())),
+            (ast::BinaryOp::Mul, Money(c), Rate | Number) | (ast::BinaryOp::Mul, Rate | Number, Money(c)) => {
+                Some(Money(c.clone()))
+            }
             (ast::BinaryOp::Mul, Points, Number) | (ast::BinaryOp::Mul, Number, Points) => Some(Points),
             _ => None,
         };
@@ -1229,10 +1259,11 @@ impl<'a> Checker<'a> {
             (left, right)
         };
         if let (Ty::Money(x), Ty::Money(y)) = (&left.ty, &right.ty)
-            && x != y {
-                self.diags.push(Diagnostic::error(Message::CurrencyMismatch { left: x.clone(), right: y.clone() }, span));
-                return error_expr(span);
-            }
+            && x != y
+        {
+            self.diags.push(Diagnostic::error(Message::CurrencyMismatch { left: x.clone(), right: y.clone() }, span));
+            return error_expr(span);
+        }
         let ordering = !matches!(op, ast::BinaryOp::Eq | ast::BinaryOp::Ne);
         if !left.ty.comparable(&right.ty) || (ordering && !(left.ty.ordered() && right.ty.ordered())) {
             self.diags.push(Diagnostic::error(
@@ -1288,7 +1319,12 @@ fn mirror(op: ast::BinaryOp) -> ast::BinaryOp {
     }
 }
 
-fn time_comparison(op: ast::BinaryOp, value: typed::Expr, (start, end): (typed::Expr, typed::Expr), span: Span) -> typed::Expr {
+fn time_comparison(
+    op: ast::BinaryOp,
+    value: typed::Expr,
+    (start, end): (typed::Expr, typed::Expr),
+    span: Span,
+) -> typed::Expr {
     let bool_ = |kind| typed::Expr { kind, ty: Ty::Bool, span };
     let cmp = |op, bound: typed::Expr| bool_(ExprKind::Binary(op, Box::new(value.clone()), Box::new(bound)));
     match op {
@@ -1296,11 +1332,9 @@ fn time_comparison(op: ast::BinaryOp, value: typed::Expr, (start, end): (typed::
         ast::BinaryOp::Le => cmp(BinaryOp::Lt, end),
         ast::BinaryOp::Gt => cmp(BinaryOp::Ge, end),
         ast::BinaryOp::Ge => cmp(BinaryOp::Ge, start),
-        ast::BinaryOp::Eq => bool_(ExprKind::Binary(
-            BinaryOp::And,
-            Box::new(cmp(BinaryOp::Ge, start)),
-            Box::new(cmp(BinaryOp::Lt, end)),
-        )),
+        ast::BinaryOp::Eq => {
+            bool_(ExprKind::Binary(BinaryOp::And, Box::new(cmp(BinaryOp::Ge, start)), Box::new(cmp(BinaryOp::Lt, end))))
+        }
         _ => not(bool_(ExprKind::Binary(
             BinaryOp::And,
             Box::new(cmp(BinaryOp::Ge, start)),

@@ -530,7 +530,9 @@ impl Message {
             (Message::Mismatch { op, left, right }, Ja) => {
                 format!("{}と{}に `{op}` は使えません", left.describe(Ja), right.describe(Ja))
             }
-            (Message::CurrencyMismatch { left, right }, En) => format!("money in `{left}` mixed with money in `{right}`"),
+            (Message::CurrencyMismatch { left, right }, En) => {
+                format!("money in `{left}` mixed with money in `{right}`")
+            }
             (Message::CurrencyMismatch { left, right }, Ja) => format!("`{left}` と `{right}` の金額が混ざっています"),
             (Message::UnknownName { name, .. }, En) => format!("`{name}` is not defined"),
             (Message::UnknownName { name, .. }, Ja) => format!("`{name}` は定義されていません"),
@@ -542,8 +544,12 @@ impl Message {
             }
             (Message::Duplicate { name, .. }, En) => format!("`{name}` is defined twice"),
             (Message::Duplicate { name, .. }, Ja) => format!("`{name}` が二度定義されています"),
-            (Message::TenderFieldOutside { field }, En) => format!("`{field}` belongs to one tender, not to the payment"),
-            (Message::TenderFieldOutside { field }, Ja) => format!("`{field}` は支払い全体ではなく個々の支払い手段の項目です"),
+            (Message::TenderFieldOutside { field }, En) => {
+                format!("`{field}` belongs to one tender, not to the payment")
+            }
+            (Message::TenderFieldOutside { field }, Ja) => {
+                format!("`{field}` は支払い全体ではなく個々の支払い手段の項目です")
+            }
             (Message::Cycle { name }, En) => format!("`{name}` is defined in terms of itself"),
             (Message::Cycle { name }, Ja) => format!("`{name}` が自分自身を使って定義されています"),
             (Message::NotMonthly, En) => "`last month` needs a value kept per month".into(),
@@ -573,7 +579,9 @@ impl Message {
             (Message::DuplicateCampaign { id }, En) => format!("campaign id `{id}` is used twice"),
             (Message::DuplicateCampaign { id }, Ja) => format!("キャンペーン ID `{id}` が二度使われています"),
             (Message::RepeatedLine { line }, En) => format!("`{}` may be given only once per campaign", line.keyword()),
-            (Message::RepeatedLine { line }, Ja) => format!("`{}` は一つのキャンペーンに一度だけ書けます", line.keyword()),
+            (Message::RepeatedLine { line }, Ja) => {
+                format!("`{}` は一つのキャンペーンに一度だけ書けます", line.keyword())
+            }
             (Message::RepeatedCap { scope }, En) => format!("two caps per {scope}"),
             (Message::RepeatedCap { scope }, Ja) => format!("{scope} ごとの上限が二つあります"),
             (Message::NotPositive { what }, En) => format!("{} must be above zero", positive_en(*what)),
@@ -837,7 +845,9 @@ fn expected_ja(en: &str) -> String {
         "a table row such as `5: 2.5`" => "`5: 2.5` のような表の行",
         "a type such as `money`" => "`money` のような型",
         "a complete line" => "完全な行",
-        "a name that is not a keyword (this word is reserved by the language)" => "キーワードではない名前 (この語は予約語です)",
+        "a name that is not a keyword (this word is reserved by the language)" => {
+            "キーワードではない名前 (この語は予約語です)"
+        }
         "end of file" => "ファイルの終わり",
         "`true` or `false`" => "`true` か `false`",
         "`floor`, `ceil`, `half_up` or `half_even`" => "`floor`・`ceil`・`half_up`・`half_even`",

@@ -43,13 +43,7 @@ pub fn page(code: Code, lang: Lang) -> String {
         Lang::Ja => (p.means_ja, p.fix_ja, ["意味", "例", "直し方"]),
     };
     let example: String = example(code).lines().map(|l| format!("    {l}\n")).collect();
-    format!(
-        "{code}: {}\n\n{}\n\n{means}\n\n{}\n\n{example}\n{}\n\n{fix}\n",
-        summary(code, lang),
-        h[0],
-        h[1],
-        h[2]
-    )
+    format!("{code}: {}\n\n{}\n\n{means}\n\n{}\n\n{example}\n{}\n\n{fix}\n", summary(code, lang), h[0], h[1], h[2])
 }
 
 /// Examples that are only a few campaign lines get a campaign around them.

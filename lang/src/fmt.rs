@@ -118,13 +118,15 @@ impl<'a> Printer<'a> {
         }
         let line_end = self.src[end.min(self.src.len())..].find('\n').map_or(self.src.len(), |n| end + n);
         if let Some(c) = self.comments.get(self.next_comment)
-            && c.start >= end && c.start < line_end {
-                let _ = write!(self.out, "  {}", c.text);
-                self.last_end = c.start + c.text.len();
-                self.next_comment += 1;
-                self.out.push('\n');
-                return;
-            }
+            && c.start >= end
+            && c.start < line_end
+        {
+            let _ = write!(self.out, "  {}", c.text);
+            self.last_end = c.start + c.text.len();
+            self.next_comment += 1;
+            self.out.push('\n');
+            return;
+        }
         self.last_end = end;
         self.out.push('\n');
     }
@@ -145,8 +147,7 @@ impl<'a> Printer<'a> {
             let together = matches!(
                 (previous, decl),
                 (Some(Decl::Field(_)), Decl::Field(_)) | (Some(Decl::Unit(_)), Decl::Unit(_))
-            )
-                && !self.blank_before(decl.span().start);
+            ) && !self.blank_before(decl.span().start);
             if previous.is_some() && !together {
                 self.blank_line();
             }
@@ -554,11 +555,8 @@ fn expr(out: &mut String, e: &Expr) {
             out.push_str(" last month");
             if let Some(w) = window {
                 let _ = write!(out, " window from {}", ordinal(w.day));
-                let precision = if chrono::Timelike::second(&w.time) == 0 {
-                    TimePrecision::Minute
-                } else {
-                    TimePrecision::Second
-                };
+                let precision =
+                    if chrono::Timelike::second(&w.time) == 0 { TimePrecision::Minute } else { TimePrecision::Second };
                 time(out, w.time, precision);
             }
         }

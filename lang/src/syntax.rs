@@ -27,8 +27,8 @@ const MAX_SYNTAX_ERRORS: usize = 50;
 
 /// Words that begin a campaign line.
 const LINE_KEYWORDS: &[&str] = &[
-    "title", "sponsor", "period", "unit", "entry", "when", "unless", "let", "table", "basis",
-    "counter", "award", "rounding", "grant", "refund", "stack",
+    "title", "sponsor", "period", "unit", "entry", "when", "unless", "let", "table", "basis", "counter", "award",
+    "rounding", "grant", "refund", "stack",
 ];
 
 /// Parses a whole file. Always returns a tree (of what could be read) and every syntax error.
@@ -236,13 +236,15 @@ fn syntax_error(text: &str, error: &pest::error::Error<Rule>) -> Diagnostic {
     let span = Span::new(pos, pos + word.len().max(if pos < text.len() { next_char_len(text, pos) } else { 0 }));
     let keywords: Vec<&str> = positives.iter().filter_map(|r| keyword_text(*r)).collect();
     if !word.is_empty()
-        && let Some(suggestion) = closest(word, keywords.iter().copied()) {
-            return Diagnostic::error(
-                Message::MisspelledKeyword { word: word.to_string(), suggestion: suggestion.to_string() },
-                span,
-            );
-        }
-    let only_a_name = !positives.is_empty() && positives.iter().all(|r| matches!(r, Rule::ident | Rule::path | Rule::name_ref));
+        && let Some(suggestion) = closest(word, keywords.iter().copied())
+    {
+        return Diagnostic::error(
+            Message::MisspelledKeyword { word: word.to_string(), suggestion: suggestion.to_string() },
+            span,
+        );
+    }
+    let only_a_name =
+        !positives.is_empty() && positives.iter().all(|r| matches!(r, Rule::ident | Rule::path | Rule::name_ref));
     if only_a_name && is_keyword(word) {
         return Diagnostic::error(
             Message::Expected { found: Some(word.to_string()), expected: vec![RESERVED_NAME.to_string()] },
@@ -339,9 +341,10 @@ fn line_starts(text: &str) -> Vec<usize> {
 
 /// The text of a keyword rule, for "did you mean".
 fn keyword_text(rule: Rule) -> Option<&'static str> {
-    describe(rule).and_then(|d| d.strip_prefix('`')).and_then(|d| d.strip_suffix('`')).filter(|d| {
-        d.chars().all(|c| c.is_ascii_alphabetic() || c == '_')
-    })
+    describe(rule)
+        .and_then(|d| d.strip_prefix('`'))
+        .and_then(|d| d.strip_suffix('`'))
+        .filter(|d| d.chars().all(|c| c.is_ascii_alphabetic() || c == '_'))
 }
 
 /// What a syntax error says when a name was expected and a keyword was written.
@@ -363,10 +366,38 @@ fn starts_line(rule: Rule) -> bool {
     use Rule::*;
     matches!(
         rule,
-        title_item | sponsor_item | period_item | unit_item | entry_item | when_item | unless_item | let_item
-            | table_item | basis_item | counter_item | award_item | rounding_item | grant_item | refund_item
-            | stack_item | kw_title | kw_sponsor | kw_period | kw_unit | kw_entry | kw_when | kw_unless | kw_let
-            | kw_table | kw_basis | kw_counter | kw_award | kw_rounding | kw_grant | kw_refund | kw_stack
+        title_item
+            | sponsor_item
+            | period_item
+            | unit_item
+            | entry_item
+            | when_item
+            | unless_item
+            | let_item
+            | table_item
+            | basis_item
+            | counter_item
+            | award_item
+            | rounding_item
+            | grant_item
+            | refund_item
+            | stack_item
+            | kw_title
+            | kw_sponsor
+            | kw_period
+            | kw_unit
+            | kw_entry
+            | kw_when
+            | kw_unless
+            | kw_let
+            | kw_table
+            | kw_basis
+            | kw_counter
+            | kw_award
+            | kw_rounding
+            | kw_grant
+            | kw_refund
+            | kw_stack
     )
 }
 
@@ -376,9 +407,31 @@ fn starts_expression(rule: Rule) -> bool {
     use Rule::*;
     matches!(
         rule,
-        expr | lparen | op_neg | lbracket | any_item | kw_any | if_expr | kw_if | op_not | kw_not | kw_true
-            | kw_false | date | datetime | number | integer | money | points | percent | duration | string
-            | path | ident | name_ref | list | paren
+        expr | lparen
+            | op_neg
+            | lbracket
+            | any_item
+            | kw_any
+            | if_expr
+            | kw_if
+            | op_not
+            | kw_not
+            | kw_true
+            | kw_false
+            | date
+            | datetime
+            | number
+            | integer
+            | money
+            | points
+            | percent
+            | duration
+            | string
+            | path
+            | ident
+            | name_ref
+            | list
+            | paren
     )
 }
 
@@ -607,8 +660,89 @@ fn parts(pair: Pair<'_, Rule>) -> Vec<Pair<'_, Rule>> {
 fn is_noise(rule: Rule) -> bool {
     matches!(
         rule,
-        Rule::lbrace | Rule::rbrace | Rule::lparen | Rule::rparen | Rule::lbracket | Rule::rbracket | Rule::comma
-            | Rule::colon | Rule::slash | Rule::eq | Rule::kw_campaign | Rule::kw_title | Rule::kw_sponsor | Rule::kw_period | Rule::kw_from | Rule::kw_until | Rule::kw_unit | Rule::kw_entry | Rule::kw_required | Rule::kw_when | Rule::kw_unless | Rule::kw_let | Rule::kw_table | Rule::kw_basis | Rule::kw_counter | Rule::kw_award | Rule::kw_rounding | Rule::kw_grant | Rule::kw_refund | Rule::kw_stack | Rule::kw_group | Rule::kw_tenders | Rule::kw_where | Rule::kw_first | Rule::kw_of | Rule::kw_count | Rule::kw_sum | Rule::kw_per | Rule::kw_payments | Rule::kw_payment | Rule::kw_month | Rule::kw_up | Rule::kw_to | Rule::kw_on | Rule::kw_next | Rule::kw_days | Rule::kw_hours | Rule::kw_minutes | Rule::kw_after | Rule::kw_at | Rule::kw_for | Rule::kw_recompute | Rule::kw_prorate | Rule::kw_retroactive | Rule::kw_independent | Rule::kw_largest | Rule::kw_priority | Rule::kw_combined | Rule::kw_cut | Rule::kw_last | Rule::kw_amount | Rule::kw_floor | Rule::kw_ceil | Rule::kw_half_up | Rule::kw_half_even | Rule::kw_and | Rule::kw_or | Rule::kw_not | Rule::kw_in | Rule::kw_has | Rule::kw_if | Rule::kw_then | Rule::kw_any | Rule::kw_item | Rule::kw_window | Rule::kw_default | Rule::kw_is | Rule::kw_set | Rule::kw_by | Rule::kw_points | Rule::kw_enum | Rule::kw_field | Rule::kw_tender
+        Rule::lbrace
+            | Rule::rbrace
+            | Rule::lparen
+            | Rule::rparen
+            | Rule::lbracket
+            | Rule::rbracket
+            | Rule::comma
+            | Rule::colon
+            | Rule::slash
+            | Rule::eq
+            | Rule::kw_campaign
+            | Rule::kw_title
+            | Rule::kw_sponsor
+            | Rule::kw_period
+            | Rule::kw_from
+            | Rule::kw_until
+            | Rule::kw_unit
+            | Rule::kw_entry
+            | Rule::kw_required
+            | Rule::kw_when
+            | Rule::kw_unless
+            | Rule::kw_let
+            | Rule::kw_table
+            | Rule::kw_basis
+            | Rule::kw_counter
+            | Rule::kw_award
+            | Rule::kw_rounding
+            | Rule::kw_grant
+            | Rule::kw_refund
+            | Rule::kw_stack
+            | Rule::kw_group
+            | Rule::kw_tenders
+            | Rule::kw_where
+            | Rule::kw_first
+            | Rule::kw_of
+            | Rule::kw_count
+            | Rule::kw_sum
+            | Rule::kw_per
+            | Rule::kw_payments
+            | Rule::kw_payment
+            | Rule::kw_month
+            | Rule::kw_up
+            | Rule::kw_to
+            | Rule::kw_on
+            | Rule::kw_next
+            | Rule::kw_days
+            | Rule::kw_hours
+            | Rule::kw_minutes
+            | Rule::kw_after
+            | Rule::kw_at
+            | Rule::kw_for
+            | Rule::kw_recompute
+            | Rule::kw_prorate
+            | Rule::kw_retroactive
+            | Rule::kw_independent
+            | Rule::kw_largest
+            | Rule::kw_priority
+            | Rule::kw_combined
+            | Rule::kw_cut
+            | Rule::kw_last
+            | Rule::kw_amount
+            | Rule::kw_floor
+            | Rule::kw_ceil
+            | Rule::kw_half_up
+            | Rule::kw_half_even
+            | Rule::kw_and
+            | Rule::kw_or
+            | Rule::kw_not
+            | Rule::kw_in
+            | Rule::kw_has
+            | Rule::kw_if
+            | Rule::kw_then
+            | Rule::kw_any
+            | Rule::kw_item
+            | Rule::kw_window
+            | Rule::kw_default
+            | Rule::kw_is
+            | Rule::kw_set
+            | Rule::kw_by
+            | Rule::kw_points
+            | Rule::kw_enum
+            | Rule::kw_field
+            | Rule::kw_tender
     )
 }
 

@@ -75,9 +75,10 @@ impl Vocabulary {
         }
         for decl in &file.decls {
             if let Decl::Field(f) = decl
-                && let Some(def) = vocab.field_def(f) {
-                    vocab.fields.push(def);
-                }
+                && let Some(def) = vocab.field_def(f)
+            {
+                vocab.fields.push(def);
+            }
         }
         vocab
     }
@@ -134,7 +135,8 @@ mod tests {
         let (_, diagnostics) = crate::syntax::parse(STANDARD_SOURCE);
         assert!(diagnostics.is_empty(), "{diagnostics:?}");
         let vocab = Vocabulary::standard();
-        let declared = STANDARD_SOURCE.lines().filter(|l| l.starts_with("field ") || l.starts_with("tender field ")).count();
+        let declared =
+            STANDARD_SOURCE.lines().filter(|l| l.starts_with("field ") || l.starts_with("tender field ")).count();
         assert_eq!(vocab.fields.len(), declared, "every field declaration has a known type");
         assert!(vocab.field("merchant.tags").is_some());
         assert_eq!(vocab.fields[vocab.field("method").unwrap_or(usize::MAX)].source, FieldSource::Tender);

@@ -1,9 +1,10 @@
 //! The five seed campaigns over a generated stream of 1,000,000 events for 100,000 accounts,
 //! pre-decoded and from JSON Lines. Figures go in docs/PERFORMANCE.md.
 
-use std::path::Path;
+#[path = "../tests/common/mod.rs"]
+mod common;
 
-use camp_runtime::{Runtime, SourceFile, content_hash, event};
+use camp_runtime::{Runtime, content_hash, event};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 
 const EVENTS: usize = 1_000_000;
@@ -15,15 +16,7 @@ pub fn runtime_for_profiling() -> Runtime {
 }
 
 fn runtime() -> Runtime {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/seeds");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "camp")).collect())
-        .unwrap_or_default();
-    paths.sort();
-    let texts: Vec<(String, String)> =
-        paths.iter().map(|p| (p.display().to_string(), std::fs::read_to_string(p).unwrap_or_default())).collect();
-    let files: Vec<SourceFile<'_>> = texts.iter().map(|(name, text)| SourceFile { name, text }).collect();
-    Runtime::load(&files).unwrap_or_else(|e| panic!("{e:?}"))
+    common::seeds()
 }
 
 /// A deterministic stream: 90% payments (Ama stores, Amazon, elsewhere; balance, credit,

@@ -44,9 +44,10 @@ impl Account {
         let mut values = vec![Value::Absent; count];
         for (from, index, value) in &self.attributes {
             if *from <= at
-                && let Some(slot) = values.get_mut(*index) {
-                    *slot = value.clone();
-                }
+                && let Some(slot) = values.get_mut(*index)
+            {
+                *slot = value.clone();
+            }
         }
         values
     }

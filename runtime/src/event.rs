@@ -149,10 +149,8 @@ pub fn decode(value: &Value) -> Result<Event, Reject> {
             let Some(Value::Object(attrs)) = object.get("attrs") else {
                 return Err(fields.reject("an `account` event needs `attrs`, an object of attribute values"));
             };
-            let attrs = attrs
-                .iter()
-                .map(|(k, v)| (k.clone(), if v.is_null() { None } else { Some(v.clone()) }))
-                .collect();
+            let attrs =
+                attrs.iter().map(|(k, v)| (k.clone(), if v.is_null() { None } else { Some(v.clone()) })).collect();
             EventKind::Account { attrs }
         }
         other => {
@@ -193,7 +191,9 @@ impl Fields<'_> {
     fn time(&self, name: &str) -> Result<Nanos, Reject> {
         let text = self.string(name)?;
         parse_time(&text).ok_or_else(|| {
-            self.reject(format!("`{name}` is `{text}`, not an RFC 3339 time with an offset such as 2026-02-03T10:15:00+09:00"))
+            self.reject(format!(
+                "`{name}` is `{text}`, not an RFC 3339 time with an offset such as 2026-02-03T10:15:00+09:00"
+            ))
         })
     }
 
@@ -306,7 +306,10 @@ fn tenders(f: &Fields<'_>, list: &[Value]) -> Result<Vec<Tender>, Reject> {
     }
     list.iter()
         .map(|t| {
-            let method = t.get("method").and_then(Value::as_str).ok_or_else(|| f.reject("each tender needs a `method` string"))?;
+            let method = t
+                .get("method")
+                .and_then(Value::as_str)
+                .ok_or_else(|| f.reject("each tender needs a `method` string"))?;
             let amount = t.get("amount").and_then(decimal).ok_or_else(|| f.reject("each tender needs an `amount`"))?;
             if amount < Decimal::ZERO {
                 return Err(f.reject(format!("tender amount {amount} is negative")));
@@ -339,7 +342,9 @@ mod tests {
     #[test]
     fn strings_and_numbers_both_give_amounts() {
         for amount in ["1200", "\"1200\"", "\"12.50\"", "12.50"] {
-            let line = format!(r#"{{"type":"payment","id":"p","account":"a","at":"2026-02-03T10:00:00+09:00","amount":{amount},"method":"cash"}}"#);
+            let line = format!(
+                r#"{{"type":"payment","id":"p","account":"a","at":"2026-02-03T10:00:00+09:00","amount":{amount},"method":"cash"}}"#
+            );
             assert!(matches!(parse_line(&line), Ok(Some(_))), "{amount}");
         }
     }
@@ -347,10 +352,22 @@ mod tests {
     #[test]
     fn bad_events_say_what_is_wrong() {
         let cases = [
-            (r#"{"type":"payment","id":"g5","account":"u","at":"2026-03-10T12:00:00+09:00","method":"paypay_balance"}"#, "has no `amount`"),
-            (r#"{"type":"payment","id":"g6","account":"u","at":"2026-03-10T12:00:00+09:00","amount":1000,"tenders":[{"method":"paypay_balance","amount":600}]}"#, "add up to 600"),
-            (r#"{"type":"payment","id":"g7","account":"u","at":"yesterday","amount":1000,"method":"cash"}"#, "not an RFC 3339 time"),
-            (r#"{"type":"gift","id":"g8","account":"u","at":"2026-03-10T12:00:00+09:00"}"#, "unknown event type `gift`"),
+            (
+                r#"{"type":"payment","id":"g5","account":"u","at":"2026-03-10T12:00:00+09:00","method":"paypay_balance"}"#,
+                "has no `amount`",
+            ),
+            (
+                r#"{"type":"payment","id":"g6","account":"u","at":"2026-03-10T12:00:00+09:00","amount":1000,"tenders":[{"method":"paypay_balance","amount":600}]}"#,
+                "add up to 600",
+            ),
+            (
+                r#"{"type":"payment","id":"g7","account":"u","at":"yesterday","amount":1000,"method":"cash"}"#,
+                "not an RFC 3339 time",
+            ),
+            (
+                r#"{"type":"gift","id":"g8","account":"u","at":"2026-03-10T12:00:00+09:00"}"#,
+                "unknown event type `gift`",
+            ),
         ];
         for (line, message) in cases {
             match parse_line(line) {

@@ -73,10 +73,15 @@ pub(crate) fn payment(
     let mut out = String::new();
     let zone = program.campaigns.first().map(|c| c.zone);
     let when = match zone {
-        Some(zone) => format!("{} ({})", camp_compiler::time::local(payment.at, zone).format("%Y-%m-%d %H:%M:%S"), zone_name(zone)),
+        Some(zone) => format!(
+            "{} ({})",
+            camp_compiler::time::local(payment.at, zone).format("%Y-%m-%d %H:%M:%S"),
+            zone_name(zone)
+        ),
         None => camp_compiler::time::utc(payment.at).to_rfc3339(),
     };
-    let _ = writeln!(out, "Payment {} at {when}: {} {}", payment.id, payment.amount.normalize(), payment.event.currency);
+    let _ =
+        writeln!(out, "Payment {} at {when}: {} {}", payment.id, payment.amount.normalize(), payment.event.currency);
     let tenders: Vec<String> =
         payment.event.tenders.iter().map(|t| format!("{} {}", t.method, t.amount.normalize())).collect();
     let _ = writeln!(out, "  tenders: {}", tenders.join(", "));
@@ -90,7 +95,11 @@ pub(crate) fn payment(
                 continue;
             }
             Some(Ineligible::Currency) => {
-                let _ = writeln!(out, "  nothing: the payment is in {}, and the points are worth JPY", payment.event.currency);
+                let _ = writeln!(
+                    out,
+                    "  nothing: the payment is in {}, and the points are worth JPY",
+                    payment.event.currency
+                );
                 continue;
             }
             _ => {}
@@ -113,16 +122,26 @@ pub(crate) fn payment(
             continue;
         }
         if !cand.enrolled {
-            let _ = writeln!(out, "  nothing: the account had not entered the campaign before the payment (entry required)");
+            let _ = writeln!(
+                out,
+                "  nothing: the account had not entered the campaign before the payment (entry required)"
+            );
             continue;
         }
-        let _ = writeln!(out, "  basis: {} {} (line {})", o.basis.normalize(), payment.event.currency, c.award.source.line);
+        let _ =
+            writeln!(out, "  basis: {} {} (line {})", o.basis.normalize(), payment.event.currency, c.award.source.line);
         if !c.award.is_rate {
             let _ = writeln!(out, "  award: {} points", o.uncapped);
         } else if c.award.per_tender {
             let _ = writeln!(out, "  rate: by tender, each part rounded: {} points", o.uncapped);
         } else {
-            let _ = writeln!(out, "  rate: {} of {} = {} points after rounding", percent(o.value), o.basis.normalize(), o.uncapped);
+            let _ = writeln!(
+                out,
+                "  rate: {} of {} = {} points after rounding",
+                percent(o.value),
+                o.basis.normalize(),
+                o.uncapped
+            );
         }
         for cap in &c.award.caps {
             let (label, limit, used) = match cap.scope {
@@ -130,7 +149,9 @@ pub(crate) fn payment(
                 camp_compiler::ir::CapScope::Month => {
                     ("per account this month", o.caps.month, Some(account.used(cand.campaign, month_of(c, payment.at))))
                 }
-                camp_compiler::ir::CapScope::Period => ("per account over the period", o.caps.period, Some(account.used(cand.campaign, PERIOD))),
+                camp_compiler::ir::CapScope::Period => {
+                    ("per account over the period", o.caps.period, Some(account.used(cand.campaign, PERIOD)))
+                }
             };
             let limit = limit.map_or("none".to_string(), |l| l.normalize().to_string());
             match used {
@@ -138,7 +159,12 @@ pub(crate) fn payment(
                     let _ = writeln!(out, "  cap {label} (line {}): {limit}", cap.source.line);
                 }
                 Some(used) => {
-                    let _ = writeln!(out, "  cap {label} (line {}): {limit}, {} awarded before this payment", cap.source.line, used.normalize());
+                    let _ = writeln!(
+                        out,
+                        "  cap {label} (line {}): {limit}, {} awarded before this payment",
+                        cap.source.line,
+                        used.normalize()
+                    );
                 }
             }
         }

@@ -45,7 +45,9 @@ pub enum LoadError {
 impl std::fmt::Display for LoadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            LoadError::Check(d) => write!(f, "the campaigns have {} error(s)", d.iter().filter(|d| d.is_error()).count()),
+            LoadError::Check(d) => {
+                write!(f, "the campaigns have {} error(s)", d.iter().filter(|d| d.is_error()).count())
+            }
             LoadError::Lower(e) => e.fmt(f),
         }
     }
@@ -98,7 +100,8 @@ struct Overlay<'a> {
 
 impl Counters for Overlay<'_> {
     fn counter(&self, campaign: usize, counter: usize, key: MonthKey) -> Decimal {
-        self.account.counter(campaign, counter, key) + self.changes.get(&(campaign, counter, key)).copied().unwrap_or_default()
+        self.account.counter(campaign, counter, key)
+            + self.changes.get(&(campaign, counter, key)).copied().unwrap_or_default()
     }
 }
 
@@ -254,7 +257,11 @@ impl Runtime {
         Vec::new()
     }
 
-    fn attributes(&mut self, event: &Event, attrs: &[(String, Option<serde_json::Value>)]) -> Result<Vec<Entry>, Reject> {
+    fn attributes(
+        &mut self,
+        event: &Event,
+        attrs: &[(String, Option<serde_json::Value>)],
+    ) -> Result<Vec<Entry>, Reject> {
         let program = Arc::clone(self.program());
         let mut changes = Vec::new();
         for (name, value) in attrs {
@@ -302,7 +309,10 @@ impl Runtime {
     fn complete(&mut self, event: &Event, payment: &str) -> Result<Vec<Entry>, Reject> {
         let record = self.owned_payment(event, payment, "complete")?.clone();
         if record.void {
-            return Err(Reject::new(Some(&event.id), format!("payment {payment} was cancelled and cannot be completed")));
+            return Err(Reject::new(
+                Some(&event.id),
+                format!("payment {payment} was cancelled and cannot be completed"),
+            ));
         }
         if !record.provisional {
             return Err(Reject::new(Some(&event.id), format!("payment {payment} is not provisional")));
@@ -450,7 +460,8 @@ fn stack(program: &Program, candidates: &mut [Candidate], amount: Decimal) {
             }
             Some(&j) => {
                 let other = &candidates[j];
-                let other_priority = program.campaigns[other.campaign].stacking.largest_in.as_ref().map_or(u32::MAX, |g| g.1);
+                let other_priority =
+                    program.campaigns[other.campaign].stacking.largest_in.as_ref().map_or(u32::MAX, |g| g.1);
                 if cand.points > other.points || (cand.points == other.points && *priority < other_priority) {
                     best.insert(group, i);
                 }
@@ -511,7 +522,12 @@ fn stack(program: &Program, candidates: &mut [Candidate], amount: Decimal) {
 }
 
 /// `points × numerator ÷ denominator`, rounded, computed exactly.
-fn scale_points(points: Decimal, numerator: Decimal, denominator: Decimal, rounding: camp_compiler::ir::Rounding) -> Decimal {
+fn scale_points(
+    points: Decimal,
+    numerator: Decimal,
+    denominator: Decimal,
+    rounding: camp_compiler::ir::Rounding,
+) -> Decimal {
     if denominator <= Decimal::ZERO {
         return Decimal::ZERO;
     }
@@ -606,7 +622,10 @@ impl Runtime {
                     c.value
                 } else {
                     let overlay = Overlay { account, changes: &HashMap::new() };
-                    self.evaluator.counter_contribution(c.campaign, c.counter, &view, &overlay).map_err(fail)?.unwrap_or_default()
+                    self.evaluator
+                        .counter_contribution(c.campaign, c.counter, &view, &overlay)
+                        .map_err(fail)?
+                        .unwrap_or_default()
                 };
                 if value != c.value {
                     *changes.entry((c.campaign, c.counter, c.key)).or_default() += value - c.value;
@@ -626,7 +645,9 @@ impl Runtime {
                             // Eligibility was decided when the payment was made; only the
                             // amounts change, and never upward (S1.7, S4.7).
                             let overlay = Overlay { account, changes: &changes };
-                            self.recompute_ignoring_conditions(award.campaign, &view, &overlay).map_err(fail)?.min(award.points)
+                            self.recompute_ignoring_conditions(award.campaign, &view, &overlay)
+                                .map_err(fail)?
+                                .min(award.points)
                         }
                     }
                 };
@@ -696,7 +717,9 @@ impl Runtime {
             *account.usage.entry(key).or_default() += delta;
         }
         for ((id, campaign), points) in new_awards {
-            if let Some(award) = account.payments.get_mut(&id).and_then(|p| p.awards.iter_mut().find(|a| a.campaign == campaign)) {
+            if let Some(award) =
+                account.payments.get_mut(&id).and_then(|p| p.awards.iter_mut().find(|a| a.campaign == campaign))
+            {
                 award.points = points;
             }
         }
@@ -733,7 +756,9 @@ fn attribute_value(kind: camp_compiler::ir::AttributeKind, v: &serde_json::Value
         AttributeKind::Number => Value::Num(event::decimal(v)?),
         AttributeKind::Text => {
             let text = v.as_str()?;
-            Value::Sym(program.symbols.get(text).unwrap_or(camp_compiler::symbols::Sym(camp_compiler::symbols::FIRST_UNNAMED)))
+            Value::Sym(
+                program.symbols.get(text).unwrap_or(camp_compiler::symbols::Sym(camp_compiler::symbols::FIRST_UNNAMED)),
+            )
         }
     })
 }

@@ -110,11 +110,18 @@ pub fn parse(text: &str) -> Result<TestFile, SyntaxError> {
                 } else if let Some(rest) = trimmed.strip_prefix("expect reject ") {
                     test.expects.push(Expect::Reject { event: rest.trim().to_string(), line });
                 } else if let Some(rest) = trimmed.strip_prefix("expect ") {
-                    let (key, points) = rest.split_once('=').ok_or_else(|| error("write `expect CAMPAIGN/PAYMENT = POINTS`"))?;
+                    let (key, points) =
+                        rest.split_once('=').ok_or_else(|| error("write `expect CAMPAIGN/PAYMENT = POINTS`"))?;
                     let (campaign, payment) =
                         key.trim().split_once('/').ok_or_else(|| error("write `expect CAMPAIGN/PAYMENT = POINTS`"))?;
-                    let points = points.trim().parse::<i64>().map_err(|_| error("the points must be a whole number"))?;
-                    test.expects.push(Expect::Owed { campaign: campaign.to_string(), payment: payment.to_string(), points, line });
+                    let points =
+                        points.trim().parse::<i64>().map_err(|_| error("the points must be a whole number"))?;
+                    test.expects.push(Expect::Owed {
+                        campaign: campaign.to_string(),
+                        payment: payment.to_string(),
+                        points,
+                        line,
+                    });
                 } else {
                     return Err(error("inside a test: a JSON event, `expect ...` or `}`"));
                 }

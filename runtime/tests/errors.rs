@@ -27,7 +27,8 @@ campaign huge {
     }
     assert!(rt.account("u").is_none_or(|a| a.payment("p1").is_none()), "the rejected payment was kept");
     // The same id with a small amount is a new event, and works.
-    let small = r#"{"type":"payment","id":"p1","account":"u","at":"2026-02-01T10:00:00+09:00","amount":1,"method":"cash"}"#;
+    let small =
+        r#"{"type":"payment","id":"p1","account":"u","at":"2026-02-01T10:00:00+09:00","amount":1,"method":"cash"}"#;
     let entries = rt.process_line(2, small);
     assert!(matches!(&entries[..], [Entry::Award { points: 10_000_000_000, .. }]), "{entries:?}");
     let account = rt.account("u").unwrap_or_else(|| panic!("account u"));

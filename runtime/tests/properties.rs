@@ -2,25 +2,17 @@
 //! exceeded, nothing owed is ever negative, refunding every payment returns every point,
 //! duplicated events change nothing, and batching does not change the ledger.
 
+mod common;
 use std::collections::HashMap;
-use std::path::Path;
 
-use camp_runtime::{Entry, Runtime, SourceFile};
+use camp_runtime::{Entry, Runtime};
 use chrono::{DateTime, Datelike, Duration, FixedOffset};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use serde_json::{Value, json};
 
 fn runtime() -> Runtime {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/seeds");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "camp")).collect())
-        .unwrap_or_default();
-    paths.sort();
-    let texts: Vec<(String, String)> =
-        paths.iter().map(|p| (p.display().to_string(), std::fs::read_to_string(p).unwrap_or_default())).collect();
-    let files: Vec<SourceFile<'_>> = texts.iter().map(|(name, text)| SourceFile { name, text }).collect();
-    Runtime::load(&files).unwrap_or_else(|e| panic!("seeds do not load: {e:?}"))
+    common::seeds()
 }
 
 #[derive(Clone, Debug)]
@@ -33,8 +25,16 @@ enum Action {
     Attrs { account: usize, rank: u8, linked: bool, consent: bool, registered: bool },
 }
 
-const METHODS: [&str; 8] =
-    ["paypay_balance", "paypay_credit", "paypay_point", "paypay_gift_voucher", "credit_card", "au_pay", "paypay_card", "cash"];
+const METHODS: [&str; 8] = [
+    "paypay_balance",
+    "paypay_credit",
+    "paypay_point",
+    "paypay_gift_voucher",
+    "credit_card",
+    "au_pay",
+    "paypay_card",
+    "cash",
+];
 
 fn merchant(i: usize) -> Value {
     match i {
@@ -68,7 +68,12 @@ struct Stream {
 }
 
 fn stream(era: usize, steps: &[(u32, Action)]) -> Stream {
-    let starts = ["2019-11-01T00:00:00+09:00", "2026-01-28T00:00:00+09:00", "2026-03-29T00:00:00+09:00", "2026-04-25T00:00:00+09:00"];
+    let starts = [
+        "2019-11-01T00:00:00+09:00",
+        "2026-01-28T00:00:00+09:00",
+        "2026-03-29T00:00:00+09:00",
+        "2026-04-25T00:00:00+09:00",
+    ];
     let mut at = DateTime::parse_from_rfc3339(starts[era % starts.len()]).unwrap_or_default();
     let mut s = Stream { lines: Vec::new(), payments: Vec::new(), last: at };
     let mut amounts: Vec<i64> = Vec::new();
@@ -97,11 +102,15 @@ fn stream(era: usize, steps: &[(u32, Action)]) -> Stream {
                 None => continue,
             },
             Action::Cancel { target: t } => match target(t) {
-                Some((payment, account, _)) => json!({"type":"cancel","id":id,"account":account,"at":when,"payment":payment}),
+                Some((payment, account, _)) => {
+                    json!({"type":"cancel","id":id,"account":account,"at":when,"payment":payment})
+                }
                 None => continue,
             },
             Action::Complete { target: t } => match target(t) {
-                Some((payment, account, _)) => json!({"type":"complete","id":id,"account":account,"at":when,"payment":payment}),
+                Some((payment, account, _)) => {
+                    json!({"type":"complete","id":id,"account":account,"at":when,"payment":payment})
+                }
                 None => continue,
             },
             Action::Enroll { account } => {

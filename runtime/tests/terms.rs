@@ -1,22 +1,14 @@
 //! One test per TERMS.md rule, named after it, run against the five seed campaigns loaded
 //! together (as `campc run examples/seeds/*.camp` loads them).
 
+mod common;
 use std::collections::HashMap;
-use std::path::Path;
 
-use camp_runtime::{Entry, Runtime, SourceFile};
+use camp_runtime::{Entry, Runtime};
 use serde_json::{Value, json};
 
 fn runtime() -> Runtime {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/seeds");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "camp")).collect())
-        .unwrap_or_default();
-    paths.sort();
-    let texts: Vec<(String, String)> =
-        paths.iter().map(|p| (p.display().to_string(), std::fs::read_to_string(p).unwrap_or_default())).collect();
-    let files: Vec<SourceFile<'_>> = texts.iter().map(|(name, text)| SourceFile { name, text }).collect();
-    Runtime::load(&files).unwrap_or_else(|e| panic!("seeds do not load: {e:?}"))
+    common::seeds()
 }
 
 /// Runs events; returns what each campaign owes per payment, the rejected ids and every entry.
@@ -78,7 +70,16 @@ fn enroll(id: &str, account: &str, at: &str) -> Value {
 /// Thirty balance payments of 3,400 JPY in April 2026 (102,000 JPY): April is achieved.
 fn achieved_april(account: &str) -> Vec<Value> {
     (0..30)
-        .map(|i| pay(&format!("w{i:02}"), account, &format!("2026-04-{:02}T10:00:00+09:00", 2 + i / 10), 3400, "paypay_balance", json!({})))
+        .map(|i| {
+            pay(
+                &format!("w{i:02}"),
+                account,
+                &format!("2026-04-{:02}T10:00:00+09:00", 2 + i / 10),
+                3400,
+                "paypay_balance",
+                json!({}),
+            )
+        })
         .collect()
 }
 
@@ -128,8 +129,18 @@ fn s1_3_only_au_pay_at_amazon_of_200_jpy_or_more() {
 #[test]
 fn s1_4_the_customer_class_is_fixed_by_the_cutoff() {
     let (owed, _, _) = run(&[
-        attrs("a1", "old", "2026-01-01T00:00:00+09:00", json!({"aupay_amazon_first_used_at":"2026-03-30T23:59:59+09:00"})),
-        attrs("a2", "new", "2026-01-01T00:00:00+09:00", json!({"aupay_amazon_first_used_at":"2026-03-31T00:00:00+09:00"})),
+        attrs(
+            "a1",
+            "old",
+            "2026-01-01T00:00:00+09:00",
+            json!({"aupay_amazon_first_used_at":"2026-03-30T23:59:59+09:00"}),
+        ),
+        attrs(
+            "a2",
+            "new",
+            "2026-01-01T00:00:00+09:00",
+            json!({"aupay_amazon_first_used_at":"2026-03-31T00:00:00+09:00"}),
+        ),
         enroll("e1", "old", "2026-03-31T00:00:00+09:00"),
         enroll("e2", "new", "2026-03-31T00:00:00+09:00"),
         enroll("e3", "none", "2026-03-31T00:00:00+09:00"),
@@ -150,12 +161,18 @@ fn s1_5_the_award_that_would_pass_500_is_cut_to_what_is_left() {
         amazon("v2", "u", "2026-04-01T11:00:00+09:00", 1500, "au_pay"),
         amazon("v3", "u", "2026-04-01T12:00:00+09:00", 1500, "au_pay"),
     ]);
-    assert_eq!([owes(&owed, "aupay-amazon-2026/v1"), owes(&owed, "aupay-amazon-2026/v2"), owes(&owed, "aupay-amazon-2026/v3")], [450, 50, 0]);
+    assert_eq!(
+        [owes(&owed, "aupay-amazon-2026/v1"), owes(&owed, "aupay-amazon-2026/v2"), owes(&owed, "aupay-amazon-2026/v3")],
+        [450, 50, 0]
+    );
 }
 
 #[test]
 fn s1_6_granted_on_june_30th_and_stacks_with_everything() {
-    let (_, _, entries) = run(&[enroll("e", "u", "2026-03-31T00:00:00+09:00"), amazon("v1", "u", "2026-04-01T10:00:00+09:00", 1000, "au_pay")]);
+    let (_, _, entries) = run(&[
+        enroll("e", "u", "2026-03-31T00:00:00+09:00"),
+        amazon("v1", "u", "2026-04-01T10:00:00+09:00", 1000, "au_pay"),
+    ]);
     let grant = entries.iter().find_map(|e| match e {
         Entry::Award { grant_on, unit, .. } => Some((grant_on.clone(), unit.clone())),
         _ => None,
@@ -232,7 +249,12 @@ fn s3_4_the_bonus_needs_the_previous_count_period_achieved() {
 
 #[test]
 fn s3_5_app_windows_turn_at_noon_on_the_1st_and_card_windows_at_midnight() {
-    let mut events = vec![attrs("a", "u", "2026-01-01T00:00:00+09:00", json!({"paypay_credit_registered_at":"2026-01-01T00:00:00+09:00"}))];
+    let mut events = vec![attrs(
+        "a",
+        "u",
+        "2026-01-01T00:00:00+09:00",
+        json!({"paypay_credit_registered_at":"2026-01-01T00:00:00+09:00"}),
+    )];
     events.extend(achieved_april("u"));
     events.push(pay("card", "u", "2026-05-01T00:00:00+09:00", 10000, "paypay_card", json!({})));
     events.push(pay("app", "u", "2026-05-01T11:59:59.900+09:00", 10000, "paypay_balance", json!({})));
@@ -290,7 +312,8 @@ fn s3_10_a_completion_that_achieves_a_month_helps_only_later_payments() {
 
 #[test]
 fn s4_3_only_paypay_tenders_are_the_basis() {
-    let (owed, _, _) = run(&[json!({"type":"payment","id":"p1","account":"u","at":"2026-02-03T10:00:00+09:00","amount":1200,
+    let (owed, _, _) =
+        run(&[json!({"type":"payment","id":"p1","account":"u","at":"2026-02-03T10:00:00+09:00","amount":1200,
         "tenders":[{"method":"paypay_balance","amount":700},{"method":"paypay_gift_voucher","amount":500}],
         "merchant":{"tags":["ama-toku-4"]}})]);
     assert_eq!(owes(&owed, "ama-toku-4/p1"), 70);
@@ -382,7 +405,14 @@ fn s5_8_grant_dates_switch_on_2019_12_01() {
 
 #[test]
 fn edges_a_payment_in_another_currency_earns_nothing() {
-    let (owed, _, _) = run(&[pay("p1", "u", "2026-02-03T10:00:00+09:00", 1000, "paypay_balance", json!({"currency":"USD","merchant":{"tags":["ama-toku-4"]}}))]);
+    let (owed, _, _) = run(&[pay(
+        "p1",
+        "u",
+        "2026-02-03T10:00:00+09:00",
+        1000,
+        "paypay_balance",
+        json!({"currency":"USD","merchant":{"tags":["ama-toku-4"]}}),
+    )]);
     assert!(owed.values().all(|p| *p == 0), "{owed:?}");
 }
 

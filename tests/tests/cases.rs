@@ -33,7 +33,9 @@ fn err_cases_report_what_they_expect() {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let en = render_diagnostics(&name, &src, Lang::En);
         let ja = render_diagnostics(&name, &src, Lang::Ja);
-        insta::assert_snapshot!(format!("----- SOURCE\n{src}\n----- DIAGNOSTICS (en)\n{en}\n----- DIAGNOSTICS (ja)\n{ja}"));
+        insta::assert_snapshot!(format!(
+            "----- SOURCE\n{src}\n----- DIAGNOSTICS (en)\n{en}\n----- DIAGNOSTICS (ja)\n{ja}"
+        ));
     });
 }
 

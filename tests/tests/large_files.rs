@@ -56,7 +56,9 @@ fn a_shared_priority_is_reported_once_per_campaign() {
 /// Gives every campaign the same priority.
 fn with_one_priority(src: &str) -> String {
     src.lines()
-        .map(|l| if l.trim_start().starts_with("stack largest") { "  stack largest in paypay_sotsuke priority 1" } else { l })
+        .map(|l| {
+            if l.trim_start().starts_with("stack largest") { "  stack largest in paypay_sotsuke priority 1" } else { l }
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }

@@ -99,21 +99,27 @@ fn expr() -> impl Strategy<Value = Expr> {
     let leaf = prop_oneof![literal(), path()];
     leaf.prop_recursive(4, 24, 3, |inner| {
         prop_oneof![
-            (binary_op(), inner.clone(), inner.clone())
-                .prop_map(|(op, a, b)| e(ExprKind::Binary(op, Box::new(operand(a)), Box::new(operand(b))))),
+            (binary_op(), inner.clone(), inner.clone()).prop_map(|(op, a, b)| e(ExprKind::Binary(
+                op,
+                Box::new(operand(a)),
+                Box::new(operand(b))
+            ))),
             inner.clone().prop_map(|a| e(ExprKind::Unary(UnaryOp::Not, Box::new(operand(a))))),
             inner.clone().prop_map(|a| e(ExprKind::Unary(UnaryOp::Neg, Box::new(operand(a))))),
-            (inner.clone(), inner.clone(), inner.clone())
-                .prop_map(|(c, a, b)| e(ExprKind::If(Box::new(c), Box::new(a), Box::new(b)))),
+            (inner.clone(), inner.clone(), inner.clone()).prop_map(|(c, a, b)| e(ExprKind::If(
+                Box::new(c),
+                Box::new(a),
+                Box::new(b)
+            ))),
             prop::collection::vec(prop_oneof![literal(), path()], 0..4).prop_map(|items| e(ExprKind::List(items))),
-            (name(), prop::collection::vec(inner.clone(), 0..3)).prop_map(|(n, args)| e(ExprKind::Call(ident(&n), args))),
+            (name(), prop::collection::vec(inner.clone(), 0..3))
+                .prop_map(|(n, args)| e(ExprKind::Call(ident(&n), args))),
             prop::collection::vec(prop_oneof![literal(), path()], 0..3)
                 .prop_map(|items| e(ExprKind::AnyItemIn(Box::new(e(ExprKind::List(items)))))),
-            (inner.clone(), prop::option::of((1u32..=28, time())))
-                .prop_map(|(a, w)| {
-                    let window = w.map(|(day, (time, _))| WindowStart { day, time });
-                    e(ExprKind::LastMonth(Box::new(operand(a)), window))
-                }),
+            (inner.clone(), prop::option::of((1u32..=28, time()))).prop_map(|(a, w)| {
+                let window = w.map(|(day, (time, _))| WindowStart { day, time });
+                e(ExprKind::LastMonth(Box::new(operand(a)), window))
+            }),
             (inner.clone(), literal()).prop_map(|(a, b)| e(ExprKind::Default(Box::new(operand(a)), Box::new(b)))),
             (inner.clone(), any::<bool>()).prop_map(|(a, set)| e(ExprKind::IsSet(Box::new(operand(a)), set))),
             inner.prop_map(|a| e(ExprKind::Paren(Box::new(a)))),
@@ -132,7 +138,10 @@ fn money() -> impl Strategy<Value = Money> {
 fn basis() -> impl Strategy<Value = Basis> {
     (
         prop::option::of(money()),
-        prop_oneof![expr().prop_map(|c| BasisSource::Tenders(Some(c))), name().prop_map(|n| BasisSource::Named(ident(&n)))],
+        prop_oneof![
+            expr().prop_map(|c| BasisSource::Tenders(Some(c))),
+            name().prop_map(|n| BasisSource::Named(ident(&n)))
+        ],
     )
         .prop_map(|(first, source)| Basis { first, source, span: sp() })
 }
@@ -161,7 +170,11 @@ fn item() -> impl Strategy<Value = ItemKind> {
     prop_oneof![
         text().prop_map(|s| ItemKind::Title(Str { value: s, span: sp() })),
         text().prop_map(|s| ItemKind::Sponsor(Str { value: s, span: sp() })),
-        (prop::option::of(instant()), prop::option::of(instant()), prop::option::of(prop::sample::select(vec!["Asia/Tokyo", "+09:00", "UTC"])))
+        (
+            prop::option::of(instant()),
+            prop::option::of(instant()),
+            prop::option::of(prop::sample::select(vec!["Asia/Tokyo", "+09:00", "UTC"]))
+        )
             .prop_filter("a period has an end", |(s, e, _)| s.is_some() || e.is_some())
             .prop_map(|(start, end, zone)| ItemKind::Period(Period { start, end, zone: zone.map(ident) })),
         (name(), money()).prop_map(|(n, value)| ItemKind::Unit { name: ident(&n), value }),
@@ -176,14 +189,16 @@ fn item() -> impl Strategy<Value = ItemKind> {
             }
         ),
         (name(), basis()).prop_map(|(n, basis)| ItemKind::Basis { name: ident(&n), basis }),
-        (name(), prop::option::of(expr()), prop::option::of(expr()), any::<bool>()).prop_map(|(n, sum, filter, month)| {
-            let aggregate = match sum {
-                Some(s) => Aggregate::Sum(s, filter),
-                None => Aggregate::Count(filter),
-            };
-            let scope = if month { CounterScope::Month } else { CounterScope::Period };
-            ItemKind::Counter(Counter { name: ident(&n), aggregate, scope })
-        }),
+        (name(), prop::option::of(expr()), prop::option::of(expr()), any::<bool>()).prop_map(
+            |(n, sum, filter, month)| {
+                let aggregate = match sum {
+                    Some(s) => Aggregate::Sum(s, filter),
+                    None => Aggregate::Count(filter),
+                };
+                let scope = if month { CounterScope::Month } else { CounterScope::Period };
+                ItemKind::Counter(Counter { name: ident(&n), aggregate, scope })
+            }
+        ),
         (expr(), prop::option::of(basis()), prop::collection::vec(cap(), 0..3), prop::option::of(expr()))
             .prop_map(|(value, basis, caps, tenders)| ItemKind::Award(Award { value, basis, caps, tenders })),
         prop::sample::select(vec![Rounding::Floor, Rounding::Ceil, Rounding::HalfUp, Rounding::HalfEven])
@@ -203,7 +218,8 @@ fn item() -> impl Strategy<Value = ItemKind> {
             .prop_map(|(policy, retroactive)| ItemKind::Refund { policy, retroactive }),
         prop_oneof![
             Just(Stack::Independent),
-            (name(), prop::option::of(0u32..10)).prop_map(|(g, priority)| Stack::Largest { group: ident(&g), priority }),
+            (name(), prop::option::of(0u32..10))
+                .prop_map(|(g, priority)| Stack::Largest { group: ident(&g), priority }),
             (decimal(), any::<bool>()).prop_map(|(share, cut_first)| Stack::Combined { share, cut_first }),
         ]
         .prop_map(ItemKind::Stack),
@@ -211,18 +227,20 @@ fn item() -> impl Strategy<Value = ItemKind> {
 }
 
 fn campaign() -> impl Strategy<Value = Decl> {
-    (prop::sample::select(vec!["ama-toku-4", "paypay-step", "c1", "x_y"]), prop::collection::vec(item(), 0..8)).prop_map(
-        |(id, items)| {
+    (prop::sample::select(vec!["ama-toku-4", "paypay-step", "c1", "x_y"]), prop::collection::vec(item(), 0..8))
+        .prop_map(|(id, items)| {
             let items = items.into_iter().map(|kind| Item { kind, span: sp() }).collect();
             Decl::Campaign(Campaign { id: ident(id), items, span: sp() })
-        },
-    )
+        })
 }
 
 fn file() -> impl Strategy<Value = File> {
     let other = prop_oneof![
-        (name(), prop::option::of(text()))
-            .prop_map(|(n, t)| Decl::Group(Group { name: ident(&n), title: t.map(|value| Str { value, span: sp() }), span: sp() })),
+        (name(), prop::option::of(text())).prop_map(|(n, t)| Decl::Group(Group {
+            name: ident(&n),
+            title: t.map(|value| Str { value, span: sp() }),
+            span: sp()
+        })),
         (name(), money()).prop_map(|(n, value)| Decl::Unit(UnitDecl { name: ident(&n), value, span: sp() })),
     ];
     prop::collection::vec(prop_oneof![3 => campaign(), 1 => other], 0..4).prop_map(|decls| File { decls })
@@ -315,9 +333,43 @@ fn apply(src: &str, mutations: &[Mutation]) -> String {
 
 fn mutation() -> impl Strategy<Value = Mutation> {
     let pieces = vec![
-        "{", "}", "(", ")", "[", "]", "\"", "#", "award", " when ", " and ", " or ", "not", "10%", "5 JPY", "/payment",
-        ",", ":", "last month", "2026-02-30", " in ", "\n", "円", "あ", "-", "*", "default", "is set", "table t by x {",
-        "else: 1", "campaign", "up to", "of first", "where", "99999999999999999999999999999999", "..", "==",
+        "{",
+        "}",
+        "(",
+        ")",
+        "[",
+        "]",
+        "\"",
+        "#",
+        "award",
+        " when ",
+        " and ",
+        " or ",
+        "not",
+        "10%",
+        "5 JPY",
+        "/payment",
+        ",",
+        ":",
+        "last month",
+        "2026-02-30",
+        " in ",
+        "\n",
+        "円",
+        "あ",
+        "-",
+        "*",
+        "default",
+        "is set",
+        "table t by x {",
+        "else: 1",
+        "campaign",
+        "up to",
+        "of first",
+        "where",
+        "99999999999999999999999999999999",
+        "..",
+        "==",
     ];
     prop_oneof![
         (any::<usize>(), 0usize..40).prop_map(|(a, l)| Mutation::Delete(a, l)),

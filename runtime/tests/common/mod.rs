@@ -1,0 +1,20 @@
+//! What the runtime's tests and benchmarks share: the five seed campaigns, loaded together.
+
+use std::path::Path;
+
+use camp_runtime::{Runtime, SourceFile};
+
+/// A runtime over `examples/seeds/*.camp`, as `campc run examples/seeds/*.camp` loads them.
+pub fn seeds() -> Runtime {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/seeds");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .map(|d| {
+            d.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "camp")).collect()
+        })
+        .unwrap_or_default();
+    paths.sort();
+    let texts: Vec<(String, String)> =
+        paths.iter().map(|p| (p.display().to_string(), std::fs::read_to_string(p).unwrap_or_default())).collect();
+    let files: Vec<SourceFile<'_>> = texts.iter().map(|(name, text)| SourceFile { name, text }).collect();
+    Runtime::load(&files).unwrap_or_else(|e| panic!("the seeds do not load: {e:?}"))
+}
