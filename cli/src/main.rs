@@ -67,8 +67,9 @@ enum Command {
         /// Write the ledger here instead of to standard output.
         #[arg(long)]
         out: Option<PathBuf>,
-        /// The evaluator: `interp` (the reference interpreter) or `jit` (native code).
-        #[arg(long, value_enum, default_value = "interp")]
+        /// The evaluator: `jit` (native code; campaigns it does not compile run interpreted) or
+        /// `interp` (the reference interpreter). Both give the same ledger.
+        #[arg(long, value_enum, default_value = "jit")]
         engine: Engine,
         /// Explain, on standard error, why each campaign gave what it gave for this payment.
         #[arg(long, value_name = "PAYMENT_ID")]
@@ -211,16 +212,14 @@ fn run(
 ) -> ExitCode {
     use std::io::{BufRead, Write};
 
-    if engine == Engine::Jit {
-        eprintln!(
-            "error: the JIT engine is not built yet; run with `--engine interp` (the reference interpreter gives the same ledger)"
-        );
-        return ExitCode::from(2);
-    }
     let Some(sources) = read_all(files) else { return ExitCode::from(2) };
     let source_files: Vec<camp_runtime::SourceFile<'_>> =
         sources.iter().map(|(name, text)| camp_runtime::SourceFile { name, text }).collect();
-    let mut runtime = match camp_runtime::Runtime::load(&source_files) {
+    let engine = match engine {
+        Engine::Jit => camp_runtime::Engine::Jit,
+        Engine::Interp => camp_runtime::Engine::Interp,
+    };
+    let mut runtime = match camp_runtime::Runtime::load_with(&source_files, engine) {
         Ok(runtime) => runtime,
         Err(camp_runtime::LoadError::Check(diagnostics)) => {
             for d in &diagnostics {

@@ -222,11 +222,15 @@ fn run_explains_a_payment_on_stderr() {
 }
 
 #[test]
-fn the_jit_engine_says_it_is_not_there_yet() {
+fn both_engines_write_the_same_ledger() {
     let events = root().join("examples/events/sample.jsonl").display().to_string();
-    let out = run_campc(&seed_args(&["--events", &events, "--engine", "jit"]));
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("--engine interp"));
+    let jit = run_campc(&seed_args(&["--events", &events, "--engine", "jit"]));
+    let interp = run_campc(&seed_args(&["--events", &events, "--engine", "interp"]));
+    let default = run_campc(&seed_args(&["--events", &events]));
+    assert_eq!(jit.status.code(), Some(0), "{}", text(&jit.stderr));
+    assert!(!jit.stdout.is_empty());
+    assert_eq!(jit.stdout, interp.stdout);
+    assert_eq!(default.stdout, jit.stdout);
 }
 
 #[test]

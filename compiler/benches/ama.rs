@@ -102,6 +102,20 @@ fn bench(c: &mut Criterion) {
             total
         })
     });
+    let jit = camp_compiler::Jit::new(program.clone()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(jit.compiled_campaigns(), 1, "the Ama rule runs as native code");
+    group.bench_function("jit", |b| {
+        let mut outcome = camp_compiler::Outcome::default();
+        b.iter(|| {
+            let mut total = Decimal::ZERO;
+            for v in &views {
+                if jit.evaluate_into(0, v, &NoCounters, &mut outcome).is_ok() {
+                    total += outcome.points;
+                }
+            }
+            total
+        })
+    });
     group.finish();
 }
 

@@ -42,7 +42,7 @@ type Result<T> = std::result::Result<T, EvalError>;
 pub struct Interp {
     program: Arc<Program>,
     /// Per campaign: its conditions and its award basis's tender filter, as flat predicates.
-    preds: Vec<(Vec<Pred>, Option<Pred>)>,
+    pub(crate) preds: Vec<(Vec<Pred>, Option<Pred>)>,
 }
 
 impl Interp {
@@ -63,7 +63,7 @@ impl Interp {
 
 /// A field that holds a symbol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum SymField {
+pub(crate) enum SymField {
     Currency,
     Channel,
     Terminal,
@@ -77,7 +77,7 @@ enum SymField {
 /// evaluates exactly as [`Ctx::test`] does on the expression it came from; anything else is
 /// kept as `General`.
 #[derive(Clone, Debug)]
-enum Pred {
+pub(crate) enum Pred {
     /// `field == sym` (`want` false for `!=` or under `not`).
     SymIs { field: SymField, sym: Sym, equal: bool, want: bool },
     /// `field in [syms]`.

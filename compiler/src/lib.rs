@@ -13,6 +13,7 @@
 
 pub mod interp;
 pub mod ir;
+pub mod jit;
 pub mod lower;
 pub mod symbols;
 pub mod time;
@@ -23,6 +24,7 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 
 pub use interp::{EvalError, Interp};
+pub use jit::Jit;
 pub use lower::{LowerError, SourceFile, lower};
 use view::{Counters, PaymentView};
 

@@ -3,8 +3,9 @@
 
 use std::collections::HashMap;
 
-/// An interned text.
+/// An interned text. `repr(transparent)`: a `&[Sym]` is passed to compiled code as `u32`s.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(transparent)]
 pub struct Sym(pub u32);
 
 /// The table of interned texts. Built when campaigns are loaded; read-only afterwards.

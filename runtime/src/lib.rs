@@ -21,7 +21,7 @@ use std::sync::Arc;
 use camp_compiler::ir::{Campaign, CounterScope, Nanos, Program, RefundPolicy, Value};
 use camp_compiler::time::{self, MonthKey};
 use camp_compiler::view::Counters;
-use camp_compiler::{EvalError, Evaluator, Interp, Outcome};
+use camp_compiler::{EvalError, Evaluator, Interp, Jit, Outcome};
 use camp_lang::Diagnostic;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
@@ -40,6 +40,8 @@ pub enum LoadError {
     Check(Vec<Diagnostic>),
     /// The campaigns read a field this runtime cannot provide.
     Lower(camp_compiler::LowerError),
+    /// Native code could not be generated (`Engine::Jit` only).
+    Jit(camp_compiler::jit::JitError),
 }
 
 impl std::fmt::Display for LoadError {
@@ -49,11 +51,22 @@ impl std::fmt::Display for LoadError {
                 write!(f, "the campaigns have {} error(s)", d.iter().filter(|d| d.is_error()).count())
             }
             LoadError::Lower(e) => e.fmt(f),
+            LoadError::Jit(e) => e.fmt(f),
         }
     }
 }
 
 impl std::error::Error for LoadError {}
+
+/// Which evaluator runs the campaigns. Both give the same ledger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Engine {
+    /// Native code where the JIT compiles a campaign, the interpreter elsewhere.
+    #[default]
+    Jit,
+    /// The reference interpreter only.
+    Interp,
+}
 
 /// Checks and compiles campaign sources into a program.
 pub fn compile(files: &[SourceFile<'_>]) -> Result<Arc<Program>, LoadError> {
@@ -156,10 +169,24 @@ fn month_of(c: &Campaign, at: Nanos) -> MonthKey {
 }
 
 impl Runtime {
-    /// Loads campaigns from source, evaluated by the reference interpreter.
+    /// Loads campaigns from source, evaluated by the default engine (the JIT; the
+    /// interpreter where native code cannot be generated on this machine).
     pub fn load(files: &[SourceFile<'_>]) -> Result<Runtime, LoadError> {
         let program = compile(files)?;
-        Ok(Runtime::with_evaluator(Box::new(Interp::new(program))))
+        let evaluator: Box<dyn Evaluator> = match Jit::new(program.clone()) {
+            Ok(jit) => Box::new(jit),
+            Err(_) => Box::new(Interp::new(program)),
+        };
+        Ok(Runtime::with_evaluator(evaluator))
+    }
+
+    /// Loads campaigns from source, evaluated by the engine given.
+    pub fn load_with(files: &[SourceFile<'_>], engine: Engine) -> Result<Runtime, LoadError> {
+        let program = compile(files)?;
+        Ok(Runtime::with_evaluator(match engine {
+            Engine::Interp => Box::new(Interp::new(program)),
+            Engine::Jit => Box::new(Jit::new(program).map_err(LoadError::Jit)?),
+        }))
     }
 
     /// A runtime over any evaluator of a compiled program.

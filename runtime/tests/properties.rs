@@ -231,6 +231,16 @@ proptest! {
     }
 
     #[test]
+    fn the_jit_and_the_interpreter_write_the_same_ledger((era, steps) in steps()) {
+        let s = stream(era, &steps);
+        let ledger = |engine| {
+            let mut rt = common::seeds_with(engine);
+            s.lines.iter().enumerate().flat_map(|(i, l)| rt.process_line(i + 1, l)).collect::<Vec<_>>()
+        };
+        prop_assert_eq!(ledger(camp_runtime::Engine::Jit), ledger(camp_runtime::Engine::Interp));
+    }
+
+    #[test]
     fn the_ledger_does_not_depend_on_how_the_stream_is_cut((era, steps) in steps(), cuts in prop::collection::vec(1usize..8, 1..10)) {
         let s = stream(era, &steps);
         let whole = process(&s.lines);
