@@ -75,6 +75,21 @@ enum Command {
         #[arg(long, value_name = "PAYMENT_ID")]
         explain: Vec<String>,
     },
+    /// Measure how fast each engine processes an event stream, without I/O, to size a deployment.
+    ///
+    /// The events are read and decoded first; then each engine processes them all, from fresh
+    /// state, several times. Prints events/s and ns/event per engine (the best run).
+    Bench {
+        /// The `.camp` files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The events, one JSON object a line.
+        #[arg(long)]
+        events: PathBuf,
+        /// `text` or `json` (`{"engines":{"jit":{"events_per_sec":..,"ns_per_event":..},...}}`).
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
     /// Run rule tests: events and the awards they must give, written next to campaigns.
     ///
     /// A test file (`*.camptest`) names its campaigns and holds tests; a `.camp` file given here
@@ -129,6 +144,7 @@ fn main() -> ExitCode {
         Command::Fmt { files, check } => fmt(&files, check, lang),
         Command::Explain { code } => explain(code.as_deref(), lang),
         Command::Test { files } => test(&files, lang),
+        Command::Bench { files, events, format } => bench(&files, &events, format, lang),
         Command::Run { files, events, out, engine, explain } => {
             run(&files, &events, out.as_deref(), engine, &explain, lang)
         }
@@ -283,6 +299,83 @@ fn run(
         }
     }
     if rejected > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS }
+}
+
+fn bench(files: &[PathBuf], events: &std::path::Path, format: Format, lang: Lang) -> ExitCode {
+    let Some(sources) = read_all(files) else { return ExitCode::from(2) };
+    let source_files: Vec<camp_runtime::SourceFile<'_>> =
+        sources.iter().map(|(name, text)| camp_runtime::SourceFile { name, text }).collect();
+    let text = match std::fs::read_to_string(events) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("error: cannot read `{}`: {e}", events.display());
+            return ExitCode::from(2);
+        }
+    };
+    let decoded: Vec<(camp_runtime::Event, u64)> = text
+        .lines()
+        .filter_map(|line| camp_runtime::event::parse_line(line).ok().flatten())
+        .map(|(event, raw)| (event, camp_runtime::content_hash(&raw)))
+        .collect();
+    if decoded.is_empty() {
+        eprintln!("error: `{}` holds no readable events", events.display());
+        return ExitCode::from(2);
+    }
+    let mut results = Vec::new();
+    for (name, engine) in [("jit", camp_runtime::Engine::Jit), ("interp", camp_runtime::Engine::Interp)] {
+        let mut best = std::time::Duration::MAX;
+        let started = std::time::Instant::now();
+        // At least three runs, and more while they take under two seconds in all.
+        for run in 0.. {
+            if run >= 3 && started.elapsed() > std::time::Duration::from_secs(2) {
+                break;
+            }
+            let mut runtime = match camp_runtime::Runtime::load_with(&source_files, engine) {
+                Ok(runtime) => runtime,
+                Err(camp_runtime::LoadError::Check(diagnostics)) => {
+                    for d in &diagnostics {
+                        let (file_name, text) = &sources[d.file];
+                        eprint!("{}", render(d, lang, file_name, text, 100, false));
+                    }
+                    return ExitCode::from(2);
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let start = std::time::Instant::now();
+            for (event, hash) in &decoded {
+                let _ = runtime.process_hashed(event, *hash);
+            }
+            best = best.min(start.elapsed());
+        }
+        let seconds = best.as_secs_f64().max(1e-9);
+        let events_per_sec = decoded.len() as f64 / seconds;
+        results.push((name, events_per_sec, seconds * 1e9 / decoded.len() as f64));
+    }
+    match format {
+        Format::Json => {
+            let engines: serde_json::Map<String, serde_json::Value> = results
+                .iter()
+                .map(|(name, eps, ns)| {
+                    (
+                        name.to_string(),
+                        serde_json::json!({"events_per_sec": eps.round(), "ns_per_event": (ns * 10.0).round() / 10.0}),
+                    )
+                })
+                .collect();
+            println!("{}", serde_json::json!({"events": decoded.len(), "engines": engines}));
+        }
+        Format::Text => {
+            println!("{} events, decoded before timing; best of several runs per engine", decoded.len());
+            println!("{:<8} {:>14} {:>12}", "engine", "events/s", "ns/event");
+            for (name, eps, ns) in &results {
+                println!("{name:<8} {eps:>14.0} {ns:>12.1}");
+            }
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 fn test(files: &[PathBuf], lang: Lang) -> ExitCode {

@@ -242,3 +242,20 @@ fn test_runs_the_rule_tests_beside_the_seeds() {
     assert!(out.status.success(), "{}", text(&out.stdout));
     assert!(text(&out.stdout).trim_end().ends_with("passed, 0 failed"));
 }
+
+#[test]
+fn bench_reports_both_engines_as_json() {
+    let events = root().join("examples/events/sample.jsonl").display().to_string();
+    let mut args = vec!["bench".to_string()];
+    args.extend(seeds());
+    args.extend(["--events".to_string(), events, "--format".to_string(), "json".to_string()]);
+    let out = run_campc(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap_or_default();
+    for engine in ["jit", "interp"] {
+        let e = &report["engines"][engine];
+        assert!(e["events_per_sec"].as_f64().is_some_and(|v| v > 0.0), "{report}");
+        assert!(e["ns_per_event"].as_f64().is_some_and(|v| v > 0.0), "{report}");
+    }
+    assert_eq!(report["events"], 9);
+}
