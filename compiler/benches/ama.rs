@@ -119,5 +119,27 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// Compile time of the five seeds: check + lower, and native code generation.
+fn compile(c: &mut Criterion) {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/seeds");
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "camp")).collect())
+        .unwrap_or_default();
+    paths.sort();
+    let texts: Vec<String> = paths.iter().map(|p| std::fs::read_to_string(p).unwrap_or_default()).collect();
+    let sources: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let files: Vec<SourceFile<'_>> = sources.iter().map(|t| SourceFile { name: "seed", text: t }).collect();
+    let lower = || {
+        let checked = camp_lang::check_sources(&sources);
+        Arc::new(camp_compiler::lower(&checked.program, &files).unwrap_or_else(|e| panic!("{e}")))
+    };
+    let program = lower();
+    let mut group = c.benchmark_group("compile_five_seeds");
+    group.bench_function("check_and_lower", |b| b.iter(lower));
+    group.bench_function("jit", |b| b.iter(|| camp_compiler::Jit::new(program.clone()).map(|j| j.compiled_campaigns())));
+    group.bench_function("all", |b| b.iter(|| camp_compiler::Jit::new(lower()).map(|j| j.compiled_campaigns())));
+    group.finish();
+}
+
+criterion_group!(benches, bench, compile);
 criterion_main!(benches);
