@@ -116,6 +116,91 @@ fn bench(c: &mut Criterion) {
             total
         })
     });
+    // The native code alone, on payments flattened once (as the runtime will hand them over).
+    let mut buffers: Vec<camp_compiler::jit::FlatBuffers> =
+        views.iter().map(|_| camp_compiler::jit::FlatBuffers::new()).collect();
+    let flats: Vec<camp_compiler::jit::FlatPayment> =
+        buffers.iter_mut().zip(&views).filter_map(|(b, v)| b.flatten(v)).collect();
+    assert_eq!(flats.len(), views.len());
+    group.bench_function("jit_kernel", |b| {
+        b.iter(|| {
+            let mut total = 0i64;
+            for f in &flats {
+                if let Some((0, results)) = jit.kernel(0, f) {
+                    total += results[2];
+                }
+            }
+            total
+        })
+    });
+    // The baseline: the same rule written by hand in Rust over the same flat payments.
+    let sym = |s: &str| program.symbols.get(s).map_or(u32::MAX, |s| s.0);
+    let (tag, in_store, vending, ticket, paypay, jpy, tobacco) = (
+        sym("ama-toku-4"),
+        sym("in_store"),
+        sym("vending_machine"),
+        sym("ticket_machine"),
+        sym("paypay"),
+        sym("JPY"),
+        sym("tobacco"),
+    );
+    let methods = ["paypay_credit", "paypay_balance", "paypay_point", "paypay_debit"].map(sym);
+    let ama = &program.campaigns[0];
+    let (start, end) = (ama.start.unwrap_or(i64::MIN), ama.end.unwrap_or(i64::MAX));
+    let consent = program.attributes.iter().position(|a| a.name == "consent_purchase_data").unwrap_or(0);
+    /// The same payment as plain Rust data for the hand-written rule.
+    struct Plain {
+        at: i64,
+        currency: u32,
+        channel: u32,
+        terminal: u32,
+        app: u32,
+        tags: Vec<u32>,
+        categories: Vec<u32>,
+        tenders: Vec<(u32, i64)>,
+        consent: Option<bool>,
+    }
+    let plain: Vec<Plain> = views
+        .iter()
+        .map(|v| Plain {
+            at: v.at,
+            currency: v.currency.0,
+            channel: v.channel.0,
+            terminal: v.terminal.0,
+            app: v.app.0,
+            tags: v.tags.iter().map(|s| s.0).collect(),
+            categories: v.categories.iter().map(|s| s.0).collect(),
+            tenders: v
+                .tenders
+                .iter()
+                .map(|t| (t.method.0, i64::try_from(t.amount.mantissa()).unwrap_or(0) * 10_000))
+                .collect(),
+            consent: match v.attributes.get(consent) {
+                Some(Value::Bool(b)) => Some(*b),
+                _ => None,
+            },
+        })
+        .collect();
+    let by_hand = |p: &Plain| -> Option<i64> {
+        let eligible = p.at >= start
+            && p.at < end
+            && p.currency == jpy
+            && p.tags.contains(&tag)
+            && p.channel == in_store
+            && p.terminal != vending
+            && p.terminal != ticket
+            && p.app == paypay
+            && !p.categories.contains(&tobacco)
+            && p.consent != Some(false);
+        if !eligible {
+            return None;
+        }
+        let basis: i64 = p.tenders.iter().filter(|(m, _)| methods.contains(m)).map(|(_, a)| a).sum();
+        Some((basis / 100_000).min(1000))
+    };
+    group.bench_function("hand_written_rust", |b| b.iter(|| plain.iter().filter_map(by_hand).sum::<i64>()));
+    let native: i64 = flats.iter().filter_map(|f| jit.kernel(0, f)).filter(|(s, _)| *s == 0).map(|(_, r)| r[2]).sum();
+    assert_eq!(native, plain.iter().filter_map(by_hand).sum::<i64>(), "the hand-written rule is the same rule");
     group.finish();
 }
 
@@ -123,7 +208,9 @@ fn bench(c: &mut Criterion) {
 fn compile(c: &mut Criterion) {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/seeds");
     let mut paths: Vec<_> = std::fs::read_dir(dir)
-        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "camp")).collect())
+        .map(|d| {
+            d.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "camp")).collect()
+        })
         .unwrap_or_default();
     paths.sort();
     let texts: Vec<String> = paths.iter().map(|p| std::fs::read_to_string(p).unwrap_or_default()).collect();
@@ -136,7 +223,8 @@ fn compile(c: &mut Criterion) {
     let program = lower();
     let mut group = c.benchmark_group("compile_five_seeds");
     group.bench_function("check_and_lower", |b| b.iter(lower));
-    group.bench_function("jit", |b| b.iter(|| camp_compiler::Jit::new(program.clone()).map(|j| j.compiled_campaigns())));
+    group
+        .bench_function("jit", |b| b.iter(|| camp_compiler::Jit::new(program.clone()).map(|j| j.compiled_campaigns())));
     group.bench_function("all", |b| b.iter(|| camp_compiler::Jit::new(lower()).map(|j| j.compiled_campaigns())));
     group.finish();
 }

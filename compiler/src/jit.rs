@@ -253,6 +253,20 @@ impl Jit {
         Ok(Jit { interp, compiled, _code: Code(module) })
     }
 
+    /// Runs a campaign's native code on a payment already flattened (see [`FlatBuffers`]):
+    /// the status (0 eligible, 1 outside the period, 2 currency, 3 + i condition i, -1 the
+    /// interpreter must answer) and `[basis × 10^SCALE, points before caps, points]`. `None`
+    /// when the campaign does not compile. For callers that flatten once per payment.
+    pub fn kernel(&self, index: usize, payment: &FlatPayment) -> Option<(i32, [i64; 3])> {
+        let compiled = self.compiled.get(index)?.as_ref()?;
+        let mut results = [0i64; 3];
+        // SAFETY: a `FlatPayment` is only built by `FlatBuffers::flatten`, whose pointers point
+        // into the buffers and the view's slices with the lengths its counts give; the borrow
+        // of `payment` keeps them alive for this call; the code writes only `results`.
+        let status = unsafe { (compiled.function)(payment, results.as_mut_ptr()) };
+        Some((status, results))
+    }
+
     /// How many campaigns run as native code.
     pub fn compiled_campaigns(&self) -> usize {
         self.compiled.iter().filter(|c| c.is_some()).count()
@@ -264,14 +278,31 @@ const MAX_TENDERS: usize = 8;
 const MAX_ATTRIBUTES: usize = 32;
 
 /// Storage for a flattened payment, on the caller's stack: flattening allocates nothing.
-struct Buffers {
+#[derive(Debug)]
+pub struct FlatBuffers {
     tenders: [FlatTender; MAX_TENDERS],
     attributes: [u8; MAX_ATTRIBUTES],
 }
 
-impl Buffers {
-    fn new() -> Buffers {
-        Buffers { tenders: [FlatTender { amount: 0, method: 0, pad: 0 }; MAX_TENDERS], attributes: [0; MAX_ATTRIBUTES] }
+impl Default for FlatBuffers {
+    fn default() -> FlatBuffers {
+        FlatBuffers::new()
+    }
+}
+
+impl FlatBuffers {
+    /// Empty buffers.
+    pub fn new() -> FlatBuffers {
+        FlatBuffers {
+            tenders: [FlatTender { amount: 0, method: 0, pad: 0 }; MAX_TENDERS],
+            attributes: [0; MAX_ATTRIBUTES],
+        }
+    }
+
+    /// The flat form of a payment, borrowing these buffers and the view; `None` when an
+    /// amount is not exact at [`SCALE`] places or the payment is too large for the buffers.
+    pub fn flatten<'a>(&'a mut self, view: &'a PaymentView<'a>) -> Option<FlatPayment> {
+        flatten(view, self)
     }
 }
 
@@ -285,7 +316,7 @@ fn scaled(amount: Decimal) -> Option<i64> {
 
 /// The flat form of a payment, pointing into `view` and `buffers`; `None` when an amount is
 /// not exact at [`SCALE`] places or the payment has more tenders or attributes than fit.
-fn flatten(view: &PaymentView<'_>, buffers: &mut Buffers) -> Option<FlatPayment> {
+fn flatten(view: &PaymentView<'_>, buffers: &mut FlatBuffers) -> Option<FlatPayment> {
     if view.tenders.len() > MAX_TENDERS || view.attributes.len() > MAX_ATTRIBUTES {
         return None;
     }
@@ -333,7 +364,7 @@ impl Evaluator for Jit {
         let Some(Some(compiled)) = self.compiled.get(index) else {
             return self.interp.evaluate_into(index, payment, counters, out);
         };
-        let mut buffers = Buffers::new();
+        let mut buffers = FlatBuffers::new();
         let Some(flat) = flatten(payment, &mut buffers) else {
             return self.interp.evaluate_into(index, payment, counters, out);
         };
