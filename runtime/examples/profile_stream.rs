@@ -1,6 +1,6 @@
 //! Runs the first 50,000 events of the benchmark stream once, for profilers.
 
-#[allow(dead_code, reason = "the benchmark's generator, shared; its criterion entry points are not used here")]
+#[expect(dead_code, reason = "the benchmark's generator, shared; its criterion entry points are not used here")]
 #[path = "../benches/stream.rs"]
 mod stream;
 
