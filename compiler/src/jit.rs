@@ -452,23 +452,45 @@ fn generate(
         let (payment, out) = (params[0], params[1]);
         let mut g = Gen { b, pointer, payment, tender: None };
 
+        // Eligibility as one branch-free test: every check is computed, their bits are and-ed,
+        // and one branch decides. Only on the (cold) failure path are the checks taken again
+        // in order, to return the first that fails, as the interpreter reports it.
         let at = g.load(types::I64, payment, offset_of!(FlatPayment, at));
+        let mut checks: Vec<(Reg, i32)> = Vec::new();
         if let Some(start) = c.start {
-            let before = g.b.ins().icmp_imm_s(IntCC::SignedLessThan, at, start);
-            g.exit_if(before, OUTSIDE_PERIOD);
+            let ok = g.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, at, start);
+            checks.push((ok, OUTSIDE_PERIOD));
         }
         if let Some(end) = c.end {
-            let after = g.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, at, end);
-            g.exit_if(after, OUTSIDE_PERIOD);
+            let ok = g.b.ins().icmp_imm_s(IntCC::SignedLessThan, at, end);
+            checks.push((ok, OUTSIDE_PERIOD));
         }
         let currency = g.load(types::I32, payment, offset_of!(FlatPayment, currency));
-        let other = g.b.ins().icmp_imm_u(IntCC::NotEqual, currency, i64::from(c.currency.0));
-        g.exit_if(other, CURRENCY);
+        let ok = g.b.ins().icmp_imm_u(IntCC::Equal, currency, i64::from(c.currency.0));
+        checks.push((ok, CURRENCY));
         for (i, pred) in shape.conditions.iter().enumerate() {
             let holds = g.pred(pred);
-            let fails = g.b.ins().icmp_imm_u(IntCC::Equal, holds, 0);
-            g.exit_if(fails, CONDITION + i32::try_from(i).unwrap_or(i32::MAX - CONDITION));
+            checks.push((holds, CONDITION + i32::try_from(i).unwrap_or(i32::MAX - CONDITION)));
         }
+        let mut eligible = g.b.ins().iconst(types::I8, 1);
+        for (ok, _) in &checks {
+            eligible = g.b.ins().band(eligible, *ok);
+        }
+        let failed = g.b.create_block();
+        let go_on = g.b.create_block();
+        g.b.set_cold_block(failed);
+        g.b.ins().brif(eligible, go_on, &[], failed, &[]);
+        g.b.switch_to_block(failed);
+        g.b.seal_block(failed);
+        for (ok, code) in &checks {
+            let not_ok = g.b.ins().bxor_imm_u(*ok, 1);
+            g.exit_if(not_ok, *code);
+        }
+        // Unreachable: some check failed. Report the last condition's code rather than trap.
+        let fallback = g.b.ins().iconst(types::I32, i64::from(FALL_BACK));
+        g.b.ins().return_(&[fallback]);
+        g.b.switch_to_block(go_on);
+        g.b.seal_block(go_on);
 
         // The basis: the tenders the filter keeps, summed with an overflow check.
         let sum = g.b.declare_var(types::I64);
@@ -840,5 +862,51 @@ mod tests {
             attributes: &attributes,
         };
         assert_ne!(original.evaluate(ama, &view, &NoCounters), other.evaluate(ama, &view, &NoCounters));
+    }
+}
+
+#[cfg(test)]
+mod kernel_tests {
+    use super::*;
+    use crate::view::TenderView;
+
+    #[test]
+    fn the_kernel_answers_itself_for_payments_it_can_compute() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/seeds/ama-toku-4.camp");
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let checked = camp_lang::check_sources(&[&text]);
+        let program = Arc::new(
+            crate::lower(&checked.program, &[crate::SourceFile { name: "ama", text: &text }])
+                .unwrap_or_else(|e| panic!("{e}")),
+        );
+        let jit = Jit::new(program.clone()).unwrap_or_else(|e| panic!("{e}"));
+        let sym = |s: &str| program.symbols.get(s).unwrap_or(Sym(crate::symbols::FIRST_UNNAMED));
+        let attributes = vec![Value::Absent; program.attributes.len()];
+        let tenders =
+            [TenderView { method: sym("paypay_balance"), amount: Decimal::from(1200), installments: Decimal::ONE }];
+        let at = crate::time::nanos(
+            chrono::DateTime::parse_from_rfc3339("2026-02-10T10:00:00+09:00").unwrap_or_default().to_utc(),
+        );
+        let mut statuses = Vec::new();
+        for (tag, channel) in [("ama-toku-4", "in_store"), ("other", "in_store"), ("ama-toku-4", "online")] {
+            let tags = [sym(tag)];
+            let view = PaymentView {
+                amount: Decimal::from(1200),
+                currency: sym("JPY"),
+                channel: sym(channel),
+                terminal: sym("pos"),
+                app: sym("paypay"),
+                at,
+                merchant: [None; 5],
+                tags: &tags,
+                categories: &[],
+                tenders: &tenders,
+                attributes: &attributes,
+            };
+            let mut buffers = FlatBuffers::new();
+            let flat = buffers.flatten(&view).unwrap_or_else(|| panic!("flattens"));
+            statuses.push(jit.kernel(0, &flat).map(|(s, r)| (s, r[2])));
+        }
+        assert_eq!(statuses, [Some((ELIGIBLE, 120)), Some((CONDITION, 0)), Some((CONDITION + 1, 0))]);
     }
 }
