@@ -93,8 +93,13 @@ pub(crate) enum Pred {
 }
 
 impl Pred {
-    fn of(e: &Expr) -> Pred {
+    pub(crate) fn of(e: &Expr) -> Pred {
         Pred::shaped(e, true).unwrap_or_else(|| Pred::General(e.clone()))
+    }
+
+    /// The symbol field a field is, if it is one.
+    pub(crate) fn sym_field_of(f: &Field) -> Option<SymField> {
+        Pred::sym_field(f)
     }
 
     fn sym_field(f: &Field) -> Option<SymField> {
@@ -170,7 +175,7 @@ fn truthy(v: &Value) -> bool {
 
 /// True for expressions whose value is always `true` or `false`, never absent: `not` of
 /// them is the opposite truth.
-fn always_bool(e: &Expr) -> bool {
+pub(crate) fn always_bool(e: &Expr) -> bool {
     match e {
         Expr::Binary(op, _, _) => !matches!(op, BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul),
         Expr::Not(a) => always_bool(a),

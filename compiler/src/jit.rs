@@ -27,8 +27,8 @@ use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{Linkage, Module, default_libcall_names};
 use rust_decimal::Decimal;
 
-use crate::interp::{Interp, Pred, SymField};
-use crate::ir::{CapScope, Expr, Program, Rounding, Value};
+use crate::interp::{Interp, Pred, SymField, always_bool};
+use crate::ir::{BinaryOp, Campaign, CapScope, Expr, Field, Program, Rounding, Value};
 use crate::symbols::Sym;
 use crate::view::{Counters, PaymentView};
 use crate::{CapValues, EvalError, Evaluator, Ineligible, Outcome};
@@ -47,8 +47,8 @@ pub struct FlatTender {
     pub amount: i64,
     /// The method's symbol.
     pub method: u32,
-    /// Padding, always 0.
-    pub pad: u32,
+    /// Number of installments.
+    pub installments: u32,
 }
 
 /// One payment as compiled code reads it: fixed offsets, symbols as integers, no strings.
@@ -98,8 +98,8 @@ type NativeFn = unsafe extern "C" fn(*const FlatPayment, *mut i64) -> i32;
 #[derive(Clone, Copy, Debug)]
 struct Compiled {
     function: NativeFn,
-    /// The rate, for the outcome.
-    rate: Decimal,
+    /// The scale of the rate mantissa the code reports.
+    rate_scale: u32,
     caps: CapValues,
 }
 
@@ -151,9 +151,8 @@ fn jit_error(e: impl std::fmt::Display) -> JitError {
 struct Shape<'a> {
     conditions: &'a [Pred],
     filter: Option<&'a Pred>,
-    rate_mantissa: i64,
+    rate: Rate,
     divisor: i64,
-    rate: Decimal,
     payment_cap: Option<i64>,
     caps: CapValues,
 }
@@ -165,12 +164,103 @@ fn constant(e: &Expr) -> Option<Decimal> {
     }
 }
 
-fn pred_compiles(p: &Pred, in_tender: bool) -> bool {
+fn pred_compiles(p: &Pred, in_tender: bool, c: &Campaign) -> bool {
     match p {
         Pred::SymIs { field, .. } | Pred::SymIn { field, .. } => in_tender || *field != SymField::Method,
         Pred::SetHas { .. } | Pred::SetAny { .. } => true,
         Pred::AttrIs { value, .. } => matches!(value, Value::Bool(_)),
-        Pred::General(_) => false,
+        Pred::General(e) => expr_compiles(e, in_tender, c),
+    }
+}
+
+/// An integer constant that fits a `u32`.
+fn small_whole(e: &Expr) -> Option<u32> {
+    let n = constant(e)?;
+    if !n.fract().is_zero() || n.is_sign_negative() {
+        return None;
+    }
+    u32::try_from(n.trunc().mantissa() / 10i128.pow(n.trunc().scale())).ok()
+}
+
+/// Whether a yes/no expression compiles (see `Gen::cond`, which mirrors this).
+fn expr_compiles(e: &Expr, in_tender: bool, c: &Campaign) -> bool {
+    match e {
+        Expr::Binary(BinaryOp::And | BinaryOp::Or, a, b) => {
+            expr_compiles(a, in_tender, c) && expr_compiles(b, in_tender, c)
+        }
+        Expr::Not(a) => always_bool(a) && expr_compiles(a, in_tender, c),
+        Expr::Const(Value::Bool(_)) => true,
+        Expr::Let(i) => c.lets.get(*i as usize).is_some_and(|l| expr_compiles(l, in_tender, c)),
+        Expr::Binary(BinaryOp::Eq | BinaryOp::Ne, a, b) if matches!(**a, Expr::Field(Field::Installments)) => {
+            in_tender && small_whole(b).is_some()
+        }
+        _ => match Pred::of(e) {
+            Pred::General(_) => false,
+            p => pred_compiles(&p, in_tender, c),
+        },
+    }
+}
+
+/// A rate the JIT computes: a constant, or a table keyed by a symbol field with constant
+/// rows. Mantissas share one scale.
+struct Rate {
+    key: Option<SymField>,
+    /// (key symbols, mantissa) per row, in order.
+    rows: Vec<(Vec<u32>, i64)>,
+    /// The mantissa without a matching row (the `else` row; 0 without one, as the
+    /// interpreter reads an absent rate).
+    default: i64,
+    scale: u32,
+}
+
+fn rate_of(e: &Expr, c: &Campaign) -> Option<Rate> {
+    let non_negative = |d: Decimal| (!d.is_sign_negative()).then_some(d);
+    match e {
+        Expr::Const(Value::Num(n)) => {
+            let n = non_negative(*n)?;
+            Some(Rate { key: None, rows: Vec::new(), default: i64::try_from(n.mantissa()).ok()?, scale: n.scale() })
+        }
+        Expr::Table(i) => {
+            let table = c.tables.get(*i as usize)?;
+            let key = match &table.key {
+                Expr::Field(f) => match Pred::sym_field_of(f)? {
+                    SymField::Method => return None,
+                    field => field,
+                },
+                _ => return None,
+            };
+            let mut values: Vec<Decimal> = Vec::new();
+            let mut keys: Vec<Vec<u32>> = Vec::new();
+            for (row_keys, value) in &table.rows {
+                values.push(non_negative(constant(value)?)?);
+                keys.push(
+                    row_keys
+                        .iter()
+                        .map(|k| if let Value::Sym(s) = k { Some(s.0) } else { None })
+                        .collect::<Option<_>>()?,
+                );
+            }
+            let default = match &table.default {
+                Some(d) => Some(non_negative(constant(d)?)?),
+                None => None,
+            };
+            let scale = values.iter().chain(default.iter()).map(|d| d.scale()).max().unwrap_or(0);
+            let at_scale = |d: Decimal| -> Option<i64> {
+                let m = i64::try_from(d.mantissa()).ok()?;
+                m.checked_mul(10i64.checked_pow(scale - d.scale())?)
+            };
+            let rows = keys.into_iter().zip(values).map(|(k, v)| Some((k, at_scale(v)?))).collect::<Option<_>>()?;
+            Some(Rate {
+                key: Some(key),
+                rows,
+                default: match default {
+                    Some(d) => at_scale(d)?,
+                    None => 0,
+                },
+                scale,
+            })
+        }
+        _ => None,
     }
 }
 
@@ -184,18 +274,14 @@ fn shape<'a>(program: &Program, interp: &'a Interp, index: usize) -> Option<Shap
         && c.rounding == Rounding::Floor
         && c.unit_value == Decimal::ONE
         && basis.first.is_none()
-        && conditions.iter().all(|p| pred_compiles(p, false))
-        && filter.as_ref().is_none_or(|p| pred_compiles(p, true))
+        && conditions.iter().all(|p| pred_compiles(p, false, c))
+        && filter.as_ref().is_none_or(|p| pred_compiles(p, true, c))
         && (basis.tenders.is_none() || filter.is_some());
     if !simple {
         return None;
     }
-    let rate = constant(&award.value)?;
-    if rate.is_sign_negative() {
-        return None;
-    }
-    let rate_mantissa = i64::try_from(rate.mantissa()).ok()?;
-    let divisor = 10i64.checked_pow(SCALE + rate.scale())?;
+    let rate = rate_of(&award.value, c)?;
+    let divisor = 10i64.checked_pow(SCALE + rate.scale)?;
     let mut caps = CapValues::default();
     for cap in &award.caps {
         let value = constant(&cap.value)?;
@@ -212,7 +298,7 @@ fn shape<'a>(program: &Program, interp: &'a Interp, index: usize) -> Option<Shap
         Some(cap) => Some(i64::try_from(cap.mantissa()).ok()? / 10i64.checked_pow(cap.scale())?),
         None => None,
     };
-    Some(Shape { conditions, filter: filter.as_ref(), rate_mantissa, divisor, rate, payment_cap, caps })
+    Some(Shape { conditions, filter: filter.as_ref(), rate, divisor, payment_cap, caps })
 }
 
 impl Jit {
@@ -234,19 +320,19 @@ impl Jit {
             };
             let c = &program.campaigns[index];
             let id = generate(&mut module, index, c, &shape)?;
-            ids.push(Some((id, shape.rate, shape.caps)));
+            ids.push(Some((id, shape.rate.scale, shape.caps)));
         }
         module.finalize_definitions().map_err(jit_error)?;
         let compiled = ids
             .into_iter()
             .map(|entry| {
-                entry.map(|(id, rate, caps)| {
+                entry.map(|(id, rate_scale, caps)| {
                     let code = module.get_finalized_function(id);
                     // SAFETY: `code` is the entry of a function generated by `generate` with the
                     // signature (pointer, pointer) -> i32 in the host's calling convention,
                     // finalized above; `NativeFn` is that signature.
                     let function = unsafe { std::mem::transmute::<*const u8, NativeFn>(code) };
-                    Compiled { function, rate, caps }
+                    Compiled { function, rate_scale, caps }
                 })
             })
             .collect();
@@ -255,11 +341,11 @@ impl Jit {
 
     /// Runs a campaign's native code on a payment already flattened (see [`FlatBuffers`]):
     /// the status (0 eligible, 1 outside the period, 2 currency, 3 + i condition i, -1 the
-    /// interpreter must answer) and `[basis × 10^SCALE, points before caps, points]`. `None`
+    /// interpreter must answer) and `[basis × 10^SCALE, points before caps, points, rate mantissa]`. `None`
     /// when the campaign does not compile. For callers that flatten once per payment.
-    pub fn kernel(&self, index: usize, payment: &FlatPayment) -> Option<(i32, [i64; 3])> {
+    pub fn kernel(&self, index: usize, payment: &FlatPayment) -> Option<(i32, [i64; 4])> {
         let compiled = self.compiled.get(index)?.as_ref()?;
-        let mut results = [0i64; 3];
+        let mut results = [0i64; 4];
         // SAFETY: a `FlatPayment` is only built by `FlatBuffers::flatten`, whose pointers point
         // into the buffers and the view's slices with the lengths its counts give; the borrow
         // of `payment` keeps them alive for this call; the code writes only `results`.
@@ -294,7 +380,7 @@ impl FlatBuffers {
     /// Empty buffers.
     pub fn new() -> FlatBuffers {
         FlatBuffers {
-            tenders: [FlatTender { amount: 0, method: 0, pad: 0 }; MAX_TENDERS],
+            tenders: [FlatTender { amount: 0, method: 0, installments: 0 }; MAX_TENDERS],
             attributes: [0; MAX_ATTRIBUTES],
         }
     }
@@ -321,7 +407,10 @@ fn flatten(view: &PaymentView<'_>, buffers: &mut FlatBuffers) -> Option<FlatPaym
         return None;
     }
     for (slot, t) in buffers.tenders.iter_mut().zip(view.tenders) {
-        *slot = FlatTender { amount: scaled(t.amount)?, method: t.method.0, pad: 0 };
+        let installments =
+            if t.installments.fract().is_zero() { u32::try_from(t.installments.mantissa()).ok() } else { None };
+        let installments = installments.filter(|_| t.installments.scale() == 0)?;
+        *slot = FlatTender { amount: scaled(t.amount)?, method: t.method.0, installments };
     }
     for (slot, a) in buffers.attributes.iter_mut().zip(view.attributes) {
         *slot = match a {
@@ -368,10 +457,10 @@ impl Evaluator for Jit {
         let Some(flat) = flatten(payment, &mut buffers) else {
             return self.interp.evaluate_into(index, payment, counters, out);
         };
-        let mut results = [0i64; 3];
+        let mut results = [0i64; 4];
         // SAFETY: `flat`'s pointers point into `buffers` and `payment`'s slices, all alive for
         // this call, with the lengths its counts give; the generated code reads only within
-        // those bounds and writes only `results`' three `i64`s.
+        // those bounds and writes only `results`' four `i64`s.
         let status = unsafe { (compiled.function)(&flat, results.as_mut_ptr()) };
         if status == FALL_BACK {
             return self.interp.evaluate_into(index, payment, counters, out);
@@ -390,7 +479,7 @@ impl Evaluator for Jit {
         };
         if status == ELIGIBLE {
             out.basis = Decimal::new(results[0], SCALE);
-            out.value = compiled.rate;
+            out.value = Decimal::new(results[3], compiled.rate_scale);
             out.uncapped = Decimal::from(results[1]);
             out.points = Decimal::from(results[2]);
             out.caps = compiled.caps;
@@ -429,7 +518,7 @@ impl Evaluator for Jit {
 
 /// Generates the native function of one campaign: `(payment, out) -> status`, writing
 /// `out[0]` the basis (scaled), `out[1]` the points before caps, `out[2]` after the
-/// per-payment cap.
+/// per-payment cap, `out[3]` the rate's mantissa.
 fn generate(
     module: &mut JITModule,
     index: usize,
@@ -469,7 +558,7 @@ fn generate(
         let ok = g.b.ins().icmp_imm_u(IntCC::Equal, currency, i64::from(c.currency.0));
         checks.push((ok, CURRENCY));
         for (i, pred) in shape.conditions.iter().enumerate() {
-            let holds = g.pred(pred);
+            let holds = g.pred(pred, c);
             checks.push((holds, CONDITION + i32::try_from(i).unwrap_or(i32::MAX - CONDITION)));
         }
         let mut eligible = g.b.ins().iconst(types::I8, 1);
@@ -515,7 +604,7 @@ fn generate(
         let tender = g.b.ins().iadd(tenders, step);
         g.tender = Some(tender);
         let keep = match shape.filter {
-            Some(filter) => g.pred(filter),
+            Some(filter) => g.pred(filter, c),
             None => g.b.ins().iconst(types::I8, 1),
         };
         g.tender = None;
@@ -535,7 +624,7 @@ fn generate(
 
         // The award: floor(basis × rate), exactly, then the per-payment cap.
         let basis = g.b.use_var(sum);
-        let mantissa = g.b.ins().iconst(types::I64, shape.rate_mantissa);
+        let mantissa = g.rate(&shape.rate);
         let (product, overflow) = g.b.ins().smul_overflow(basis, mantissa);
         g.exit_if(overflow, FALL_BACK);
         let divisor = g.b.ins().iconst(types::I64, shape.divisor);
@@ -551,6 +640,7 @@ fn generate(
         g.b.ins().store(flags, basis, out, 0);
         g.b.ins().store(flags, points, out, 8);
         g.b.ins().store(flags, capped, out, 16);
+        g.b.ins().store(flags, mantissa, out, 24);
         let ok = g.b.ins().iconst(types::I32, i64::from(ELIGIBLE));
         g.b.ins().return_(&[ok]);
         g.b.finalize(module.target_config());
@@ -668,7 +758,7 @@ impl Gen<'_> {
     }
 
     /// A predicate as an `i8` that is 0 or 1, exactly as `Ctx::holds` decides it.
-    fn pred(&mut self, p: &Pred) -> Reg {
+    fn pred(&mut self, p: &Pred, c: &Campaign) -> Reg {
         match p {
             Pred::SymIs { field, sym, equal, want } => {
                 let (v, present) = self.sym(*field);
@@ -704,9 +794,55 @@ impl Gen<'_> {
                 let holds = self.b.ins().band(present, matches);
                 self.want(holds, *want)
             }
-            // Shapes without native code never reach here (see `shape`); hold false to be safe.
-            Pred::General(_) => self.b.ins().iconst(types::I8, 0),
+            Pred::General(e) => self.cond(e, c),
         }
+    }
+
+    /// A yes/no expression as an `i8` 0 or 1, exactly as `Ctx::test` decides it (only the
+    /// shapes `expr_compiles` accepts reach here).
+    fn cond(&mut self, e: &Expr, c: &Campaign) -> Reg {
+        match e {
+            Expr::Binary(op @ (BinaryOp::And | BinaryOp::Or), a, b) => {
+                let (x, y) = (self.cond(a, c), self.cond(b, c));
+                if *op == BinaryOp::And { self.b.ins().band(x, y) } else { self.b.ins().bor(x, y) }
+            }
+            Expr::Not(a) => {
+                let x = self.cond(a, c);
+                self.b.ins().bxor_imm_u(x, 1)
+            }
+            Expr::Const(Value::Bool(v)) => self.b.ins().iconst(types::I8, i64::from(*v)),
+            Expr::Let(i) => match c.lets.get(*i as usize) {
+                Some(l) => self.cond(l, c),
+                None => self.b.ins().iconst(types::I8, 0),
+            },
+            Expr::Binary(op @ (BinaryOp::Eq | BinaryOp::Ne), a, b)
+                if matches!(**a, Expr::Field(Field::Installments)) =>
+            {
+                let tender = self.tender.unwrap_or(self.payment);
+                let installments = self.load(types::I32, tender, offset_of!(FlatTender, installments));
+                let cc = if *op == BinaryOp::Eq { IntCC::Equal } else { IntCC::NotEqual };
+                self.b.ins().icmp_imm_u(cc, installments, i64::from(small_whole(b).unwrap_or(u32::MAX)))
+            }
+            _ => {
+                let pred = Pred::of(e);
+                self.pred(&pred, c)
+            }
+        }
+    }
+
+    /// The rate's mantissa: a constant, or a table row chosen branch-free.
+    fn rate(&mut self, rate: &Rate) -> Reg {
+        let mut chosen = self.b.ins().iconst(types::I64, rate.default);
+        if let Some(key) = rate.key {
+            let (sym, _) = self.sym(key);
+            // Later rows first, so that the first matching row is the one left.
+            for (keys, mantissa) in rate.rows.iter().rev() {
+                let hit = self.member(sym, keys);
+                let value = self.b.ins().iconst(types::I64, *mantissa);
+                chosen = self.b.ins().select(hit, value, chosen);
+            }
+        }
+        chosen
     }
 
     fn set_any(&mut self, categories: bool, set: &[u32]) -> Reg {
@@ -908,5 +1044,39 @@ mod kernel_tests {
             statuses.push(jit.kernel(0, &flat).map(|(s, r)| (s, r[2])));
         }
         assert_eq!(statuses, [Some((ELIGIBLE, 120)), Some((CONDITION, 0)), Some((CONDITION + 1, 0))]);
+    }
+}
+
+#[cfg(test)]
+mod coverage_tests {
+    use super::*;
+
+    #[test]
+    fn the_ama_and_cashless_rules_compile() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/seeds");
+        let mut names: Vec<_> = std::fs::read_dir(dir)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "camp"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        let texts: Vec<String> = names.iter().map(|p| std::fs::read_to_string(p).unwrap_or_default()).collect();
+        let sources: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let checked = camp_lang::check_sources(&sources);
+        let files: Vec<crate::SourceFile<'_>> =
+            sources.iter().map(|t| crate::SourceFile { name: "seed", text: t }).collect();
+        let program = Arc::new(crate::lower(&checked.program, &files).unwrap_or_else(|e| panic!("{e}")));
+        let jit = Jit::new(program.clone()).unwrap_or_else(|e| panic!("{e}"));
+        let native: Vec<&str> = program
+            .campaigns
+            .iter()
+            .zip(&jit.compiled)
+            .filter(|(_, c)| c.is_some())
+            .map(|(campaign, _)| campaign.id.as_str())
+            .collect();
+        assert_eq!(native, ["ama-toku-4", "cashless-reduction-2019"]);
     }
 }
