@@ -63,8 +63,12 @@ pub struct FlatPayment {
     pub tags: *const u32,
     /// `n_categories` category symbols.
     pub categories: *const u32,
-    /// One byte per attribute: 0 absent, 1 false, 2 true, 3 another value.
+    /// One byte per attribute: 0 absent, 1 false, 2 true, 3 text, 4 a time, 5 a number.
     pub attributes: *const u8,
+    /// One value per attribute: nanoseconds for a time, the number × 10^[`SCALE`].
+    pub attribute_values: *const i64,
+    /// What is left of the payment, × 10^[`SCALE`].
+    pub amount: i64,
     /// Number of tenders.
     pub n_tenders: u32,
     /// Number of tags.
@@ -194,6 +198,12 @@ fn expr_compiles(e: &Expr, in_tender: bool, c: &Campaign) -> bool {
         Expr::Binary(BinaryOp::Eq | BinaryOp::Ne, a, b) if matches!(**a, Expr::Field(Field::Installments)) => {
             in_tender && small_whole(b).is_some()
         }
+        Expr::Binary(op, a, b) if comparison(*op).is_some() && matches!(**a, Expr::Field(Field::Amount)) => {
+            constant(b).and_then(scaled).is_some()
+        }
+        Expr::Binary(op, a, b) if ordering_or_equal(*op) && matches!(**a, Expr::Field(Field::Attribute(_))) => {
+            attribute_constant(b).is_some()
+        }
         _ => match Pred::of(e) {
             Pred::General(_) => false,
             p => pred_compiles(&p, in_tender, c),
@@ -201,9 +211,39 @@ fn expr_compiles(e: &Expr, in_tender: bool, c: &Campaign) -> bool {
     }
 }
 
+/// The condition code of a comparison operator.
+fn comparison(op: BinaryOp) -> Option<IntCC> {
+    Some(match op {
+        BinaryOp::Eq => IntCC::Equal,
+        BinaryOp::Ne => IntCC::NotEqual,
+        BinaryOp::Lt => IntCC::SignedLessThan,
+        BinaryOp::Le => IntCC::SignedLessThanOrEqual,
+        BinaryOp::Gt => IntCC::SignedGreaterThan,
+        BinaryOp::Ge => IntCC::SignedGreaterThanOrEqual,
+        _ => return None,
+    })
+}
+
+/// Operators whose result is false when the two sides are of different kinds, as the
+/// interpreter decides them: `!=` is not one (it is true for a number against a time).
+fn ordering_or_equal(op: BinaryOp) -> bool {
+    matches!(op, BinaryOp::Eq | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge)
+}
+
+/// A time or number constant an attribute is compared with: its kind tag and flat value.
+fn attribute_constant(e: &Expr) -> Option<(u8, i64)> {
+    match e {
+        Expr::Const(Value::Time(t)) => Some((ATTR_TIME, *t)),
+        Expr::Const(Value::Num(n)) => Some((ATTR_NUMBER, scaled(*n)?)),
+        _ => None,
+    }
+}
+
 /// A rate the JIT computes: a constant, or a table keyed by a symbol field with constant
 /// rows. Mantissas share one scale.
 struct Rate {
+    /// `if C then A else B` between two constants: (C, A's mantissa, B's mantissa).
+    choice: Option<(Expr, i64, i64)>,
     key: Option<SymField>,
     /// (key symbols, mantissa) per row, in order.
     rows: Vec<(Vec<u32>, i64)>,
@@ -218,7 +258,13 @@ fn rate_of(e: &Expr, c: &Campaign) -> Option<Rate> {
     match e {
         Expr::Const(Value::Num(n)) => {
             let n = non_negative(*n)?;
-            Some(Rate { key: None, rows: Vec::new(), default: i64::try_from(n.mantissa()).ok()?, scale: n.scale() })
+            Some(Rate {
+                choice: None,
+                key: None,
+                rows: Vec::new(),
+                default: i64::try_from(n.mantissa()).ok()?,
+                scale: n.scale(),
+            })
         }
         Expr::Table(i) => {
             let table = c.tables.get(*i as usize)?;
@@ -251,12 +297,27 @@ fn rate_of(e: &Expr, c: &Campaign) -> Option<Rate> {
             };
             let rows = keys.into_iter().zip(values).map(|(k, v)| Some((k, at_scale(v)?))).collect::<Option<_>>()?;
             Some(Rate {
+                choice: None,
                 key: Some(key),
                 rows,
                 default: match default {
                     Some(d) => at_scale(d)?,
                     None => 0,
                 },
+                scale,
+            })
+        }
+        Expr::If(condition, a, b) if expr_compiles(condition, false, c) => {
+            let (a, b) = (non_negative(constant(a)?)?, non_negative(constant(b)?)?);
+            let scale = a.scale().max(b.scale());
+            let at_scale = |d: Decimal| -> Option<i64> {
+                i64::try_from(d.mantissa()).ok()?.checked_mul(10i64.checked_pow(scale - d.scale())?)
+            };
+            Some(Rate {
+                choice: Some(((**condition).clone(), at_scale(a)?, at_scale(b)?)),
+                key: None,
+                rows: Vec::new(),
+                default: 0,
                 scale,
             })
         }
@@ -359,6 +420,14 @@ impl Jit {
     }
 }
 
+/// The kinds of attribute value in [`FlatPayment::attributes`].
+const ATTR_ABSENT: u8 = 0;
+const ATTR_FALSE: u8 = 1;
+const ATTR_TRUE: u8 = 2;
+const ATTR_OTHER: u8 = 3;
+const ATTR_TIME: u8 = 4;
+const ATTR_NUMBER: u8 = 5;
+
 /// Most tenders and attributes a payment may have for compiled code (more: the interpreter).
 const MAX_TENDERS: usize = 8;
 const MAX_ATTRIBUTES: usize = 32;
@@ -368,6 +437,7 @@ const MAX_ATTRIBUTES: usize = 32;
 pub struct FlatBuffers {
     tenders: [FlatTender; MAX_TENDERS],
     attributes: [u8; MAX_ATTRIBUTES],
+    attribute_values: [i64; MAX_ATTRIBUTES],
 }
 
 impl Default for FlatBuffers {
@@ -382,6 +452,7 @@ impl FlatBuffers {
         FlatBuffers {
             tenders: [FlatTender { amount: 0, method: 0, installments: 0 }; MAX_TENDERS],
             attributes: [0; MAX_ATTRIBUTES],
+            attribute_values: [0; MAX_ATTRIBUTES],
         }
     }
 
@@ -412,12 +483,15 @@ fn flatten(view: &PaymentView<'_>, buffers: &mut FlatBuffers) -> Option<FlatPaym
         let installments = installments.filter(|_| t.installments.scale() == 0)?;
         *slot = FlatTender { amount: scaled(t.amount)?, method: t.method.0, installments };
     }
-    for (slot, a) in buffers.attributes.iter_mut().zip(view.attributes) {
-        *slot = match a {
-            Value::Absent => 0,
-            Value::Bool(false) => 1,
-            Value::Bool(true) => 2,
-            _ => 3,
+    for ((tag, value), a) in buffers.attributes.iter_mut().zip(buffers.attribute_values.iter_mut()).zip(view.attributes)
+    {
+        (*tag, *value) = match a {
+            Value::Absent => (ATTR_ABSENT, 0),
+            Value::Bool(false) => (ATTR_FALSE, 0),
+            Value::Bool(true) => (ATTR_TRUE, 0),
+            Value::Time(t) => (ATTR_TIME, *t),
+            Value::Num(n) => (ATTR_NUMBER, scaled(*n)?),
+            _ => (ATTR_OTHER, 0),
         };
     }
     let count = |n: usize| u32::try_from(n).ok();
@@ -427,6 +501,8 @@ fn flatten(view: &PaymentView<'_>, buffers: &mut FlatBuffers) -> Option<FlatPaym
         tags: view.tags.as_ptr().cast::<u32>(),
         categories: view.categories.as_ptr().cast::<u32>(),
         attributes: buffers.attributes.as_ptr(),
+        attribute_values: buffers.attribute_values.as_ptr(),
+        amount: scaled(view.amount)?,
         n_tenders: count(view.tenders.len())?,
         n_tags: count(view.tags.len())?,
         n_categories: count(view.categories.len())?,
@@ -624,7 +700,7 @@ fn generate(
 
         // The award: floor(basis × rate), exactly, then the per-payment cap.
         let basis = g.b.use_var(sum);
-        let mantissa = g.rate(&shape.rate);
+        let mantissa = g.rate(&shape.rate, c);
         let (product, overflow) = g.b.ins().smul_overflow(basis, mantissa);
         g.exit_if(overflow, FALL_BACK);
         let divisor = g.b.ins().iconst(types::I64, shape.divisor);
@@ -823,6 +899,27 @@ impl Gen<'_> {
                 let cc = if *op == BinaryOp::Eq { IntCC::Equal } else { IntCC::NotEqual };
                 self.b.ins().icmp_imm_u(cc, installments, i64::from(small_whole(b).unwrap_or(u32::MAX)))
             }
+            Expr::Binary(op, a, b) if comparison(*op).is_some() && matches!(**a, Expr::Field(Field::Amount)) => {
+                let payment = self.payment;
+                let amount = self.load(types::I64, payment, offset_of!(FlatPayment, amount));
+                let limit = constant(b).and_then(scaled).unwrap_or(0);
+                let cc = comparison(*op).unwrap_or(IntCC::Equal);
+                self.b.ins().icmp_imm_s(cc, amount, limit)
+            }
+            Expr::Binary(op, a, b) if ordering_or_equal(*op) && matches!(**a, Expr::Field(Field::Attribute(_))) => {
+                let (Expr::Field(Field::Attribute(index)), Some((kind, limit))) = (&**a, attribute_constant(b)) else {
+                    return self.b.ins().iconst(types::I8, 0);
+                };
+                let payment = self.payment;
+                let tags = self.load(self.pointer, payment, offset_of!(FlatPayment, attributes));
+                let tag = self.b.ins().load(types::I8, MemFlagsData::trusted(), tags, i32::from(*index));
+                let same_kind = self.b.ins().icmp_imm_u(IntCC::Equal, tag, i64::from(kind));
+                let values = self.load(self.pointer, payment, offset_of!(FlatPayment, attribute_values));
+                let value = self.b.ins().load(types::I64, MemFlagsData::trusted(), values, 8 * i32::from(*index));
+                let cc = comparison(*op).unwrap_or(IntCC::Equal);
+                let holds = self.b.ins().icmp_imm_s(cc, value, limit);
+                self.b.ins().band(same_kind, holds)
+            }
             _ => {
                 let pred = Pred::of(e);
                 self.pred(&pred, c)
@@ -831,7 +928,13 @@ impl Gen<'_> {
     }
 
     /// The rate's mantissa: a constant, or a table row chosen branch-free.
-    fn rate(&mut self, rate: &Rate) -> Reg {
+    fn rate(&mut self, rate: &Rate, c: &Campaign) -> Reg {
+        if let Some((condition, then, otherwise)) = &rate.choice {
+            let holds = self.cond(condition, c);
+            let (then, otherwise) =
+                (self.b.ins().iconst(types::I64, *then), self.b.ins().iconst(types::I64, *otherwise));
+            return self.b.ins().select(holds, then, otherwise);
+        }
         let mut chosen = self.b.ins().iconst(types::I64, rate.default);
         if let Some(key) = rate.key {
             let (sym, _) = self.sym(key);
@@ -906,6 +1009,10 @@ mod tests {
         let apps = ["paypay", "alipay"].map(sym);
         let categories = ["tobacco", "lottery", "food"].map(sym);
         let classes = [Some(sym("small")), Some(sym("franchise")), None];
+        let brands = [Some(sym("amazon")), Some(sym("tokyo-cafe")), None];
+        let cutoff = crate::time::nanos(
+            chrono::DateTime::parse_from_rfc3339("2026-03-31T00:00:00+09:00").unwrap_or_default().to_utc(),
+        );
         let times = [
             "2019-09-30T23:59:59+09:00",
             "2019-11-10T10:00:00+09:00",
@@ -913,21 +1020,30 @@ mod tests {
             "2026-01-31T23:59:59+09:00",
             "2026-02-10T10:00:00+09:00",
             "2026-03-01T00:00:00+09:00",
+            "2026-03-31T00:00:00+09:00",
+            "2026-04-03T10:00:00+09:00",
+            "2026-04-07T00:00:00+09:00",
         ]
         .map(|t| crate::time::nanos(chrono::DateTime::parse_from_rfc3339(t).unwrap_or_default().to_utc()));
         let mut state = 0x2545_F491_4F6C_DD1D_u64;
         let mut compared = 0;
         for _ in 0..20_000 {
             let mut pick = |n: usize| (next(&mut state) % n as u64) as usize;
-            let n_tenders = 1 + pick(2);
+            // Sometimes one tender of exactly a threshold amount, or one yen either side of it.
+            let boundary = (pick(6) == 0).then(|| [199i64, 200, 201, 4_999, 5_000, 5_001][pick(6)]);
+            let n_tenders = if boundary.is_some() { 1 } else { 1 + pick(2) };
             let scale = if pick(5) == 0 { 2 } else { 0 };
             let tenders: Vec<TenderView> = (0..n_tenders)
                 .map(|_| TenderView {
                     method: methods[pick(methods.len())],
-                    amount: Decimal::new(
-                        (pick(2_000_000) as i64) * if pick(50) == 0 { 1_000_000_000_000 } else { 1 },
-                        scale,
-                    ),
+                    amount: match boundary {
+                        Some(yen) => Decimal::from(yen),
+                        None => Decimal::new(
+                            if pick(8) == 0 { 150 + pick(100) as i64 } else { pick(2_000_000) as i64 }
+                                * if pick(50) == 0 { 1_000_000_000_000 } else { 1 },
+                            scale,
+                        ),
+                    },
                     installments: Decimal::from(1 + pick(2) as i64 * 2),
                 })
                 .collect();
@@ -937,10 +1053,11 @@ mod tests {
             let attributes: Vec<Value> = program
                 .attributes
                 .iter()
-                .map(|_| match pick(4) {
+                .map(|_| match pick(6) {
                     0 => Value::Absent,
                     1 => Value::Bool(false),
                     2 => Value::Bool(true),
+                    3 => Value::Time(cutoff + [-1_000_000_000, -1, 0, 1][pick(4)]),
                     _ => Value::Num(Decimal::from(pick(7) as i64)),
                 })
                 .collect();
@@ -951,7 +1068,7 @@ mod tests {
                 terminal: terminals[pick(2)],
                 app: apps[pick(2)],
                 at: times[pick(times.len())],
-                merchant: [None, None, None, classes[pick(3)], None],
+                merchant: [None, brands[pick(3)], None, classes[pick(3)], None],
                 tags: &payment_tags,
                 categories: &payment_categories,
                 tenders: &tenders,
@@ -1052,7 +1169,7 @@ mod coverage_tests {
     use super::*;
 
     #[test]
-    fn the_ama_and_cashless_rules_compile() {
+    fn the_ama_au_pay_and_cashless_rules_compile() {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/seeds");
         let mut names: Vec<_> = std::fs::read_dir(dir)
             .map(|d| {
@@ -1077,6 +1194,6 @@ mod coverage_tests {
             .filter(|(_, c)| c.is_some())
             .map(|(campaign, _)| campaign.id.as_str())
             .collect();
-        assert_eq!(native, ["ama-toku-4", "cashless-reduction-2019"]);
+        assert_eq!(native, ["ama-toku-4", "aupay-amazon-2026", "cashless-reduction-2019"]);
     }
 }
