@@ -774,10 +774,16 @@ impl Gen<'_> {
                 let present = self.b.ins().icmp_imm_u(IntCC::NotEqual, v, i64::from(ABSENT));
                 (v, Some(present))
             }
-            SymField::Method => {
-                let tender = self.tender.unwrap_or(payment);
-                (self.load(types::I32, tender, offset_of!(FlatTender, method)), None)
-            }
+            SymField::Method => match self.tender {
+                Some(tender) => (self.load(types::I32, tender, offset_of!(FlatTender, method)), None),
+                // Outside the tender loop there is no tender to read (`shape` never lets this
+                // be compiled): an absent value, so every comparison with it is false.
+                None => {
+                    let absent = self.b.ins().iconst(types::I32, i64::from(ABSENT));
+                    let no = self.b.ins().iconst(types::I8, 0);
+                    (absent, Some(no))
+                }
+            },
         }
     }
 
@@ -894,7 +900,10 @@ impl Gen<'_> {
             Expr::Binary(op @ (BinaryOp::Eq | BinaryOp::Ne), a, b)
                 if matches!(**a, Expr::Field(Field::Installments)) =>
             {
-                let tender = self.tender.unwrap_or(self.payment);
+                let Some(tender) = self.tender else {
+                    // No tender outside the tender loop (`shape` never compiles this): false.
+                    return self.b.ins().iconst(types::I8, 0);
+                };
                 let installments = self.load(types::I32, tender, offset_of!(FlatTender, installments));
                 let cc = if *op == BinaryOp::Eq { IntCC::Equal } else { IntCC::NotEqual };
                 self.b.ins().icmp_imm_u(cc, installments, i64::from(small_whole(b).unwrap_or(u32::MAX)))
