@@ -1206,3 +1206,169 @@ mod coverage_tests {
         assert_eq!(native, ["ama-toku-4", "aupay-amazon-2026", "cashless-reduction-2019"]);
     }
 }
+
+#[cfg(test)]
+mod random_campaigns {
+    use super::*;
+    use crate::view::{NoCounters, TenderView};
+
+    fn next(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    }
+
+    const CONDITIONS: &[&str] = &[
+        "when channel == in_store",
+        "when channel == online",
+        "when terminal not in [vending_machine, ticket_machine]",
+        "when app == paypay",
+        "when app != alipay",
+        "when merchant.tags has \"t1\"",
+        "unless any item in [tobacco, lottery]",
+        "when merchant.class in [\"small\", \"franchise\"]",
+        "when merchant.brand == \"amazon\"",
+        "when amount >= 500 JPY",
+        "when amount < 10000 JPY",
+        "when amount == 200 JPY",
+        "unless account.consent_purchase_data == false",
+        "when account.dpoint_linked == true",
+        "when account.aupay_amazon_first_used_at <= 2026-03-30 23:59:59",
+        "when account.dpoint_rank >= 3",
+        "when currency == \"JPY\"",
+        "when channel == online or amount >= 5000 JPY",
+        "when not (app == alipay and channel == online)",
+        "when hour >= 12",
+    ];
+
+    const RATES: &[&str] = &[
+        "10%",
+        "0.5%",
+        "3.25%",
+        "(if account.dpoint_linked == true then 2% else 1.5%)",
+        "(if amount >= 1000 JPY then 5% else 0%)",
+        "class_rate",
+        "1% * 2",
+    ];
+
+    const TENDERS: &[&str] = &[
+        "",
+        " where method in [paypay_balance, paypay_credit]",
+        " where method == paypay_credit and installments == 1 or method == paypay_balance",
+        " where method != cash",
+    ];
+
+    const CAPS: &[&str] =
+        &["", " up to 500/payment", " up to 1000/payment, 3000/period", " up to 2000/month", " up to 7/payment"];
+
+    fn campaign(state: &mut u64) -> String {
+        let mut pick = |n: usize| (next(state) % n as u64) as usize;
+        let mut lines = vec![
+            "campaign g {".to_string(),
+            "  title \"g\"".to_string(),
+            "  period 2026-02-01 to 2026-04-30 in Asia/Tokyo".to_string(),
+            "  unit p = 1 JPY".to_string(),
+            "  table class_rate by merchant.class {".to_string(),
+            "    \"small\": 5%".to_string(),
+            "    \"franchise\": 2.5%".to_string(),
+            "    else: 0.25%".to_string(),
+            "  }".to_string(),
+        ];
+        for _ in 0..pick(5) {
+            lines.push(format!("  {}", CONDITIONS[pick(CONDITIONS.len())]));
+        }
+        let rate = RATES[pick(RATES.len())];
+        lines.push(format!("  award {rate}{}{}", CAPS[pick(CAPS.len())], TENDERS[pick(TENDERS.len())]));
+        if pick(6) == 0 {
+            lines.push("  rounding half_up".to_string());
+        }
+        lines.push("  stack independent".to_string());
+        lines.push("}".to_string());
+        lines.join("\n") + "\n"
+    }
+
+    #[test]
+    fn random_campaigns_give_the_same_outcomes_native_and_interpreted() {
+        let mut state = 0x1234_5678_9ABC_DEF1_u64;
+        let (mut native, mut programs, mut compared, mut refused) = (0, 0, 0, 0);
+        for _ in 0..300 {
+            let source = campaign(&mut state);
+            let checked = camp_lang::check_sources(&[&source]);
+            if checked.has_errors() {
+                // Generated conditions can contradict each other (E0303): the checker refuses
+                // those, rightly; they never reach an evaluator.
+                refused += 1;
+                continue;
+            }
+            let program = Arc::new(
+                crate::lower(&checked.program, &[crate::SourceFile { name: "g", text: &source }])
+                    .unwrap_or_else(|e| panic!("{e}")),
+            );
+            let jit = Jit::new(program.clone()).unwrap_or_else(|e| panic!("{e}"));
+            let interp = Interp::new(program.clone());
+            native += jit.compiled_campaigns();
+            programs += 1;
+            let sym = |s: &str| program.symbols.get(s).unwrap_or(Sym(crate::symbols::FIRST_UNNAMED + 7));
+            let methods = ["paypay_balance", "paypay_credit", "cash", "credit_card"].map(sym);
+            let at0 = crate::time::nanos(
+                chrono::DateTime::parse_from_rfc3339("2026-01-31T23:00:00+09:00").unwrap_or_default().to_utc(),
+            );
+            let cutoff = crate::time::nanos(
+                chrono::DateTime::parse_from_rfc3339("2026-03-31T00:00:00+09:00").unwrap_or_default().to_utc(),
+            );
+            for _ in 0..400 {
+                let mut pick = |n: usize| (next(&mut state) % n as u64) as usize;
+                let tenders: Vec<TenderView> = (0..1 + pick(3))
+                    .map(|_| TenderView {
+                        method: methods[pick(methods.len())],
+                        amount: Decimal::new(
+                            [200, 499, 500, 1000, 4999, 5000, 9999, 20_000, 123_456][pick(9)],
+                            [0, 0, 2][pick(3)],
+                        ),
+                        installments: Decimal::from([1, 1, 3][pick(3)]),
+                    })
+                    .collect();
+                let tags = if pick(2) == 0 { vec![sym("t1")] } else { vec![] };
+                let categories = if pick(4) == 0 { vec![sym(["tobacco", "food"][pick(2)])] } else { vec![] };
+                let attributes: Vec<Value> = (0..program.attributes.len())
+                    .map(|_| match pick(6) {
+                        0 => Value::Absent,
+                        1 => Value::Bool(false),
+                        2 => Value::Bool(true),
+                        3 => Value::Time(cutoff + [-1, 0, 1][pick(3)]),
+                        _ => Value::Num(Decimal::from(pick(6) as i64)),
+                    })
+                    .collect();
+                let view = PaymentView {
+                    amount: tenders.iter().map(|t| t.amount).sum(),
+                    currency: sym(["JPY", "JPY", "USD"][pick(3)]),
+                    channel: sym(["in_store", "online"][pick(2)]),
+                    terminal: sym(["pos", "vending_machine"][pick(2)]),
+                    app: sym(["paypay", "alipay"][pick(2)]),
+                    at: at0 + (pick(90 * 24) as i64) * 3_600_000_000_000,
+                    merchant: [
+                        None,
+                        [Some(sym("amazon")), None][pick(2)],
+                        None,
+                        [Some(sym("small")), Some(sym("franchise")), None][pick(3)],
+                        None,
+                    ],
+                    tags: &tags,
+                    categories: &categories,
+                    tenders: &tenders,
+                    attributes: &attributes,
+                };
+                assert_eq!(
+                    jit.evaluate(0, &view, &NoCounters),
+                    interp.evaluate(0, &view, &NoCounters),
+                    "campaign:\n{source}\npayment: {view:?}"
+                );
+                compared += 1;
+            }
+        }
+        assert!(refused * 5 < 300, "{refused} of 300 generated campaigns did not check");
+        assert!(native * 2 > programs, "only {native} of {programs} generated campaigns compiled natively");
+        assert_eq!(compared, programs * 400);
+    }
+}
