@@ -781,22 +781,7 @@ mod tests {
 
     #[test]
     fn predicates_agree_with_the_general_test_on_every_seed_condition() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/seeds");
-        let mut names: Vec<_> = std::fs::read_dir(dir)
-            .map(|d| {
-                d.filter_map(|e| e.ok())
-                    .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|x| x == "camp"))
-                    .collect()
-            })
-            .unwrap_or_default();
-        names.sort();
-        let texts: Vec<String> = names.iter().map(|p| std::fs::read_to_string(p).unwrap_or_default()).collect();
-        let sources: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let checked = camp_lang::check_sources(&sources);
-        let files: Vec<crate::SourceFile<'_>> =
-            sources.iter().map(|t| crate::SourceFile { name: "seed", text: t }).collect();
-        let program = Arc::new(crate::lower(&checked.program, &files).unwrap_or_else(|e| panic!("{e}")));
+        let program = crate::test_support::seeds();
         let interp = Interp::new(program.clone());
         let sym = |s: &str| program.symbols.get(s).unwrap_or(Sym(crate::symbols::FIRST_UNNAMED));
         let (mut shaped, mut compared) = (0, 0);

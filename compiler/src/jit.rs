@@ -976,22 +976,7 @@ mod tests {
     use crate::view::{NoCounters, TenderView};
 
     fn seeds() -> Arc<Program> {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/seeds");
-        let mut names: Vec<_> = std::fs::read_dir(dir)
-            .map(|d| {
-                d.filter_map(|e| e.ok())
-                    .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|x| x == "camp"))
-                    .collect()
-            })
-            .unwrap_or_default();
-        names.sort();
-        let texts: Vec<String> = names.iter().map(|p| std::fs::read_to_string(p).unwrap_or_default()).collect();
-        let sources: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let checked = camp_lang::check_sources(&sources);
-        let files: Vec<crate::SourceFile<'_>> =
-            sources.iter().map(|t| crate::SourceFile { name: "seed", text: t }).collect();
-        Arc::new(crate::lower(&checked.program, &files).unwrap_or_else(|e| panic!("{e}")))
+        crate::test_support::seeds()
     }
 
     /// A small deterministic generator, so the test needs no randomness crate.
@@ -1179,22 +1164,7 @@ mod coverage_tests {
 
     #[test]
     fn the_ama_au_pay_and_cashless_rules_compile() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/seeds");
-        let mut names: Vec<_> = std::fs::read_dir(dir)
-            .map(|d| {
-                d.filter_map(|e| e.ok())
-                    .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|x| x == "camp"))
-                    .collect()
-            })
-            .unwrap_or_default();
-        names.sort();
-        let texts: Vec<String> = names.iter().map(|p| std::fs::read_to_string(p).unwrap_or_default()).collect();
-        let sources: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let checked = camp_lang::check_sources(&sources);
-        let files: Vec<crate::SourceFile<'_>> =
-            sources.iter().map(|t| crate::SourceFile { name: "seed", text: t }).collect();
-        let program = Arc::new(crate::lower(&checked.program, &files).unwrap_or_else(|e| panic!("{e}")));
+        let program = crate::test_support::seeds();
         let jit = Jit::new(program.clone()).unwrap_or_else(|e| panic!("{e}"));
         let native: Vec<&str> = program
             .campaigns

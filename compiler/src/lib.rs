@@ -19,6 +19,32 @@ pub mod symbols;
 pub mod time;
 pub mod view;
 
+/// What the compiler's unit tests share.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use std::sync::Arc;
+
+    /// The five seed campaigns, checked and lowered together.
+    pub fn seeds() -> Arc<crate::ir::Program> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/seeds");
+        let mut names: Vec<_> = std::fs::read_dir(dir)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "camp"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        let texts: Vec<String> = names.iter().map(|p| std::fs::read_to_string(p).unwrap_or_default()).collect();
+        let sources: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let checked = camp_lang::check_sources(&sources);
+        let files: Vec<crate::SourceFile<'_>> =
+            sources.iter().map(|t| crate::SourceFile { name: "seed", text: t }).collect();
+        Arc::new(crate::lower(&checked.program, &files).unwrap_or_else(|e| panic!("{e}")))
+    }
+}
+
 use std::sync::Arc;
 
 use rust_decimal::Decimal;
