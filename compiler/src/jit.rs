@@ -979,13 +979,7 @@ mod tests {
         crate::test_support::seeds()
     }
 
-    /// A small deterministic generator, so the test needs no randomness crate.
-    fn next(state: &mut u64) -> u64 {
-        *state ^= *state << 13;
-        *state ^= *state >> 7;
-        *state ^= *state << 17;
-        *state
-    }
+    use crate::test_support::next;
 
     #[test]
     fn the_jit_gives_the_interpreters_outcome_on_every_seed_and_payment() {
@@ -1182,12 +1176,7 @@ mod random_campaigns {
     use super::*;
     use crate::view::{NoCounters, TenderView};
 
-    fn next(state: &mut u64) -> u64 {
-        *state ^= *state << 13;
-        *state ^= *state >> 7;
-        *state ^= *state << 17;
-        *state
-    }
+    use crate::test_support::next;
 
     const CONDITIONS: &[&str] = &[
         "when channel == in_store",

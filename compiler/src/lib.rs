@@ -24,6 +24,14 @@ pub mod view;
 pub(crate) mod test_support {
     use std::sync::Arc;
 
+    /// A small deterministic generator (xorshift), so tests need no randomness crate.
+    pub fn next(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    }
+
     /// The five seed campaigns, checked and lowered together.
     pub fn seeds() -> Arc<crate::ir::Program> {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/seeds");
