@@ -24,20 +24,24 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("five_seeds_1m_events");
     group.sample_size(10);
     group.throughput(Throughput::Elements(EVENTS as u64));
-    group.bench_function("pre_decoded", |b| {
-        b.iter_batched(
-            runtime,
-            |mut rt| {
-                let mut entries = 0usize;
-                for (event, hash) in &decoded {
-                    entries += rt.process_hashed(event, *hash).map_or(1, |e| e.len());
-                }
-                entries
-            },
-            BatchSize::PerIteration,
-        )
-    });
-    group.bench_function("json_lines", |b| {
+    for (name, engine) in
+        [("pre_decoded_jit", camp_runtime::Engine::Jit), ("pre_decoded_interp", camp_runtime::Engine::Interp)]
+    {
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || common::seeds_with(engine),
+                |mut rt| {
+                    let mut entries = 0usize;
+                    for (event, hash) in &decoded {
+                        entries += rt.process_hashed(event, *hash).map_or(1, |e| e.len());
+                    }
+                    entries
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    group.bench_function("json_lines_jit", |b| {
         b.iter_batched(
             runtime,
             |mut rt| lines.iter().enumerate().map(|(i, l)| rt.process_line(i + 1, l).len()).sum::<usize>(),
