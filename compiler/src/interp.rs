@@ -650,13 +650,7 @@ impl Evaluator for Interp {
     ) -> Result<()> {
         let mut ctx = Ctx::new(&self.program, index, payment, counters)?;
         let campaign = ctx.campaign;
-        outcome.ineligible = None;
-        outcome.basis = Decimal::ZERO;
-        outcome.value = Decimal::ZERO;
-        outcome.uncapped = Decimal::ZERO;
-        outcome.points = Decimal::ZERO;
-        outcome.caps = crate::CapValues::default();
-        outcome.reads.clear();
+        outcome.reset();
         let in_period = campaign.start.is_none_or(|s| payment.at >= s) && campaign.end.is_none_or(|e| payment.at < e);
         if !in_period {
             outcome.ineligible = Some(Ineligible::OutsidePeriod);

@@ -606,12 +606,7 @@ impl Evaluator for Jit {
         if status == FALL_BACK {
             return self.interp.evaluate_into(index, payment, counters, out);
         }
-        out.reads.clear();
-        out.basis = Decimal::ZERO;
-        out.value = Decimal::ZERO;
-        out.uncapped = Decimal::ZERO;
-        out.points = Decimal::ZERO;
-        out.caps = CapValues::default();
+        out.reset();
         out.ineligible = match status {
             ELIGIBLE => None,
             OUTSIDE_PERIOD => Some(Ineligible::OutsidePeriod),

@@ -104,6 +104,19 @@ pub struct Outcome {
     pub reads: Vec<(u32, time::MonthKey)>,
 }
 
+impl Outcome {
+    /// Back to the default, keeping the `reads` allocation for reuse in hot loops.
+    pub fn reset(&mut self) {
+        self.ineligible = None;
+        self.basis = Decimal::ZERO;
+        self.value = Decimal::ZERO;
+        self.uncapped = Decimal::ZERO;
+        self.points = Decimal::ZERO;
+        self.caps = CapValues::default();
+        self.reads.clear();
+    }
+}
+
 /// Evaluates campaigns on payments. Implemented by the interpreter and the JIT; the
 /// runtime does not know which one it holds.
 pub trait Evaluator: Send + Sync + std::fmt::Debug {
