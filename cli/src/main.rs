@@ -68,9 +68,10 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
         /// The evaluator: `jit` (native code; campaigns it does not compile run interpreted) or
-        /// `interp` (the reference interpreter). Both give the same ledger.
-        #[arg(long, value_enum, default_value = "jit")]
-        engine: Engine,
+        /// `interp` (the reference interpreter). Both give the same ledger. Default: `jit`, or
+        /// `interp` with a warning where native code cannot be generated on this machine.
+        #[arg(long, value_enum)]
+        engine: Option<Engine>,
         /// Explain, on standard error, why each campaign gave what it gave for this payment.
         #[arg(long, value_name = "PAYMENT_ID")]
         explain: Vec<String>,
@@ -222,7 +223,7 @@ fn run(
     files: &[PathBuf],
     events: &std::path::Path,
     out: Option<&std::path::Path>,
-    engine: Engine,
+    engine: Option<Engine>,
     explain: &[String],
     lang: Lang,
 ) -> ExitCode {
@@ -231,11 +232,18 @@ fn run(
     let Some(sources) = read_all(files) else { return ExitCode::from(2) };
     let source_files: Vec<camp_runtime::SourceFile<'_>> =
         sources.iter().map(|(name, text)| camp_runtime::SourceFile { name, text }).collect();
-    let engine = match engine {
-        Engine::Jit => camp_runtime::Engine::Jit,
-        Engine::Interp => camp_runtime::Engine::Interp,
+    let loaded = match engine {
+        Some(Engine::Jit) => camp_runtime::Runtime::load_with(&source_files, camp_runtime::Engine::Jit),
+        Some(Engine::Interp) => camp_runtime::Runtime::load_with(&source_files, camp_runtime::Engine::Interp),
+        None => match camp_runtime::Runtime::load_with(&source_files, camp_runtime::Engine::Jit) {
+            Err(camp_runtime::LoadError::Jit(e)) => {
+                eprintln!("warning: {e}; running with the interpreter, which gives the same ledger");
+                camp_runtime::Runtime::load_with(&source_files, camp_runtime::Engine::Interp)
+            }
+            other => other,
+        },
     };
-    let mut runtime = match camp_runtime::Runtime::load_with(&source_files, engine) {
+    let mut runtime = match loaded {
         Ok(runtime) => runtime,
         Err(camp_runtime::LoadError::Check(diagnostics)) => {
             for d in &diagnostics {
