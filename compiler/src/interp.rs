@@ -43,6 +43,95 @@ pub struct Interp {
     program: Arc<Program>,
     /// Per campaign: its conditions and its award basis's tender filter, as flat predicates.
     pub(crate) preds: Vec<(Vec<Pred>, Option<Pred>)>,
+    /// Per campaign: the counters its conditions and award can read, see [`counter_refs`].
+    refs: Vec<Vec<CounterRef>>,
+}
+
+/// A counter a campaign can read, and the `last month` window it is read through, if any.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct CounterRef {
+    pub counter: u32,
+    pub window: Option<i64>,
+}
+
+/// Every counter the conditions, the award (value, basis, caps) and, through them, the
+/// `let`s and tables of a campaign mention, whichever branch a payment takes. An outcome
+/// reports these as its `reads`, so the interpreter and compiled code report alike however
+/// they short-circuit; re-rating (S3.9) recomputes an award whose reads a refund changed,
+/// and an award that did not depend on a counter recomputes to the same points.
+pub(crate) fn counter_refs(c: &Campaign) -> Vec<CounterRef> {
+    fn walk(c: &Campaign, e: &Expr, window: Option<i64>, seen: &mut Vec<(u32, Option<i64>)>, out: &mut Vec<CounterRef>) {
+        match e {
+            Expr::Counter(i) => {
+                let window = match c.counters.get(*i as usize).map(|k| k.scope) {
+                    Some(crate::ir::CounterScope::Month) => window,
+                    _ => None,
+                };
+                let r = CounterRef { counter: *i, window };
+                if !out.contains(&r) {
+                    out.push(r);
+                }
+            }
+            Expr::Let(i) => {
+                if !seen.contains(&(*i, window)) {
+                    seen.push((*i, window));
+                    if let Some(l) = c.lets.get(*i as usize) {
+                        walk(c, l, window, seen, out);
+                    }
+                }
+            }
+            Expr::Table(i) => {
+                if let Some(t) = c.tables.get(*i as usize) {
+                    walk(c, &t.key, window, seen, out);
+                    t.rows.iter().for_each(|(_, v)| walk(c, v, window, seen, out));
+                    if let Some(d) = &t.default {
+                        walk(c, d, window, seen, out);
+                    }
+                }
+            }
+            Expr::Basis(i) => {
+                if let Some(f) = c.bases.get(*i as usize).and_then(|b| b.tenders.as_ref()) {
+                    walk(c, f, window, seen, out);
+                }
+            }
+            Expr::LastMonth(a, w) => walk(c, a, Some(w.offset), seen, out),
+            Expr::Not(a) | Expr::Neg(a) | Expr::IsSet(a) => walk(c, a, window, seen, out),
+            Expr::Binary(_, a, b) | Expr::Default(a, b) => {
+                walk(c, a, window, seen, out);
+                walk(c, b, window, seen, out);
+            }
+            Expr::If(x, a, b) => {
+                walk(c, x, window, seen, out);
+                walk(c, a, window, seen, out);
+                walk(c, b, window, seen, out);
+            }
+            Expr::List(items) | Expr::Call(_, items) => items.iter().for_each(|i| walk(c, i, window, seen, out)),
+            Expr::Const(_) | Expr::Field(_) => {}
+        }
+    }
+    let (mut seen, mut out) = (Vec::new(), Vec::new());
+    for cond in &c.conditions {
+        walk(c, &cond.expr, None, &mut seen, &mut out);
+    }
+    walk(c, &Expr::Basis(c.award.basis as u32), None, &mut seen, &mut out);
+    walk(c, &c.award.value, None, &mut seen, &mut out);
+    for cap in &c.award.caps {
+        walk(c, &cap.value, None, &mut seen, &mut out);
+    }
+    out
+}
+
+impl CounterRef {
+    /// The period this read is for, for a payment at `at`.
+    pub(crate) fn key(&self, c: &Campaign, at: crate::ir::Nanos) -> MonthKey {
+        match c.counters.get(self.counter as usize).map(|k| k.scope) {
+            Some(crate::ir::CounterScope::Month) => match self.window {
+                Some(offset) => time::count_period_for_window(at, c.zone, offset),
+                None => time::month_of(at, c.zone),
+            },
+            _ => 0,
+        }
+    }
 }
 
 impl Interp {
@@ -57,7 +146,17 @@ impl Interp {
                 (conditions, filter)
             })
             .collect();
-        Interp { program, preds }
+        let refs = program.campaigns.iter().map(counter_refs).collect();
+        Interp { program, preds, refs }
+    }
+
+    /// Writes the counters campaign `index` reads for a payment at `at` into `reads`, in
+    /// order and once each (the same for every evaluator).
+    pub(crate) fn reads_into(&self, index: usize, at: crate::ir::Nanos, reads: &mut Vec<(u32, MonthKey)>) {
+        let (Some(c), Some(refs)) = (self.program.campaigns.get(index), self.refs.get(index)) else { return };
+        reads.extend(refs.iter().map(|r| (r.counter, r.key(c, at))));
+        reads.sort_unstable();
+        reads.dedup();
     }
 }
 
@@ -163,8 +262,6 @@ struct Ctx<'a> {
     tender: Option<usize>,
     /// The count period counters are read for, inside `last month`.
     period: Option<MonthKey>,
-    /// Every (counter, period) read.
-    reads: Vec<(u32, MonthKey)>,
     /// The award basis's tender filter, precompiled.
     award_filter: Option<&'a Pred>,
 }
@@ -239,7 +336,6 @@ impl<'a> Ctx<'a> {
             counters,
             tender: None,
             period: None,
-            reads: Vec::new(),
             award_filter: None,
         })
     }
@@ -456,7 +552,6 @@ impl<'a> Ctx<'a> {
             }
             crate::ir::CounterScope::Period => 0,
         };
-        self.reads.push((i, key));
         self.counters.counter(self.index, i as usize, key)
     }
 
@@ -660,11 +755,11 @@ impl Evaluator for Interp {
             outcome.ineligible = Some(Ineligible::Currency);
             return Ok(());
         }
+        self.reads_into(index, payment.at, &mut outcome.reads);
         let (conditions, filter) = self.preds.get(index).ok_or(EvalError::Internal("no such campaign"))?;
         for (i, pred) in conditions.iter().enumerate() {
             if !ctx.holds(pred)? {
                 outcome.ineligible = Some(Ineligible::Condition(i));
-                outcome.reads.append(&mut ctx.reads);
                 return Ok(());
             }
         }
@@ -676,6 +771,7 @@ impl Evaluator for Interp {
         let mut ctx = Ctx::new(&self.program, index, payment, counters)?;
         ctx.award_filter = self.preds.get(index).and_then(|(_, f)| f.as_ref());
         let mut outcome = Outcome::default();
+        self.reads_into(index, payment.at, &mut outcome.reads);
         award(&mut ctx, &mut outcome)?;
         Ok(outcome)
     }
@@ -765,7 +861,6 @@ fn award(ctx: &mut Ctx<'_>, outcome: &mut Outcome) -> Result<()> {
         }
     }
     outcome.points = outcome.caps.payment.map_or(points, |cap| points.min(non_negative(cap)));
-    outcome.reads.append(&mut ctx.reads);
     Ok(())
 }
 

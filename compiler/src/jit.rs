@@ -607,6 +607,9 @@ impl Evaluator for Jit {
             return self.interp.evaluate_into(index, payment, counters, out);
         }
         out.reset();
+        if status == ELIGIBLE || status >= CONDITION {
+            self.interp.reads_into(index, payment.at, &mut out.reads);
+        }
         out.ineligible = match status {
             ELIGIBLE => None,
             OUTSIDE_PERIOD => Some(Ineligible::OutsidePeriod),
