@@ -60,7 +60,13 @@ pub(crate) struct CounterRef {
 /// they short-circuit; re-rating (S3.9) recomputes an award whose reads a refund changed,
 /// and an award that did not depend on a counter recomputes to the same points.
 pub(crate) fn counter_refs(c: &Campaign) -> Vec<CounterRef> {
-    fn walk(c: &Campaign, e: &Expr, window: Option<i64>, seen: &mut Vec<(u32, Option<i64>)>, out: &mut Vec<CounterRef>) {
+    fn walk(
+        c: &Campaign,
+        e: &Expr,
+        window: Option<i64>,
+        seen: &mut Vec<(u32, Option<i64>)>,
+        out: &mut Vec<CounterRef>,
+    ) {
         match e {
             Expr::Counter(i) => {
                 let window = match c.counters.get(*i as usize).map(|k| k.scope) {
@@ -329,15 +335,7 @@ impl<'a> Ctx<'a> {
         counters: &'a dyn Counters,
     ) -> Result<Ctx<'a>> {
         let campaign = program.campaigns.get(index).ok_or(EvalError::Internal("no such campaign"))?;
-        Ok(Ctx {
-            campaign,
-            index,
-            payment,
-            counters,
-            tender: None,
-            period: None,
-            award_filter: None,
-        })
+        Ok(Ctx { campaign, index, payment, counters, tender: None, period: None, award_filter: None })
     }
 
     fn field(&self, f: Field) -> Result<Value> {

@@ -1,0 +1,879 @@
+//! Native code for campaigns beyond the simple shape of `shape`: any mix of `let`s, tables,
+//! counters read this month or `last month`, rates that differ by tender, `if`, `min`/`max`,
+//! arithmetic and every rounding mode; and the counters' contributions.
+//!
+//! Values are typed when compiling ([`V`]): a yes/no is an `i8`; a number is an `i64`
+//! mantissa at a scale known when compiling (so `0.5%` is 5 at scale 3), with a register
+//! saying whether it is present; a time is nanoseconds; a symbol its integer. Both sides of
+//! a choice are computed and one is selected, so the code has no data-dependent branches but
+//! the tender loop; an overflow anywhere returns `FALL_BACK` and the interpreter answers.
+//!
+//! What needs the time-zone database or the account's state is computed by the caller
+//! before the call and handed over as *slots* ([`Slot`]): the start of the payment's month,
+//! its weekday and hour in the campaign's zone, and the counters read. The code reads them
+//! at fixed offsets.
+//!
+//! Anything this module does not lower makes the whole function fail to generate (`None`),
+//! and the campaign stays with the interpreter: a campaign is never half compiled.
+
+use std::collections::HashMap;
+
+use super::{
+    ATTR_NUMBER, ATTR_TIME, ATTR_TRUE, CONDITION, CURRENCY, ELIGIBLE, FALL_BACK, FlatPayment, FlatTender, Gen,
+    JitError, OUTSIDE_PERIOD, SCALE, jit_error, small_whole,
+};
+use crate::interp::{Pred, SymField};
+use crate::ir::{AttributeKind, BinaryOp, Builtin, Campaign, CapScope, Expr, Field, Rounding, Value};
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{AbiParam, InstBuilder, MemFlagsData, Value as Reg, types};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use cranelift_jit::JITModule;
+use cranelift_module::{FuncId, Linkage, Module};
+use std::mem::offset_of;
+
+/// The most slots one function reads.
+pub(crate) const MAX_SLOTS: usize = 16;
+
+/// The most decimal places a number in generated code may have: ten to this fits an `i64`.
+const MAX_SCALE: u32 = 18;
+
+/// A value the caller computes for the code, once per call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Slot {
+    /// The start of the payment's month in the campaign's zone (nanoseconds).
+    MonthStart,
+    /// The payment's weekday in the campaign's zone, as the symbol the interpreter uses.
+    Weekday,
+    /// The payment's hour in the campaign's zone.
+    Hour,
+    /// A counter, × 10^SCALE: for the payment's month, for the count period of a `last month`
+    /// window (its offset), or for the whole period.
+    Counter { counter: u32, window: Option<i64> },
+}
+
+/// A value in generated code; `present` is `None` when it is always present.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum V {
+    Bool(Reg),
+    Num { m: Reg, scale: u32, present: Option<Reg> },
+    Time { t: Reg, present: Option<Reg> },
+    Sym { s: Reg, present: Option<Reg> },
+}
+
+/// What `generate_award` made: the function and how to read what it writes.
+#[derive(Debug)]
+pub(crate) struct AwardCode {
+    pub id: FuncId,
+    pub slots: Vec<Slot>,
+    /// The scale of the award's value (`out[3]`).
+    pub value_scale: u32,
+}
+
+/// What `generate_counter` made.
+#[derive(Debug)]
+pub(crate) struct CounterCode {
+    pub id: FuncId,
+    pub slots: Vec<Slot>,
+    /// The scale of the contribution (`out[0]`).
+    pub scale: u32,
+}
+
+/// The bits of `out[7]`: which caps are present.
+pub(crate) const HAS_PAYMENT_CAP: i64 = 1;
+pub(crate) const HAS_MONTH_CAP: i64 = 2;
+pub(crate) const HAS_PERIOD_CAP: i64 = 4;
+
+fn pow10(n: u32) -> Option<i64> {
+    10i64.checked_pow(n)
+}
+
+/// A function `(payment, out, slots) -> status` under construction; `None` from `body`
+/// abandons it.
+fn build<T>(
+    module: &mut JITModule,
+    name: &str,
+    kinds: &[AttributeKind],
+    body: impl FnOnce(&mut Gen<'_>, Reg) -> Option<T>,
+) -> Result<Option<(FuncId, Vec<Slot>, T)>, JitError> {
+    let pointer = module.target_config().pointer_type();
+    let mut context = module.make_context();
+    for _ in 0..3 {
+        context.func.signature.params.push(AbiParam::new(pointer));
+    }
+    context.func.signature.returns.push(AbiParam::new(types::I32));
+    let mut builder_context = FunctionBuilderContext::new();
+    let made = {
+        let mut b = FunctionBuilder::new(&mut context.func, &mut builder_context);
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        b.seal_block(entry);
+        let params = b.block_params(entry).to_vec();
+        let mut g = Gen::new(b, pointer, params[0]);
+        g.slots_ptr = Some(params[2]);
+        g.kinds = kinds.to_vec();
+        match body(&mut g, params[1]) {
+            Some(made) => {
+                let slots = std::mem::take(&mut g.slots);
+                g.b.finalize(module.target_config());
+                Some((slots, made))
+            }
+            None => None,
+        }
+    };
+    let Some((slots, made)) = made else {
+        module.clear_context(&mut context);
+        return Ok(None);
+    };
+    let id = module.declare_function(name, Linkage::Local, &context.func.signature).map_err(jit_error)?;
+    module.define_function(id, &mut context).map_err(jit_error)?;
+    module.clear_context(&mut context);
+    Ok(Some((id, slots, made)))
+}
+
+/// The award function of a campaign: status as in the simple code, and `out` = `[basis ×
+/// 10^SCALE, points before caps, points after the per-payment cap, the value's mantissa,
+/// month cap, period cap, payment cap, which caps are present]`.
+pub(crate) fn generate_award(
+    module: &mut JITModule,
+    index: usize,
+    c: &Campaign,
+    preds: &(Vec<Pred>, Option<Pred>),
+    kinds: &[AttributeKind],
+) -> Result<Option<AwardCode>, JitError> {
+    let award = &c.award;
+    // Awards in a unit worth other than one of the currency divide exactly in the
+    // interpreter; that division is not lowered.
+    if c.unit_value != rust_decimal::Decimal::ONE || c.bases.get(award.basis).is_none() {
+        return Ok(None);
+    }
+    let made = build(module, &format!("award_{index}"), kinds, |g, out| {
+        let payment = g.payment;
+        // Eligibility, branch-free, as in the simple code.
+        let at = g.load(types::I64, payment, offset_of!(FlatPayment, at));
+        let mut checks: Vec<(Reg, i32)> = Vec::new();
+        if let Some(start) = c.start {
+            checks.push((g.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, at, start), OUTSIDE_PERIOD));
+        }
+        if let Some(end) = c.end {
+            checks.push((g.b.ins().icmp_imm_s(IntCC::SignedLessThan, at, end), OUTSIDE_PERIOD));
+        }
+        let currency = g.load(types::I32, payment, offset_of!(FlatPayment, currency));
+        checks.push((g.b.ins().icmp_imm_u(IntCC::Equal, currency, i64::from(c.currency.0)), CURRENCY));
+        for (i, pred) in preds.0.iter().enumerate() {
+            let holds = g.holds(pred, c)?;
+            checks.push((holds, CONDITION + i32::try_from(i).ok()?));
+        }
+        let mut eligible = g.b.ins().iconst(types::I8, 1);
+        for (ok, _) in &checks {
+            eligible = g.b.ins().band(eligible, *ok);
+        }
+        let failed = g.b.create_block();
+        let go_on = g.b.create_block();
+        g.b.set_cold_block(failed);
+        g.b.ins().brif(eligible, go_on, &[], failed, &[]);
+        g.b.switch_to_block(failed);
+        g.b.seal_block(failed);
+        for (ok, code) in &checks {
+            let not_ok = g.b.ins().bxor_imm_u(*ok, 1);
+            g.exit_if(not_ok, *code);
+        }
+        let fallback = g.b.ins().iconst(types::I32, i64::from(FALL_BACK));
+        g.b.ins().return_(&[fallback]);
+        g.b.switch_to_block(go_on);
+        g.b.seal_block(go_on);
+
+        let basis = c.bases.get(award.basis)?;
+        let first = match basis.first {
+            Some(first) => Some(super::scaled(first)?),
+            None => None,
+        };
+        let filter = preds.1.as_ref();
+        let zero = g.b.ins().iconst(types::I64, 0);
+        let (total, uncapped, value, value_scale) = if award.is_rate && award.per_tender {
+            // Each tender at its own rate, each part rounded; the first N are taken from the
+            // tenders in order.
+            let total = g.b.declare_var(types::I64);
+            let points = g.b.declare_var(types::I64);
+            let room = g.b.declare_var(types::I64);
+            g.b.def_var(total, zero);
+            g.b.def_var(points, zero);
+            let start_room = g.b.ins().iconst(types::I64, first.unwrap_or(0));
+            g.b.def_var(room, start_room);
+            g.tender_loop(|g, tender| {
+                let keep = g.tender_kept(filter, c)?;
+                let amount = g.load(types::I64, tender, offset_of!(FlatTender, amount));
+                let mut amount = g.b.ins().select(keep, amount, zero);
+                if first.is_some() {
+                    let left = g.b.use_var(room);
+                    amount = g.b.ins().smin(amount, left);
+                    let (left, overflow) = g.b.ins().ssub_overflow(left, amount);
+                    g.exit_if(overflow, FALL_BACK);
+                    g.b.def_var(room, left);
+                }
+                let before = g.b.use_var(total);
+                let after = g.checked_add(before, amount);
+                g.b.def_var(total, after);
+                let (rate, scale) = g.number_or_zero(&award.value, c)?;
+                let (part, overflow) = g.b.ins().smul_overflow(rate, amount);
+                g.exit_if(overflow, FALL_BACK);
+                let whole = g.round(part, scale.checked_add(SCALE)?, c.rounding)?;
+                let before = g.b.use_var(points);
+                let after = g.checked_add(before, whole);
+                g.b.def_var(points, after);
+                Some(())
+            })?;
+            let (total, points) = (g.b.use_var(total), g.b.use_var(points));
+            (total, points, zero, 0)
+        } else {
+            let sum = g.b.declare_var(types::I64);
+            g.b.def_var(sum, zero);
+            g.tender_loop(|g, tender| {
+                let keep = g.tender_kept(filter, c)?;
+                let amount = g.load(types::I64, tender, offset_of!(FlatTender, amount));
+                let amount = g.b.ins().select(keep, amount, zero);
+                let before = g.b.use_var(sum);
+                let after = g.checked_add(before, amount);
+                g.b.def_var(sum, after);
+                Some(())
+            })?;
+            let mut total = g.b.use_var(sum);
+            if let Some(first) = first {
+                let first = g.b.ins().iconst(types::I64, first);
+                total = g.b.ins().smin(total, first);
+            }
+            let (value, scale) = g.number_or_zero(&award.value, c)?;
+            let (raw, raw_scale) = if award.is_rate {
+                let (product, overflow) = g.b.ins().smul_overflow(value, total);
+                g.exit_if(overflow, FALL_BACK);
+                (product, scale.checked_add(SCALE)?)
+            } else {
+                let positive = g.b.ins().icmp_imm_s(IntCC::SignedGreaterThan, total, 0);
+                (g.b.ins().select(positive, value, zero), scale)
+            };
+            let points = g.round(raw, raw_scale, c.rounding)?;
+            (total, points, value, scale)
+        };
+
+        // Caps, as evaluated: whole numbers only, so that they read back as the interpreter's.
+        let mut caps = [None, None, None];
+        for cap in &award.caps {
+            let V::Num { m, scale: 0, present } = g.val(&cap.value, c)? else { return None };
+            let present = present.unwrap_or_else(|| g.b.ins().iconst(types::I8, 1));
+            let slot = match cap.scope {
+                CapScope::Month => 0,
+                CapScope::Period => 1,
+                CapScope::Payment => 2,
+            };
+            caps[slot] = Some((m, present));
+        }
+        let mut points = uncapped;
+        if let Some((cap, present)) = caps[2] {
+            let cap = g.b.ins().smax(cap, zero);
+            let capped = g.b.ins().smin(uncapped, cap);
+            points = g.b.ins().select(present, capped, uncapped);
+        }
+        let flags = MemFlagsData::trusted();
+        let mut bits = g.b.ins().iconst(types::I64, 0);
+        for (slot, (cap, bit)) in caps.iter().zip([HAS_MONTH_CAP, HAS_PERIOD_CAP, HAS_PAYMENT_CAP]).enumerate() {
+            if let Some((m, present)) = cap {
+                g.b.ins().store(flags, *m, out, 32 + 8 * i32::try_from(slot).ok()?);
+                let wide = g.b.ins().uextend(types::I64, *present);
+                let bit = g.b.ins().imul_imm_u(wide, bit);
+                bits = g.b.ins().bor(bits, bit);
+            }
+        }
+        g.b.ins().store(flags, total, out, 0);
+        g.b.ins().store(flags, uncapped, out, 8);
+        g.b.ins().store(flags, points, out, 16);
+        g.b.ins().store(flags, value, out, 24);
+        g.b.ins().store(flags, bits, out, 56);
+        let ok = g.b.ins().iconst(types::I32, i64::from(ELIGIBLE));
+        g.b.ins().return_(&[ok]);
+        Some(value_scale)
+    })?;
+    Ok(made.map(|(id, slots, value_scale)| AwardCode { id, slots, value_scale }))
+}
+
+/// What a payment adds to counter `k`: status 0 when the counter's filter leaves it out, 1
+/// with `out[0]` the contribution's mantissa, `FALL_BACK` on overflow.
+pub(crate) fn generate_counter(
+    module: &mut JITModule,
+    index: usize,
+    k: usize,
+    c: &Campaign,
+    kinds: &[AttributeKind],
+) -> Result<Option<CounterCode>, JitError> {
+    let Some(counter) = c.counters.get(k) else { return Ok(None) };
+    let made = build(module, &format!("counter_{index}_{k}"), kinds, |g, out| {
+        if let Some(filter) = &counter.filter {
+            let holds = g.test(filter, c)?;
+            let not = g.b.ins().bxor_imm_u(holds, 1);
+            g.exit_if(not, 0);
+        }
+        let (value, scale) = match &counter.sum {
+            None => (g.b.ins().iconst(types::I64, 1), 0),
+            Some(e) => g.number_or_zero(e, c)?,
+        };
+        g.b.ins().store(MemFlagsData::trusted(), value, out, 0);
+        let one = g.b.ins().iconst(types::I32, 1);
+        g.b.ins().return_(&[one]);
+        Some(scale)
+    })?;
+    Ok(made.map(|(id, slots, scale)| CounterCode { id, slots, scale }))
+}
+
+impl Gen<'_> {
+    fn checked_add(&mut self, a: Reg, b: Reg) -> Reg {
+        let (sum, overflow) = self.b.ins().sadd_overflow(a, b);
+        self.exit_if(overflow, FALL_BACK);
+        sum
+    }
+
+    /// A loop over the payment's tenders; `body` sees each tender as `self.tender`, with a
+    /// scope of its own for `let`s.
+    fn tender_loop(&mut self, body: impl FnOnce(&mut Self, Reg) -> Option<()>) -> Option<()> {
+        let payment = self.payment;
+        let tenders = self.load(self.pointer, payment, offset_of!(FlatPayment, tenders));
+        let count32 = self.load(types::I32, payment, offset_of!(FlatPayment, n_tenders));
+        let count = self.b.ins().uextend(types::I64, count32);
+        let header = self.b.create_block();
+        let body_block = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.append_block_param(header, types::I64);
+        let zero = self.b.ins().iconst(types::I64, 0);
+        self.b.ins().jump(header, &[zero.into()]);
+        self.b.switch_to_block(header);
+        let i = self.b.block_params(header)[0];
+        let more = self.b.ins().icmp(IntCC::UnsignedLessThan, i, count);
+        self.b.ins().brif(more, body_block, &[], done, &[]);
+        self.b.switch_to_block(body_block);
+        self.b.seal_block(body_block);
+        let stride = i64::try_from(std::mem::size_of::<FlatTender>()).ok()?;
+        let step = self.b.ins().imul_imm_u(i, stride);
+        let step = self.cast_pointer(step);
+        let tender = self.b.ins().iadd(tenders, step);
+        let saved = self.tender.replace(tender);
+        self.lets.push(HashMap::new());
+        let made = body(self, tender);
+        self.lets.pop();
+        self.tender = saved;
+        made?;
+        let next = self.b.ins().iadd_imm_u(i, 1);
+        self.b.ins().jump(header, &[next.into()]);
+        self.b.seal_block(header);
+        self.b.switch_to_block(done);
+        self.b.seal_block(done);
+        Some(())
+    }
+
+    /// Whether the tender at hand is part of the award's basis.
+    fn tender_kept(&mut self, filter: Option<&Pred>, c: &Campaign) -> Option<Reg> {
+        match filter {
+            Some(pred) => self.holds(pred, c),
+            None => Some(self.b.ins().iconst(types::I8, 1)),
+        }
+    }
+
+    /// A precompiled predicate, exactly as `Ctx::holds` decides it.
+    fn holds(&mut self, pred: &Pred, c: &Campaign) -> Option<Reg> {
+        match pred {
+            Pred::General(e) => self.test(e, c),
+            Pred::SymIs { field: SymField::Method, .. } | Pred::SymIn { field: SymField::Method, .. }
+                if self.tender.is_none() =>
+            {
+                None
+            }
+            // `pred` reads yes/no attributes; an attribute compared with a number or a time
+            // is compared as the general code compares values.
+            Pred::AttrIs { index, value, equal, want } if !matches!(value, Value::Bool(_)) => {
+                let op = if *equal { BinaryOp::Eq } else { BinaryOp::Ne };
+                let e = Expr::Binary(
+                    op,
+                    Box::new(Expr::Field(Field::Attribute(*index))),
+                    Box::new(Expr::Const(value.clone())),
+                );
+                let holds = self.test(&e, c)?;
+                Some(if *want { holds } else { self.b.ins().bxor_imm_u(holds, 1) })
+            }
+            p => Some(self.pred(p, c)),
+        }
+    }
+
+    /// A slot's value, loaded from the slots the caller filled.
+    fn slot(&mut self, slot: Slot) -> Option<Reg> {
+        let base = self.slots_ptr?;
+        let index = match self.slots.iter().position(|s| *s == slot) {
+            Some(i) => i,
+            None if self.slots.len() < MAX_SLOTS => {
+                self.slots.push(slot);
+                self.slots.len() - 1
+            }
+            None => return None,
+        };
+        let offset = i32::try_from(8 * index).ok()?;
+        Some(self.b.ins().load(types::I64, MemFlagsData::trusted(), base, offset))
+    }
+
+    /// A mantissa at scale `from` brought to scale `to` (not lower), overflow-checked.
+    fn rescale(&mut self, m: Reg, from: u32, to: u32) -> Option<Reg> {
+        if to == from {
+            return Some(m);
+        }
+        let factor = pow10(to.checked_sub(from)?)?;
+        let factor = self.b.ins().iconst(types::I64, factor);
+        let (product, overflow) = self.b.ins().smul_overflow(m, factor);
+        self.exit_if(overflow, FALL_BACK);
+        Some(product)
+    }
+
+    /// Two numbers at one scale.
+    fn align(&mut self, (a, sa): (Reg, u32), (b, sb): (Reg, u32)) -> Option<(Reg, Reg, u32)> {
+        let scale = sa.max(sb);
+        Some((self.rescale(a, sa, scale)?, self.rescale(b, sb, scale)?, scale))
+    }
+
+    /// Both present (`None`: always).
+    fn both(&mut self, a: Option<Reg>, b: Option<Reg>) -> Option<Reg> {
+        match (a, b) {
+            (Some(a), Some(b)) => Some(self.b.ins().band(a, b)),
+            (x, None) | (None, x) => x,
+        }
+    }
+
+    fn present_reg(&mut self, present: Option<Reg>) -> Reg {
+        match present {
+            Some(p) => p,
+            None => self.b.ins().iconst(types::I8, 1),
+        }
+    }
+
+    /// A number read as the interpreter's `number(e).unwrap_or(0)`: its mantissa and scale.
+    fn number_or_zero(&mut self, e: &Expr, c: &Campaign) -> Option<(Reg, u32)> {
+        let V::Num { m, scale, present } = self.val(e, c)? else { return None };
+        Some(match present {
+            Some(p) => {
+                let zero = self.b.ins().iconst(types::I64, 0);
+                (self.b.ins().select(p, m, zero), scale)
+            }
+            None => (m, scale),
+        })
+    }
+
+    /// A non-negative part of the amount clamped at zero, then rounded to whole points as
+    /// `interp::round` does.
+    fn round(&mut self, m: Reg, scale: u32, rounding: Rounding) -> Option<Reg> {
+        if scale > MAX_SCALE {
+            return None;
+        }
+        let zero = self.b.ins().iconst(types::I64, 0);
+        let m = self.b.ins().smax(m, zero);
+        if scale == 0 {
+            return Some(m);
+        }
+        let d = pow10(scale)?;
+        let q = self.b.ins().sdiv_imm_s(m, d);
+        if rounding == Rounding::Floor {
+            return Some(q);
+        }
+        let r = self.b.ins().srem_imm_s(m, d);
+        let up = match rounding {
+            Rounding::Ceil => self.b.ins().icmp_imm_s(IntCC::SignedGreaterThan, r, 0),
+            Rounding::HalfUp => {
+                let twice = self.b.ins().iadd(r, r);
+                self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, twice, d)
+            }
+            _ => {
+                let twice = self.b.ins().iadd(r, r);
+                let over = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThan, twice, d);
+                let half = self.b.ins().icmp_imm_s(IntCC::Equal, twice, d);
+                let odd = self.b.ins().band_imm_s(q, 1);
+                let odd = self.b.ins().icmp_imm_s(IntCC::NotEqual, odd, 0);
+                let tie_up = self.b.ins().band(half, odd);
+                self.b.ins().bor(over, tie_up)
+            }
+        };
+        let up = self.b.ins().uextend(types::I64, up);
+        Some(self.b.ins().iadd(q, up))
+    }
+
+    /// A yes/no expression as an `i8` 0 or 1, exactly as `Ctx::test` decides it.
+    fn test(&mut self, e: &Expr, c: &Campaign) -> Option<Reg> {
+        match e {
+            Expr::Binary(op @ (BinaryOp::And | BinaryOp::Or), a, b) => {
+                let (x, y) = (self.test(a, c)?, self.test(b, c)?);
+                Some(if *op == BinaryOp::And { self.b.ins().band(x, y) } else { self.b.ins().bor(x, y) })
+            }
+            Expr::Const(v) => Some(self.b.ins().iconst(types::I8, i64::from(*v == Value::Bool(true)))),
+            Expr::Field(Field::Attribute(i)) => {
+                // Truthy only when it holds `true`.
+                let tag = self.attribute_tag(*i);
+                Some(self.b.ins().icmp_imm_u(IntCC::Equal, tag, i64::from(ATTR_TRUE)))
+            }
+            _ => match self.val(e, c)? {
+                V::Bool(r) => Some(r),
+                _ => Some(self.b.ins().iconst(types::I8, 0)),
+            },
+        }
+    }
+
+    fn attribute_tag(&mut self, index: u16) -> Reg {
+        let payment = self.payment;
+        let tags = self.load(self.pointer, payment, offset_of!(FlatPayment, attributes));
+        self.b.ins().load(types::I8, MemFlagsData::trusted(), tags, i32::from(index))
+    }
+
+    fn attribute_value(&mut self, index: u16) -> Reg {
+        let payment = self.payment;
+        let values = self.load(self.pointer, payment, offset_of!(FlatPayment, attribute_values));
+        self.b.ins().load(types::I64, MemFlagsData::trusted(), values, 8 * i32::from(index))
+    }
+
+    /// A value, as `Ctx::eval` computes it.
+    fn val(&mut self, e: &Expr, c: &Campaign) -> Option<V> {
+        match e {
+            Expr::Const(v) => self.constant(v),
+            Expr::Field(f) => self.field(*f),
+            Expr::Let(i) => {
+                let key = (*i, self.window);
+                if let Some(v) = self.lets.iter().rev().find_map(|scope| scope.get(&key)) {
+                    return Some(*v);
+                }
+                let v = self.val(c.lets.get(*i as usize)?, c)?;
+                self.lets.last_mut()?.insert(key, v);
+                Some(v)
+            }
+            Expr::Table(i) => self.table(*i as usize, c),
+            Expr::Basis(i) => {
+                let basis = c.bases.get(*i as usize)?;
+                let zero = self.b.ins().iconst(types::I64, 0);
+                let sum = self.b.declare_var(types::I64);
+                self.b.def_var(sum, zero);
+                self.tender_loop(|g, tender| {
+                    let keep = match &basis.tenders {
+                        Some(filter) => g.test(filter, c)?,
+                        None => g.b.ins().iconst(types::I8, 1),
+                    };
+                    let amount = g.load(types::I64, tender, offset_of!(FlatTender, amount));
+                    let amount = g.b.ins().select(keep, amount, zero);
+                    let before = g.b.use_var(sum);
+                    let after = g.checked_add(before, amount);
+                    g.b.def_var(sum, after);
+                    Some(())
+                })?;
+                let mut total = self.b.use_var(sum);
+                if let Some(first) = basis.first {
+                    let first = self.b.ins().iconst(types::I64, super::scaled(first)?);
+                    total = self.b.ins().smin(total, first);
+                }
+                Some(V::Num { m: total, scale: SCALE, present: None })
+            }
+            Expr::Counter(i) => {
+                let window = match c.counters.get(*i as usize)?.scope {
+                    crate::ir::CounterScope::Month => self.window,
+                    crate::ir::CounterScope::Period => None,
+                };
+                let m = self.slot(Slot::Counter { counter: *i, window })?;
+                Some(V::Num { m, scale: SCALE, present: None })
+            }
+            Expr::Not(a) => match self.val(a, c)? {
+                V::Bool(r) => Some(V::Bool(self.b.ins().bxor_imm_u(r, 1))),
+                _ => None,
+            },
+            Expr::Neg(a) => match self.val(a, c)? {
+                V::Num { m, scale, present } => {
+                    let zero = self.b.ins().iconst(types::I64, 0);
+                    let (negated, overflow) = self.b.ins().ssub_overflow(zero, m);
+                    self.exit_if(overflow, FALL_BACK);
+                    Some(V::Num { m: negated, scale, present })
+                }
+                _ => None,
+            },
+            Expr::Binary(op, a, b) => self.binary(*op, e, a, b, c),
+            Expr::If(condition, a, b) => {
+                let holds = self.test(condition, c)?;
+                let (x, y) = (self.val(a, c)?, self.val(b, c)?);
+                self.choose(holds, x, y)
+            }
+            Expr::LastMonth(a, window) => {
+                let saved = self.window.replace(window.offset);
+                let v = self.val(a, c);
+                self.window = saved;
+                v
+            }
+            Expr::Default(a, b) => {
+                let (x, y) = (self.val(a, c)?, self.val(b, c)?);
+                let Some(present) = presence(x) else { return Some(x) };
+                let either = match presence(y) {
+                    Some(py) => Some(self.b.ins().bor(present, py)),
+                    None => None,
+                };
+                let chosen = self.choose(present, x, y)?;
+                Some(with_presence(chosen, either))
+            }
+            Expr::IsSet(a) => {
+                let v = self.val(a, c)?;
+                let present = presence(v);
+                Some(V::Bool(self.present_reg(present)))
+            }
+            Expr::Call(Builtin::MonthStart, args) => match args.as_slice() {
+                [Expr::Field(Field::At)] => Some(V::Time { t: self.slot(Slot::MonthStart)?, present: None }),
+                _ => None,
+            },
+            Expr::Call(f @ (Builtin::Min | Builtin::Max), args) => {
+                let [a, b] = args.as_slice() else { return None };
+                let (x, y) = (self.val(a, c)?, self.val(b, c)?);
+                let (a_first, present) = match (x, y) {
+                    (V::Num { m: p, scale: sp, present: pp }, V::Num { m: q, scale: sq, present: pq }) => {
+                        let (p, q, _) = self.align((p, sp), (q, sq))?;
+                        (self.b.ins().icmp(IntCC::SignedLessThanOrEqual, p, q), self.both(pp, pq))
+                    }
+                    (V::Time { t: p, present: pp }, V::Time { t: q, present: pq }) => {
+                        (self.b.ins().icmp(IntCC::SignedLessThanOrEqual, p, q), self.both(pp, pq))
+                    }
+                    _ => return None,
+                };
+                let take_a = if *f == Builtin::Min { a_first } else { self.b.ins().bxor_imm_u(a_first, 1) };
+                let chosen = self.choose(take_a, x, y)?;
+                Some(with_presence(chosen, present))
+            }
+            _ => None,
+        }
+    }
+
+    fn constant(&mut self, v: &Value) -> Option<V> {
+        Some(match v {
+            Value::Bool(b) => V::Bool(self.b.ins().iconst(types::I8, i64::from(*b))),
+            Value::Num(n) => {
+                if n.scale() > MAX_SCALE {
+                    return None;
+                }
+                let m = i64::try_from(n.mantissa()).ok()?;
+                V::Num { m: self.b.ins().iconst(types::I64, m), scale: n.scale(), present: None }
+            }
+            Value::Time(t) => V::Time { t: self.b.ins().iconst(types::I64, *t), present: None },
+            Value::Sym(s) => V::Sym { s: self.b.ins().iconst(types::I32, i64::from(s.0)), present: None },
+            Value::Absent | Value::Duration(_) | Value::List(_) => return None,
+        })
+    }
+
+    fn field(&mut self, f: Field) -> Option<V> {
+        let payment = self.payment;
+        Some(match f {
+            Field::Amount => V::Num {
+                m: self.load(types::I64, payment, offset_of!(FlatPayment, amount)),
+                scale: SCALE,
+                present: None,
+            },
+            Field::At => V::Time { t: self.load(types::I64, payment, offset_of!(FlatPayment, at)), present: None },
+            Field::Weekday => {
+                let day = self.slot(Slot::Weekday)?;
+                V::Sym { s: self.b.ins().ireduce(types::I32, day), present: None }
+            }
+            Field::Hour => V::Num { m: self.slot(Slot::Hour)?, scale: 0, present: None },
+            Field::Installments => {
+                let tender = self.tender?;
+                let n = self.load(types::I32, tender, offset_of!(FlatTender, installments));
+                V::Num { m: self.b.ins().uextend(types::I64, n), scale: 0, present: None }
+            }
+            Field::Attribute(i) => match self.kinds.get(usize::from(i))? {
+                AttributeKind::Time => {
+                    let tag = self.attribute_tag(i);
+                    let present = self.b.ins().icmp_imm_u(IntCC::Equal, tag, i64::from(ATTR_TIME));
+                    V::Time { t: self.attribute_value(i), present: Some(present) }
+                }
+                AttributeKind::Number => {
+                    let tag = self.attribute_tag(i);
+                    let present = self.b.ins().icmp_imm_u(IntCC::Equal, tag, i64::from(ATTR_NUMBER));
+                    V::Num { m: self.attribute_value(i), scale: SCALE, present: Some(present) }
+                }
+                // A yes/no attribute may be absent, which a `V::Bool` cannot say; text
+                // attributes are not flattened.
+                AttributeKind::Bool | AttributeKind::Text => return None,
+            },
+            Field::Method if self.tender.is_none() => return None,
+            Field::Tags | Field::ItemCategories => return None,
+            f => {
+                let field = Pred::sym_field_of(&f)?;
+                let (s, present) = self.sym(field);
+                V::Sym { s, present }
+            }
+        })
+    }
+
+    /// `if holds then x else y`, for values of one kind.
+    fn choose(&mut self, holds: Reg, x: V, y: V) -> Option<V> {
+        let present = match (presence(x), presence(y)) {
+            (None, None) => None,
+            (px, py) => {
+                let (px, py) = (self.present_reg(px), self.present_reg(py));
+                Some(self.b.ins().select(holds, px, py))
+            }
+        };
+        Some(match (x, y) {
+            (V::Bool(a), V::Bool(b)) => V::Bool(self.b.ins().select(holds, a, b)),
+            (V::Num { m: a, scale: sa, .. }, V::Num { m: b, scale: sb, .. }) => {
+                let (a, b, scale) = self.align((a, sa), (b, sb))?;
+                V::Num { m: self.b.ins().select(holds, a, b), scale, present }
+            }
+            (V::Time { t: a, .. }, V::Time { t: b, .. }) => V::Time { t: self.b.ins().select(holds, a, b), present },
+            (V::Sym { s: a, .. }, V::Sym { s: b, .. }) => V::Sym { s: self.b.ins().select(holds, a, b), present },
+            _ => return None,
+        })
+    }
+
+    fn binary(&mut self, op: BinaryOp, e: &Expr, a: &Expr, b: &Expr, c: &Campaign) -> Option<V> {
+        match op {
+            BinaryOp::And | BinaryOp::Or => return Some(V::Bool(self.test(e, c)?)),
+            BinaryOp::In | BinaryOp::Has | BinaryOp::Intersects => {
+                return match Pred::of(e) {
+                    Pred::General(_) => None,
+                    p => Some(V::Bool(self.holds(&p, c)?)),
+                };
+            }
+            _ => {}
+        }
+        if matches!(op, BinaryOp::Eq | BinaryOp::Ne) {
+            // Comparisons the interpreter precompiles (a symbol field against a constant, an
+            // attribute against a constant).
+            if let p @ (Pred::SymIs { .. } | Pred::SymIn { .. } | Pred::AttrIs { value: Value::Bool(_), .. }) =
+                Pred::of(e)
+            {
+                return Some(V::Bool(self.holds(&p, c)?));
+            }
+            if let (Expr::Field(Field::Installments), Some(n)) = (a, small_whole(b)) {
+                let tender = self.tender?;
+                let installments = self.load(types::I32, tender, offset_of!(FlatTender, installments));
+                let cc = if op == BinaryOp::Eq { IntCC::Equal } else { IntCC::NotEqual };
+                return Some(V::Bool(self.b.ins().icmp_imm_u(cc, installments, i64::from(n))));
+            }
+        }
+        let (x, y) = (self.val(a, c)?, self.val(b, c)?);
+        if matches!(op, BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul) {
+            let (V::Num { m: p, scale: sp, present: pp }, V::Num { m: q, scale: sq, present: pq }) = (x, y) else {
+                return None;
+            };
+            let present = self.both(pp, pq);
+            let (m, scale) = if op == BinaryOp::Mul {
+                let scale = sp.checked_add(sq).filter(|s| *s <= MAX_SCALE)?;
+                let (m, overflow) = self.b.ins().smul_overflow(p, q);
+                self.exit_if(overflow, FALL_BACK);
+                (m, scale)
+            } else {
+                let (p, q, scale) = self.align((p, sp), (q, sq))?;
+                let (m, overflow) = if op == BinaryOp::Add {
+                    self.b.ins().sadd_overflow(p, q)
+                } else {
+                    self.b.ins().ssub_overflow(p, q)
+                };
+                self.exit_if(overflow, FALL_BACK);
+                (m, scale)
+            };
+            return Some(V::Num { m, scale, present });
+        }
+        let cc = super::comparison(op)?;
+        let ordered = !matches!(op, BinaryOp::Eq | BinaryOp::Ne);
+        let (holds, present) = match (x, y) {
+            (V::Num { m: p, scale: sp, present: pp }, V::Num { m: q, scale: sq, present: pq }) => {
+                let (p, q, _) = self.align((p, sp), (q, sq))?;
+                (self.b.ins().icmp(cc, p, q), self.both(pp, pq))
+            }
+            (V::Time { t: p, present: pp }, V::Time { t: q, present: pq }) => {
+                (self.b.ins().icmp(cc, p, q), self.both(pp, pq))
+            }
+            (V::Sym { s: p, present: pp }, V::Sym { s: q, present: pq }) if !ordered => {
+                (self.b.ins().icmp(cc, p, q), self.both(pp, pq))
+            }
+            (V::Bool(p), V::Bool(q)) if !ordered => (self.b.ins().icmp(cc, p, q), None),
+            // Values of different kinds: never equal, never ordered; `!=` holds when both
+            // are present.
+            (x, y) => {
+                let no = self.b.ins().iconst(types::I8, 0);
+                if op != BinaryOp::Ne {
+                    return Some(V::Bool(no));
+                }
+                let yes = self.b.ins().iconst(types::I8, 1);
+                (yes, self.both(presence(x), presence(y)))
+            }
+        };
+        Some(V::Bool(match present {
+            Some(p) => self.b.ins().band(p, holds),
+            None => holds,
+        }))
+    }
+
+    /// A table lookup: the first row whose keys hold the key, else the `else` row, else
+    /// absent. Rows are numbers (or absent without an `else`).
+    fn table(&mut self, i: usize, c: &Campaign) -> Option<V> {
+        let table = c.tables.get(i)?;
+        let key = self.val(&table.key, c)?;
+        let mut values = Vec::new();
+        for (_, value) in &table.rows {
+            let V::Num { m, scale, present } = self.val(value, c)? else { return None };
+            values.push((m, scale, present));
+        }
+        let default = match &table.default {
+            Some(d) => {
+                let V::Num { m, scale, present } = self.val(d, c)? else { return None };
+                Some((m, scale, present))
+            }
+            None => None,
+        };
+        let scale = values.iter().chain(default.iter()).map(|v| v.1).max().unwrap_or(0);
+        let (mut chosen, mut present) = match default {
+            Some((m, s, p)) => (self.rescale(m, s, scale)?, self.present_reg(p)),
+            None => (self.b.ins().iconst(types::I64, 0), self.b.ins().iconst(types::I8, 0)),
+        };
+        // Later rows first, so that the first matching row is the one left.
+        for ((keys, _), (m, s, p)) in table.rows.iter().zip(values).rev() {
+            let mut hit = self.b.ins().iconst(types::I8, 0);
+            for k in keys {
+                let eq = self.key_equals(key, k)?;
+                hit = self.b.ins().bor(hit, eq);
+            }
+            let m = self.rescale(m, s, scale)?;
+            chosen = self.b.ins().select(hit, m, chosen);
+            let p = self.present_reg(p);
+            present = self.b.ins().select(hit, p, present);
+        }
+        Some(V::Num { m: chosen, scale, present: Some(present) })
+    }
+
+    /// Whether a (possibly absent) key equals a row's constant.
+    fn key_equals(&mut self, key: V, row: &Value) -> Option<Reg> {
+        let (eq, present) = match (key, row) {
+            (V::Sym { s, present }, Value::Sym(r)) => {
+                (self.b.ins().icmp_imm_u(IntCC::Equal, s, i64::from(r.0)), present)
+            }
+            (V::Time { t, present }, Value::Time(r)) => (self.b.ins().icmp_imm_s(IntCC::Equal, t, *r), present),
+            (V::Num { m, scale, present }, Value::Num(r)) => {
+                let r_m = i64::try_from(r.mantissa()).ok()?;
+                let r_reg = self.b.ins().iconst(types::I64, r_m);
+                let (p, q, _) = self.align((m, scale), (r_reg, r.scale()))?;
+                (self.b.ins().icmp(IntCC::Equal, p, q), present)
+            }
+            (V::Bool(b), Value::Bool(r)) => (self.b.ins().icmp_imm_u(IntCC::Equal, b, i64::from(*r)), None),
+            _ => (self.b.ins().iconst(types::I8, 0), None),
+        };
+        Some(match present {
+            Some(p) => self.b.ins().band(p, eq),
+            None => eq,
+        })
+    }
+}
+
+fn presence(v: V) -> Option<Reg> {
+    match v {
+        V::Bool(_) => None,
+        V::Num { present, .. } | V::Time { present, .. } | V::Sym { present, .. } => present,
+    }
+}
+
+fn with_presence(v: V, present: Option<Reg>) -> V {
+    match v {
+        V::Bool(r) => V::Bool(r),
+        V::Num { m, scale, .. } => V::Num { m, scale, present },
+        V::Time { t, .. } => V::Time { t, present },
+        V::Sym { s, .. } => V::Sym { s, present },
+    }
+}
