@@ -83,6 +83,7 @@ fn bench(c: &mut Criterion) {
             categories: &p.categories,
             tenders: &p.tenders,
             attributes: &attributes,
+            flat: None,
         })
         .collect();
     let awarded: Decimal =
@@ -119,7 +120,7 @@ fn bench(c: &mut Criterion) {
     // The native code alone, on payments flattened once (as the runtime will hand them over).
     let mut buffers: Vec<camp_compiler::jit::FlatBuffers> =
         views.iter().map(|_| camp_compiler::jit::FlatBuffers::new()).collect();
-    let flats: Vec<camp_compiler::jit::FlatPayment> =
+    let flats: Vec<&camp_compiler::jit::FlatPayment> =
         buffers.iter_mut().zip(&views).filter_map(|(b, v)| b.flatten(v)).collect();
     assert_eq!(flats.len(), views.len());
     group.bench_function("jit_kernel", |b| {

@@ -128,15 +128,33 @@ pub(crate) fn counter_refs(c: &Campaign) -> Vec<CounterRef> {
 }
 
 impl CounterRef {
-    /// The period this read is for, for a payment at `at`.
-    pub(crate) fn key(&self, c: &Campaign, at: crate::ir::Nanos) -> MonthKey {
+    /// The period this read is for, for a payment at `local` (whose local time is computed
+    /// at most once for several reads).
+    pub(crate) fn key_at(&self, c: &Campaign, local: &mut LocalTime) -> MonthKey {
         match c.counters.get(self.counter as usize).map(|k| k.scope) {
             Some(crate::ir::CounterScope::Month) => match self.window {
-                Some(offset) => time::count_period_for_window(at, c.zone, offset),
-                None => time::month_of(at, c.zone),
+                Some(offset) => time::count_period_for_local(local.get(), offset),
+                None => time::month_of_local(local.get()),
             },
             _ => 0,
         }
+    }
+}
+
+/// A payment's local time in a zone, computed when first asked for.
+pub(crate) struct LocalTime {
+    at: crate::ir::Nanos,
+    zone: crate::ir::Zone,
+    local: Option<i128>,
+}
+
+impl LocalTime {
+    pub(crate) fn new(at: crate::ir::Nanos, zone: crate::ir::Zone) -> LocalTime {
+        LocalTime { at, zone, local: None }
+    }
+
+    pub(crate) fn get(&mut self) -> i128 {
+        *self.local.get_or_insert_with(|| time::local_nanos(self.at, self.zone))
     }
 }
 
@@ -160,7 +178,11 @@ impl Interp {
     /// order and once each (the same for every evaluator).
     pub(crate) fn reads_into(&self, index: usize, at: crate::ir::Nanos, reads: &mut Vec<(u32, MonthKey)>) {
         let (Some(c), Some(refs)) = (self.program.campaigns.get(index), self.refs.get(index)) else { return };
-        reads.extend(refs.iter().map(|r| (r.counter, r.key(c, at))));
+        if refs.is_empty() {
+            return;
+        }
+        let mut local = LocalTime::new(at, c.zone);
+        reads.extend(refs.iter().map(|r| (r.counter, r.key_at(c, &mut local))));
         reads.sort_unstable();
         reads.dedup();
     }
@@ -897,6 +919,7 @@ mod tests {
                 categories: &categories,
                 tenders: &tenders,
                 attributes: &attributes,
+                flat: None,
             };
             for (index, (preds, filter)) in interp.preds.iter().enumerate() {
                 let mut ctx =

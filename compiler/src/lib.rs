@@ -157,6 +157,13 @@ pub trait Evaluator: Send + Sync + std::fmt::Debug {
         counters: &dyn Counters,
     ) -> Result<Vec<bool>, EvalError>;
 
+    /// Whether this evaluator reads the flat form of payments (`PaymentView::flat`): callers
+    /// evaluating many campaigns on one payment then attach it once
+    /// ([`jit::FlatBuffers::attach`]).
+    fn wants_flat(&self) -> bool {
+        false
+    }
+
     /// What `payment` adds to counter `counter` of campaign `index`: `None` when the
     /// counter's filter leaves it out.
     fn counter_contribution(

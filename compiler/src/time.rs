@@ -1,6 +1,6 @@
 //! Times in a campaign's zone: calendar months, local dates, weekdays.
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeZone, Utc};
 
 use crate::ir::{Nanos, Zone};
 
@@ -18,8 +18,41 @@ pub fn nanos(at: DateTime<Utc>) -> Nanos {
 pub fn local(at: Nanos, zone: Zone) -> NaiveDateTime {
     let t = utc(at);
     match zone {
-        Zone::Named(tz) => t.with_timezone(&tz).naive_local(),
+        Zone::Named(tz) => t.naive_utc() + chrono::Duration::seconds(i64::from(utc_offset(at, tz))),
         Zone::Fixed(offset) => t.with_timezone(&offset).naive_local(),
+    }
+}
+
+const NANOS_PER_DAY: i64 = 86_400 * 1_000_000_000;
+
+thread_local! {
+    /// The zone and UTC day last asked for, when its offset from UTC held all day.
+    static DAY_OFFSET: std::cell::Cell<Option<(chrono_tz::Tz, i64, i32)>> = const { std::cell::Cell::new(None) };
+}
+
+/// The offset of `tz` from UTC at `at`, in seconds. Looking it up in the time-zone database
+/// is the costly part of finding a local time, and payments come in time order, so the
+/// offset of the UTC day last asked for is kept when it is the same at the day's first and
+/// last instant: time zones change their offset at most a few times a year, never twice
+/// within one day.
+fn utc_offset(at: Nanos, tz: chrono_tz::Tz) -> i32 {
+    use chrono::Offset;
+    let lookup = |at: Nanos| tz.offset_from_utc_datetime(&utc(at).naive_utc()).fix().local_minus_utc();
+    let day = at.div_euclid(NANOS_PER_DAY);
+    if let Some((z, d, offset)) = DAY_OFFSET.get()
+        && z == tz
+        && d == day
+    {
+        return offset;
+    }
+    let first = day.saturating_mul(NANOS_PER_DAY);
+    let last = first.saturating_add(NANOS_PER_DAY - 1);
+    let offset = lookup(first);
+    if lookup(last) == offset {
+        DAY_OFFSET.set(Some((tz, day, offset)));
+        offset
+    } else {
+        lookup(at)
     }
 }
 
@@ -50,28 +83,130 @@ pub fn month_first_day(key: MonthKey) -> NaiveDate {
 
 /// The calendar month of `at` in `zone`.
 pub fn month_of(at: Nanos, zone: Zone) -> MonthKey {
-    month_key(local(at, zone).date())
+    month_of_local(local_nanos(at, zone))
+}
+
+/// `at` as nanoseconds since 1970-01-01T00:00 local time in `zone` (wide enough for any
+/// `at` and offset).
+pub fn local_nanos(at: Nanos, zone: Zone) -> i128 {
+    let offset = match zone {
+        Zone::Named(tz) => utc_offset(at, tz),
+        Zone::Fixed(offset) => offset.local_minus_utc(),
+    };
+    i128::from(at) + i128::from(offset) * 1_000_000_000
+}
+
+/// The calendar month of a local time given as [`local_nanos`]: the civil date of its day
+/// number (the proleptic Gregorian calendar, as chrono's), in integers only.
+pub fn month_of_local(local: i128) -> MonthKey {
+    let days = local.div_euclid(i128::from(NANOS_PER_DAY));
+    // Days since 0000-03-01, in 400-year eras of 146,097 days (H. Hinnant's civil_from_days).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i128::from(month <= 2);
+    let key = year * 12 + (month - 1);
+    MonthKey::try_from(key).unwrap_or(if key < 0 { MonthKey::MIN } else { MonthKey::MAX })
+}
+
+/// Weekday (0 for Monday) and hour of a local time given as [`local_nanos`].
+pub fn weekday_and_hour_of_local(local: i128) -> (u32, u32) {
+    let day = i128::from(NANOS_PER_DAY);
+    let days = local.div_euclid(day);
+    // 1970-01-01 was a Thursday.
+    let weekday = u32::try_from((days + 3).rem_euclid(7)).unwrap_or(0);
+    let hour = u32::try_from(local.rem_euclid(day) / 3_600_000_000_000).unwrap_or(0);
+    (weekday, hour)
 }
 
 /// The start of the month of `at`, in `zone`.
 pub fn month_start(at: Nanos, zone: Zone) -> Nanos {
-    let first = month_first_day(month_of(at, zone));
-    from_local(first.and_hms_opt(0, 0, 0).unwrap_or_default(), zone)
+    month_start_of(month_of(at, zone), zone)
+}
+
+thread_local! {
+    /// The last month start computed on this thread: payments come in time order, so most
+    /// ask for the same month as the one before.
+    static MONTH_START: std::cell::Cell<Option<(Zone, MonthKey, Nanos)>> = const { std::cell::Cell::new(None) };
+}
+
+/// The start of month `key` in `zone`.
+pub fn month_start_of(key: MonthKey, zone: Zone) -> Nanos {
+    if let Some((z, k, start)) = MONTH_START.get()
+        && z == zone
+        && k == key
+    {
+        return start;
+    }
+    let first = month_first_day(key);
+    let start = from_local(first.and_hms_opt(0, 0, 0).unwrap_or_default(), zone);
+    MONTH_START.set(Some((zone, key, start)));
+    start
 }
 
 /// Weekday of `at` in `zone`: 0 for Monday to 6 for Sunday.
 pub fn weekday(at: Nanos, zone: Zone) -> u32 {
-    local(at, zone).weekday().num_days_from_monday()
+    weekday_and_hour_of_local(local_nanos(at, zone)).0
 }
 
 /// Hour of `at` in `zone`.
 pub fn hour(at: Nanos, zone: Zone) -> u32 {
-    local(at, zone).hour()
+    weekday_and_hour_of_local(local_nanos(at, zone)).1
 }
 
 /// The count period whose application window holds `at`: windows start `offset`
 /// nanoseconds after the start of the month after their count period.
 pub fn count_period_for_window(at: Nanos, zone: Zone, offset: i64) -> MonthKey {
-    let shifted = local(at, zone) - chrono::Duration::nanoseconds(offset);
-    month_key(shifted.date()) - 1
+    count_period_for_local(local_nanos(at, zone), offset)
+}
+
+/// [`count_period_for_window`] of a local time given as [`local_nanos`].
+pub fn count_period_for_local(local: i128, offset: i64) -> MonthKey {
+    month_of_local(local - i128::from(offset)).saturating_sub(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Timelike;
+
+    /// The kept offset gives what the time-zone database gives, across clock changes, in
+    /// zones with and without them, whatever order times are asked in.
+    #[test]
+    fn local_times_agree_with_the_time_zone_database() {
+        let zones = [
+            chrono_tz::Asia::Tokyo,
+            chrono_tz::America::New_York,
+            chrono_tz::Europe::London,
+            chrono_tz::Australia::Lord_Howe,
+        ];
+        let start = nanos(chrono::DateTime::parse_from_rfc3339("2025-01-01T00:00:00Z").unwrap_or_default().to_utc());
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        for tz in zones {
+            // In order, every 7 minutes for two years, then at random.
+            let ordered = (0..150_000i64).map(|i| start + i * 7 * 60 * 1_000_000_000);
+            let random = (0..50_000).map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                start + (state % (2 * 366 * 86_400)) as i64 * 1_000_000_000
+            });
+            for at in ordered.chain(random.collect::<Vec<_>>()) {
+                let expected = utc(at).with_timezone(&tz).naive_local();
+                assert_eq!(local(at, Zone::Named(tz)), expected, "{tz} at {at}");
+                let n = local_nanos(at, Zone::Named(tz));
+                assert_eq!(month_of_local(n), month_key(expected.date()), "{tz} at {at}");
+                let (weekday, hour) = weekday_and_hour_of_local(n);
+                assert_eq!(weekday, expected.weekday().num_days_from_monday());
+                assert_eq!(hour, expected.hour());
+                let window = 12 * 3_600_000_000_000 + 59;
+                let shifted = expected - chrono::Duration::nanoseconds(window);
+                assert_eq!(count_period_for_local(n, window), month_key(shifted.date()) - 1);
+            }
+        }
+    }
 }

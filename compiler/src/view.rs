@@ -42,6 +42,10 @@ pub struct PaymentView<'a> {
     pub tenders: &'a [TenderView],
     /// Account attributes in force at `at`, by attribute index.
     pub attributes: &'a [Value],
+    /// This payment already in the form compiled code reads, when the caller made it once
+    /// for many evaluations ([`FlatBuffers::attach`](crate::jit::FlatBuffers::attach));
+    /// `None` otherwise. It must be the flat form of this very view: `attach` makes it so.
+    pub flat: Option<&'a crate::jit::FlatPayment>,
 }
 
 /// The account's counters, as the runtime keeps them.

@@ -21,14 +21,14 @@ use std::sync::Arc;
 use camp_compiler::ir::{Campaign, CounterScope, Nanos, Program, RefundPolicy, Value};
 use camp_compiler::time::{self, MonthKey};
 use camp_compiler::view::Counters;
-use camp_compiler::{EvalError, Evaluator, Interp, Jit, Outcome};
+use camp_compiler::{EvalError, Evaluator, Interp, Jit};
 use camp_lang::Diagnostic;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
 pub use account::{Account, AwardRecord, Payment};
 use account::{Contribution, Interned, PERIOD};
-pub use camp_compiler::SourceFile;
+pub use camp_compiler::{Outcome, SourceFile};
 pub use event::{Event, EventKind, Reject};
 pub use ledger::Entry;
 
@@ -365,6 +365,67 @@ impl Runtime {
     }
 }
 
+/// A payment made ready for evaluation alone: decoded, interned, its account's attributes at
+/// its time read. For measuring evaluators without the runtime around them
+/// ([`Runtime::evaluate_prepared`]); the runtime itself never keeps one.
+#[derive(Debug)]
+pub struct PreparedPayment<'r> {
+    interned: Interned,
+    amount: Decimal,
+    at: Nanos,
+    account: Option<&'r Account>,
+}
+
+impl Runtime {
+    /// Prepares a payment event for [`Runtime::evaluate_prepared`], reading the account's
+    /// state as it is now; `None` for other events.
+    pub fn prepare(&self, event: &Event) -> Option<PreparedPayment<'_>> {
+        let EventKind::Payment(p) = &event.kind else { return None };
+        let program = self.program();
+        let account = self.accounts.get(&event.account);
+        let attributes = account.map_or_else(
+            || vec![Value::Absent; program.attributes.len()],
+            |a| a.attributes_at(event.at, program.attributes.len()),
+        );
+        Some(PreparedPayment {
+            interned: Interned::new(p, &program.symbols, attributes),
+            amount: p.amount,
+            at: event.at,
+            account,
+        })
+    }
+
+    /// The evaluators' part of settling a payment, and nothing else: every campaign's counter
+    /// contributions and its award before account caps and stacking, against the account's
+    /// counters as they are. Changes nothing; returns the sum of the awards (for comparing
+    /// engines). `outcome` is scratch space reused across calls.
+    pub fn evaluate_prepared(
+        &self,
+        payment: &PreparedPayment<'_>,
+        outcome: &mut Outcome,
+    ) -> Result<Decimal, EvalError> {
+        let program = self.program();
+        let mut flat = camp_compiler::jit::FlatBuffers::new();
+        let view = payment.interned.view(payment.amount, payment.at);
+        let view = if self.evaluator.wants_flat() { flat.attach(view) } else { view };
+        let empty = Account::default();
+        let account = payment.account.unwrap_or(&empty);
+        let mut total = Decimal::ZERO;
+        for (ci, c) in program.campaigns.iter().enumerate() {
+            if !c.counters.is_empty() && in_period(c, payment.at) {
+                for k in 0..c.counters.len() {
+                    if let Some(value) = self.evaluator.counter_contribution(ci, k, &view, account)? {
+                        total += value;
+                    }
+                }
+            }
+            self.evaluator.evaluate_into(ci, &view, account, outcome)?;
+            total += outcome.points;
+        }
+        Ok(total)
+    }
+}
+
 /// Everything a payment changes when it counts and earns, computed before anything is
 /// written.
 struct Settlement {
@@ -382,7 +443,9 @@ impl Runtime {
         let account = self.accounts.get(account_id).unwrap_or(&empty);
         let attributes = account.attributes_at(payment.at, program.attributes.len());
         let interned = Interned::new(&payment.event, &program.symbols, attributes);
+        let mut flat = camp_compiler::jit::FlatBuffers::new();
         let view = interned.view(payment.amount, payment.at);
+        let view = if self.evaluator.wants_flat() { flat.attach(view) } else { view };
         let fail = |e| eval_reject(cause, e);
 
         // Counting comes first, and does not depend on which campaign wins (S4.8).

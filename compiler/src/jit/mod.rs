@@ -54,39 +54,41 @@ pub struct FlatTender {
 }
 
 /// One payment as compiled code reads it: fixed offsets, symbols as integers, no strings.
+/// Made only by [`FlatBuffers::flatten`], and only lent out (borrowing the buffers and the
+/// view it points into), so its pointers are valid wherever one can be reached.
 #[derive(Clone, Copy, Debug)]
 #[repr(C)]
 pub struct FlatPayment {
     /// Nanoseconds since the epoch.
-    pub at: i64,
+    pub(crate) at: i64,
     /// `n_tenders` tenders.
-    pub tenders: *const FlatTender,
+    pub(crate) tenders: *const FlatTender,
     /// `n_tags` tag symbols.
-    pub tags: *const u32,
+    pub(crate) tags: *const u32,
     /// `n_categories` category symbols.
-    pub categories: *const u32,
+    pub(crate) categories: *const u32,
     /// One byte per attribute: 0 absent, 1 false, 2 true, 3 text, 4 a time, 5 a number.
-    pub attributes: *const u8,
+    pub(crate) attributes: *const u8,
     /// One value per attribute: nanoseconds for a time, the number × 10^[`SCALE`].
-    pub attribute_values: *const i64,
+    pub(crate) attribute_values: *const i64,
     /// What is left of the payment, × 10^[`SCALE`].
-    pub amount: i64,
+    pub(crate) amount: i64,
     /// Number of tenders.
-    pub n_tenders: u32,
+    pub(crate) n_tenders: u32,
     /// Number of tags.
-    pub n_tags: u32,
+    pub(crate) n_tags: u32,
     /// Number of item categories.
-    pub n_categories: u32,
+    pub(crate) n_categories: u32,
     /// Currency symbol.
-    pub currency: u32,
+    pub(crate) currency: u32,
     /// Channel symbol.
-    pub channel: u32,
+    pub(crate) channel: u32,
     /// Terminal symbol.
-    pub terminal: u32,
+    pub(crate) terminal: u32,
     /// App symbol.
-    pub app: u32,
+    pub(crate) app: u32,
     /// `merchant.id` ... `merchant.category`, [`ABSENT`] when absent.
-    pub merchant: [u32; 5],
+    pub(crate) merchant: [u32; 5],
 }
 
 /// What compiled code returns.
@@ -565,13 +567,14 @@ impl Jit {
     ) -> Option<()> {
         use crate::time;
         let c = self.interp.program().campaigns.get(index)?;
+        let mut local = crate::interp::LocalTime::new(payment.at, c.zone);
         for (slot, value) in slots.iter().zip(values.iter_mut()) {
             *value = match *slot {
-                general::Slot::MonthStart => time::month_start(payment.at, c.zone),
-                general::Slot::Weekday => i64::from(time::weekday(payment.at, c.zone)),
-                general::Slot::Hour => i64::from(time::hour(payment.at, c.zone)),
+                general::Slot::MonthStart => time::month_start_of(time::month_of_local(local.get()), c.zone),
+                general::Slot::Weekday => i64::from(time::weekday_and_hour_of_local(local.get()).0),
+                general::Slot::Hour => i64::from(time::weekday_and_hour_of_local(local.get()).1),
                 general::Slot::Counter { counter, window } => {
-                    let key = crate::interp::CounterRef { counter, window }.key(c, payment.at);
+                    let key = crate::interp::CounterRef { counter, window }.key_at(c, &mut local);
                     scaled(counters.counter(index, counter as usize, key))?
                 }
             };
@@ -610,8 +613,14 @@ impl Jit {
         if !self.attributes_fit(payment) {
             return None;
         }
-        let mut buffers = FlatBuffers::new();
-        let flat = flatten(payment, &mut buffers)?;
+        let mut storage;
+        let flat = match payment.flat {
+            Some(flat) => flat,
+            None => {
+                storage = FlatBuffers::new();
+                storage.flatten(payment)?
+            }
+        };
         let mut slots = [0i64; general::MAX_SLOTS];
         self.fill_slots(index, &code.slots, payment, counters, &mut slots)?;
         let mut results = [0i64; 8];
@@ -619,7 +628,7 @@ impl Jit {
         // this call, with the lengths its counts give; the code reads at most
         // `general::MAX_SLOTS` slots (it fails to generate with more) and writes only
         // `results`' eight `i64`s.
-        let status = unsafe { (code.function)(&flat, results.as_mut_ptr(), slots.as_ptr()) };
+        let status = unsafe { (code.function)(flat, results.as_mut_ptr(), slots.as_ptr()) };
         #[cfg(test)]
         if status != FALL_BACK {
             tests::GENERAL_RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -646,6 +655,8 @@ pub struct FlatBuffers {
     tenders: [FlatTender; MAX_TENDERS],
     attributes: [u8; MAX_ATTRIBUTES],
     attribute_values: [i64; MAX_ATTRIBUTES],
+    /// The last payment flattened, pointing into the arrays above and its view.
+    flat: Option<FlatPayment>,
 }
 
 impl Default for FlatBuffers {
@@ -661,13 +672,24 @@ impl FlatBuffers {
             tenders: [FlatTender { amount: 0, method: 0, installments: 0 }; MAX_TENDERS],
             attributes: [0; MAX_ATTRIBUTES],
             attribute_values: [0; MAX_ATTRIBUTES],
+            flat: None,
         }
     }
 
-    /// The flat form of a payment, borrowing these buffers and the view; `None` when an
-    /// amount is not exact at [`SCALE`] places or the payment is too large for the buffers.
-    pub fn flatten<'a>(&'a mut self, view: &'a PaymentView<'a>) -> Option<FlatPayment> {
-        flatten(view, self)
+    /// The flat form of a payment, borrowing these buffers and what the view borrows; `None`
+    /// when an amount is not exact at [`SCALE`] places or the payment is too large for the
+    /// buffers.
+    pub fn flatten<'a>(&'a mut self, view: &PaymentView<'a>) -> Option<&'a FlatPayment> {
+        self.flat = flat_form(view, self);
+        self.flat.as_ref()
+    }
+
+    /// The view with its flat form attached, so that compiled code reads it without
+    /// flattening it again for every campaign: callers that evaluate many campaigns on one
+    /// payment flatten it once this way.
+    pub fn attach<'a>(&'a mut self, view: PaymentView<'a>) -> PaymentView<'a> {
+        let flat = self.flatten(&view);
+        PaymentView { flat, ..view }
     }
 }
 
@@ -681,14 +703,14 @@ fn scaled(amount: Decimal) -> Option<i64> {
 
 /// The flat form of a payment, pointing into `view` and `buffers`; `None` when an amount is
 /// not exact at [`SCALE`] places or the payment has more tenders or attributes than fit.
-fn flatten(view: &PaymentView<'_>, buffers: &mut FlatBuffers) -> Option<FlatPayment> {
+fn flat_form(view: &PaymentView<'_>, buffers: &mut FlatBuffers) -> Option<FlatPayment> {
     if view.tenders.len() > MAX_TENDERS || view.attributes.len() > MAX_ATTRIBUTES {
         return None;
     }
     for (slot, t) in buffers.tenders.iter_mut().zip(view.tenders) {
+        // A whole number written without decimals (as the interpreter compares it).
         let installments =
-            if t.installments.fract().is_zero() { u32::try_from(t.installments.mantissa()).ok() } else { None };
-        let installments = installments.filter(|_| t.installments.scale() == 0)?;
+            if t.installments.scale() == 0 { u32::try_from(t.installments.mantissa()).ok()? } else { return None };
         *slot = FlatTender { amount: scaled(t.amount)?, method: t.method.0, installments };
     }
     for ((tag, value), a) in buffers.attributes.iter_mut().zip(buffers.attribute_values.iter_mut()).zip(view.attributes)
@@ -737,6 +759,10 @@ impl Evaluator for Jit {
         self.interp.program()
     }
 
+    fn wants_flat(&self) -> bool {
+        true
+    }
+
     fn evaluate_into(
         &self,
         index: usize,
@@ -770,15 +796,22 @@ impl Evaluator for Jit {
             }
             return self.interp.evaluate_into(index, payment, counters, out);
         };
-        let mut buffers = FlatBuffers::new();
-        let Some(flat) = flatten(payment, &mut buffers) else {
-            return self.interp.evaluate_into(index, payment, counters, out);
+        let mut storage;
+        let flat = match payment.flat {
+            Some(flat) => flat,
+            None => {
+                storage = FlatBuffers::new();
+                match storage.flatten(payment) {
+                    Some(flat) => flat,
+                    None => return self.interp.evaluate_into(index, payment, counters, out),
+                }
+            }
         };
         let mut results = [0i64; 6];
         // SAFETY: `flat`'s pointers point into `buffers` and `payment`'s slices, all alive for
         // this call, with the lengths its counts give; the generated code reads only within
         // those bounds and writes only `results`' six `i64`s.
-        let status = unsafe { (compiled.function)(&flat, results.as_mut_ptr()) };
+        let status = unsafe { (compiled.function)(flat, results.as_mut_ptr()) };
         if status == FALL_BACK {
             return self.interp.evaluate_into(index, payment, counters, out);
         }
@@ -829,15 +862,15 @@ impl Evaluator for Jit {
         counters: &dyn Counters,
     ) -> Result<Option<Decimal>, EvalError> {
         if let Some(Some(code)) = self.counters.get(index).and_then(|c| c.get(counter)) {
-            let mut buffers = FlatBuffers::new();
+            let mut storage = None;
             let mut slots = [0i64; general::MAX_SLOTS];
             if self.attributes_fit(payment)
-                && let Some(flat) = flatten(payment, &mut buffers)
+                && let Some(flat) = payment.flat.or_else(|| storage.insert(FlatBuffers::new()).flatten(payment))
                 && self.fill_slots(index, &code.slots, payment, counters, &mut slots).is_some()
             {
                 let mut result = [0i64; 1];
                 // SAFETY: as in `run_general`; a counter's code writes one `i64`.
-                let status = unsafe { (code.function)(&flat, result.as_mut_ptr(), slots.as_ptr()) };
+                let status = unsafe { (code.function)(flat, result.as_mut_ptr(), slots.as_ptr()) };
                 match status {
                     0 => return Ok(None),
                     1 => return Ok(Some(Decimal::new(result[0], code.scale))),
@@ -1398,6 +1431,7 @@ mod tests {
                 categories: &payment_categories,
                 tenders: &tenders,
                 attributes: &attributes,
+                flat: None,
             };
             // Counters at and either side of PayPay Step's thresholds, some not exact at four
             // places (the interpreter answers those), some zero.
@@ -1446,6 +1480,7 @@ mod tests {
             categories: &[],
             tenders: &tenders,
             attributes: &attributes,
+            flat: None,
         };
         assert_ne!(original.evaluate(ama, &view, &NoCounters), other.evaluate(ama, &view, &NoCounters));
     }
@@ -1488,10 +1523,11 @@ mod kernel_tests {
                 categories: &[],
                 tenders: &tenders,
                 attributes: &attributes,
+                flat: None,
             };
             let mut buffers = FlatBuffers::new();
             let flat = buffers.flatten(&view).unwrap_or_else(|| panic!("flattens"));
-            statuses.push(jit.kernel(0, &flat).map(|(s, r)| (s, r[2])));
+            statuses.push(jit.kernel(0, flat).map(|(s, r)| (s, r[2])));
         }
         assert_eq!(statuses, [Some((ELIGIBLE, 120)), Some((CONDITION, 0)), Some((CONDITION + 1, 0))]);
     }
@@ -1746,6 +1782,7 @@ mod random_campaigns {
                     categories: &categories,
                     tenders: &tenders,
                     attributes: &attributes,
+                    flat: None,
                 };
                 let counters = super::tests::MixedCounters(next(&mut state));
                 assert_eq!(

@@ -1,0 +1,38 @@
+//! Evaluates the first 50,000 events of the benchmark stream's payments ten times with the
+//! engine named on the command line (`jit` or `interp`), for profilers.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+#[path = "../benches/stream_gen.rs"]
+mod stream_gen;
+
+fn main() {
+    let lines: Vec<String> = stream_gen::stream().into_iter().take(50_000).collect();
+    let mut rt = match std::env::args().nth(1).as_deref() {
+        Some("interp") => common::seeds_with(camp_runtime::Engine::Interp),
+        _ => common::seeds(),
+    };
+    let events: Vec<camp_runtime::Event> =
+        lines.iter().filter_map(|l| camp_runtime::event::parse_line(l).ok().flatten()).map(|(e, _)| e).collect();
+    for (i, line) in lines.iter().enumerate() {
+        rt.process_line(i + 1, line);
+    }
+    let prepared: Vec<_> = events.iter().filter_map(|e| rt.prepare(e)).collect();
+    let mut outcome = camp_runtime::Outcome::default();
+    let mut total = rust_decimal::Decimal::ZERO;
+    for _ in 0..10 {
+        for p in &prepared {
+            total += evaluate(&rt, p, &mut outcome);
+        }
+    }
+    println!("{total}");
+}
+
+#[inline(never)]
+fn evaluate(
+    rt: &camp_runtime::Runtime,
+    p: &camp_runtime::PreparedPayment<'_>,
+    o: &mut camp_runtime::Outcome,
+) -> rust_decimal::Decimal {
+    rt.evaluate_prepared(p, o).unwrap_or_default()
+}
