@@ -256,6 +256,9 @@ fn bench_reports_both_engines_as_json() {
         let e = &report["engines"][engine];
         assert!(e["events_per_sec"].as_f64().is_some_and(|v| v > 0.0), "{report}");
         assert!(e["ns_per_event"].as_f64().is_some_and(|v| v > 0.0), "{report}");
+        assert!(e["end_to_end"]["events_per_sec"].as_f64().is_some_and(|v| v > 0.0), "{report}");
     }
     assert_eq!(report["events"], 9);
+    let payments = report["payments"].as_u64().unwrap_or(0);
+    assert!(payments > 0 && payments < 9, "{report}");
 }
