@@ -16,11 +16,9 @@
 //! Anything this module does not lower makes the whole function fail to generate (`None`),
 //! and the campaign stays with the interpreter: a campaign is never half compiled.
 
-use std::collections::HashMap;
-
 use super::{
-    ATTR_NUMBER, ATTR_TIME, ATTR_TRUE, CONDITION, CURRENCY, ELIGIBLE, FALL_BACK, FlatPayment, FlatTender, Gen,
-    JitError, OUTSIDE_PERIOD, SCALE, jit_error, small_whole,
+    ATTR_NUMBER, ATTR_TIME, ATTR_TRUE, ELIGIBLE, FALL_BACK, FlatPayment, FlatTender, Gen, JitError, SCALE, jit_error,
+    small_whole,
 };
 use crate::interp::{Pred, SymField};
 use crate::ir::{AttributeKind, BinaryOp, Builtin, Campaign, CapScope, Expr, Field, Rounding, Value};
@@ -148,40 +146,8 @@ pub(crate) fn generate_award(
         return Ok(None);
     }
     let made = build(module, &format!("award_{index}"), kinds, |g, out| {
-        let payment = g.payment;
-        // Eligibility, branch-free, as in the simple code.
-        let at = g.load(types::I64, payment, offset_of!(FlatPayment, at));
-        let mut checks: Vec<(Reg, i32)> = Vec::new();
-        if let Some(start) = c.start {
-            checks.push((g.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, at, start), OUTSIDE_PERIOD));
-        }
-        if let Some(end) = c.end {
-            checks.push((g.b.ins().icmp_imm_s(IntCC::SignedLessThan, at, end), OUTSIDE_PERIOD));
-        }
-        let currency = g.load(types::I32, payment, offset_of!(FlatPayment, currency));
-        checks.push((g.b.ins().icmp_imm_u(IntCC::Equal, currency, i64::from(c.currency.0)), CURRENCY));
-        for (i, pred) in preds.0.iter().enumerate() {
-            let holds = g.holds(pred, c)?;
-            checks.push((holds, CONDITION + i32::try_from(i).ok()?));
-        }
-        let mut eligible = g.b.ins().iconst(types::I8, 1);
-        for (ok, _) in &checks {
-            eligible = g.b.ins().band(eligible, *ok);
-        }
-        let failed = g.b.create_block();
-        let go_on = g.b.create_block();
-        g.b.set_cold_block(failed);
-        g.b.ins().brif(eligible, go_on, &[], failed, &[]);
-        g.b.switch_to_block(failed);
-        g.b.seal_block(failed);
-        for (ok, code) in &checks {
-            let not_ok = g.b.ins().bxor_imm_u(*ok, 1);
-            g.exit_if(not_ok, *code);
-        }
-        let fallback = g.b.ins().iconst(types::I32, i64::from(FALL_BACK));
-        g.b.ins().return_(&[fallback]);
-        g.b.switch_to_block(go_on);
-        g.b.seal_block(go_on);
+        let conditions = preds.0.iter().map(|pred| g.holds(pred, c)).collect::<Option<Vec<Reg>>>()?;
+        g.eligibility(c, &conditions);
 
         let basis = c.bases.get(award.basis)?;
         let first = match basis.first {
@@ -226,18 +192,7 @@ pub(crate) fn generate_award(
             let (total, points) = (g.b.use_var(total), g.b.use_var(points));
             (total, points, zero, 0)
         } else {
-            let sum = g.b.declare_var(types::I64);
-            g.b.def_var(sum, zero);
-            g.tender_loop(|g, tender| {
-                let keep = g.tender_kept(filter, c)?;
-                let amount = g.load(types::I64, tender, offset_of!(FlatTender, amount));
-                let amount = g.b.ins().select(keep, amount, zero);
-                let before = g.b.use_var(sum);
-                let after = g.checked_add(before, amount);
-                g.b.def_var(sum, after);
-                Some(())
-            })?;
-            let mut total = g.b.use_var(sum);
+            let mut total = g.sum_tenders(|g| g.tender_kept(filter, c))?;
             if let Some(first) = first {
                 let first = g.b.ins().iconst(types::I64, first);
                 total = g.b.ins().smin(total, first);
@@ -324,49 +279,6 @@ pub(crate) fn generate_counter(
 }
 
 impl Gen<'_> {
-    fn checked_add(&mut self, a: Reg, b: Reg) -> Reg {
-        let (sum, overflow) = self.b.ins().sadd_overflow(a, b);
-        self.exit_if(overflow, FALL_BACK);
-        sum
-    }
-
-    /// A loop over the payment's tenders; `body` sees each tender as `self.tender`, with a
-    /// scope of its own for `let`s.
-    fn tender_loop(&mut self, body: impl FnOnce(&mut Self, Reg) -> Option<()>) -> Option<()> {
-        let payment = self.payment;
-        let tenders = self.load(self.pointer, payment, offset_of!(FlatPayment, tenders));
-        let count32 = self.load(types::I32, payment, offset_of!(FlatPayment, n_tenders));
-        let count = self.b.ins().uextend(types::I64, count32);
-        let header = self.b.create_block();
-        let body_block = self.b.create_block();
-        let done = self.b.create_block();
-        self.b.append_block_param(header, types::I64);
-        let zero = self.b.ins().iconst(types::I64, 0);
-        self.b.ins().jump(header, &[zero.into()]);
-        self.b.switch_to_block(header);
-        let i = self.b.block_params(header)[0];
-        let more = self.b.ins().icmp(IntCC::UnsignedLessThan, i, count);
-        self.b.ins().brif(more, body_block, &[], done, &[]);
-        self.b.switch_to_block(body_block);
-        self.b.seal_block(body_block);
-        let stride = i64::try_from(std::mem::size_of::<FlatTender>()).ok()?;
-        let step = self.b.ins().imul_imm_u(i, stride);
-        let step = self.cast_pointer(step);
-        let tender = self.b.ins().iadd(tenders, step);
-        let saved = self.tender.replace(tender);
-        self.lets.push(HashMap::new());
-        let made = body(self, tender);
-        self.lets.pop();
-        self.tender = saved;
-        made?;
-        let next = self.b.ins().iadd_imm_u(i, 1);
-        self.b.ins().jump(header, &[next.into()]);
-        self.b.seal_block(header);
-        self.b.switch_to_block(done);
-        self.b.seal_block(done);
-        Some(())
-    }
-
     /// Whether the tender at hand is part of the award's basis.
     fn tender_kept(&mut self, filter: Option<&Pred>, c: &Campaign) -> Option<Reg> {
         match filter {
@@ -546,22 +458,10 @@ impl Gen<'_> {
             Expr::Table(i) => self.table(*i as usize, c),
             Expr::Basis(i) => {
                 let basis = c.bases.get(*i as usize)?;
-                let zero = self.b.ins().iconst(types::I64, 0);
-                let sum = self.b.declare_var(types::I64);
-                self.b.def_var(sum, zero);
-                self.tender_loop(|g, tender| {
-                    let keep = match &basis.tenders {
-                        Some(filter) => g.test(filter, c)?,
-                        None => g.b.ins().iconst(types::I8, 1),
-                    };
-                    let amount = g.load(types::I64, tender, offset_of!(FlatTender, amount));
-                    let amount = g.b.ins().select(keep, amount, zero);
-                    let before = g.b.use_var(sum);
-                    let after = g.checked_add(before, amount);
-                    g.b.def_var(sum, after);
-                    Some(())
+                let mut total = self.sum_tenders(|g| match &basis.tenders {
+                    Some(filter) => g.test(filter, c),
+                    None => Some(g.b.ins().iconst(types::I8, 1)),
                 })?;
-                let mut total = self.b.use_var(sum);
                 if let Some(first) = basis.first {
                     let first = self.b.ins().iconst(types::I64, super::scaled(first)?);
                     total = self.b.ins().smin(total, first);

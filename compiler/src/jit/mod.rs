@@ -603,13 +603,14 @@ impl Jit {
 
     /// Runs a campaign's general code: the status and what it wrote, or `None` when the
     /// interpreter must answer.
-    fn run_general(
+    fn run_general<const N: usize>(
         &self,
         index: usize,
-        code: &GeneralAward,
+        function: GeneralFn,
+        slots: &[general::Slot],
         payment: &PaymentView<'_>,
         counters: &dyn Counters,
-    ) -> Option<(i32, [i64; 8])> {
+    ) -> Option<(i32, [i64; N])> {
         if !self.attributes_fit(payment) {
             return None;
         }
@@ -621,18 +622,14 @@ impl Jit {
                 storage.flatten(payment)?
             }
         };
-        let mut slots = [0i64; general::MAX_SLOTS];
-        self.fill_slots(index, &code.slots, payment, counters, &mut slots)?;
-        let mut results = [0i64; 8];
-        // SAFETY: `flat`'s pointers point into `buffers` and `payment`'s slices, alive for
+        let mut values = [0i64; general::MAX_SLOTS];
+        self.fill_slots(index, slots, payment, counters, &mut values)?;
+        let mut results = [0i64; N];
+        // SAFETY: `flat`'s pointers point into its buffers and `payment`'s slices, alive for
         // this call, with the lengths its counts give; the code reads at most
-        // `general::MAX_SLOTS` slots (it fails to generate with more) and writes only
-        // `results`' eight `i64`s.
-        let status = unsafe { (code.function)(flat, results.as_mut_ptr(), slots.as_ptr()) };
-        #[cfg(test)]
-        if status != FALL_BACK {
-            tests::GENERAL_RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        }
+        // `general::MAX_SLOTS` slots (it fails to generate with more) and writes at most `N`
+        // `i64`s: callers pass 8 for an award's code, 1 for a counter's (see `general`).
+        let status = unsafe { function(flat, results.as_mut_ptr(), values.as_ptr()) };
         (status != FALL_BACK).then_some((status, results))
     }
 }
@@ -772,8 +769,11 @@ impl Evaluator for Jit {
     ) -> Result<(), EvalError> {
         let Some(Some(compiled)) = self.compiled.get(index) else {
             if let Some(Some(code)) = self.general.get(index)
-                && let Some((status, results)) = self.run_general(index, code, payment, counters)
+                && let Some((status, results)) =
+                    self.run_general::<8>(index, code.function, &code.slots, payment, counters)
             {
+                #[cfg(test)]
+                tests::GENERAL_RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 out.reset();
                 if status == ELIGIBLE || status >= CONDITION {
                     self.interp.reads_into(index, payment.at, &mut out.reads);
@@ -861,21 +861,13 @@ impl Evaluator for Jit {
         payment: &PaymentView<'_>,
         counters: &dyn Counters,
     ) -> Result<Option<Decimal>, EvalError> {
-        if let Some(Some(code)) = self.counters.get(index).and_then(|c| c.get(counter)) {
-            let mut storage = None;
-            let mut slots = [0i64; general::MAX_SLOTS];
-            if self.attributes_fit(payment)
-                && let Some(flat) = payment.flat.or_else(|| storage.insert(FlatBuffers::new()).flatten(payment))
-                && self.fill_slots(index, &code.slots, payment, counters, &mut slots).is_some()
-            {
-                let mut result = [0i64; 1];
-                // SAFETY: as in `run_general`; a counter's code writes one `i64`.
-                let status = unsafe { (code.function)(flat, result.as_mut_ptr(), slots.as_ptr()) };
-                match status {
-                    0 => return Ok(None),
-                    1 => return Ok(Some(Decimal::new(result[0], code.scale))),
-                    _ => {}
-                }
+        if let Some(Some(code)) = self.counters.get(index).and_then(|c| c.get(counter))
+            && let Some((status, [value])) = self.run_general::<1>(index, code.function, &code.slots, payment, counters)
+        {
+            match status {
+                0 => return Ok(None),
+                1 => return Ok(Some(Decimal::new(value, code.scale))),
+                _ => {}
             }
         }
         self.interp.counter_contribution(index, counter, payment, counters)
@@ -908,89 +900,18 @@ fn generate(
         let (payment, out) = (params[0], params[1]);
         let mut g = Gen::new(b, pointer, payment);
 
-        // Eligibility as one branch-free test: every check is computed, their bits are and-ed,
-        // and one branch decides. Only on the (cold) failure path are the checks taken again
-        // in order, to return the first that fails, as the interpreter reports it.
-        let at = g.load(types::I64, payment, offset_of!(FlatPayment, at));
-        let mut checks: Vec<(Reg, i32)> = Vec::new();
-        if let Some(start) = c.start {
-            let ok = g.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, at, start);
-            checks.push((ok, OUTSIDE_PERIOD));
-        }
-        if let Some(end) = c.end {
-            let ok = g.b.ins().icmp_imm_s(IntCC::SignedLessThan, at, end);
-            checks.push((ok, OUTSIDE_PERIOD));
-        }
-        let currency = g.load(types::I32, payment, offset_of!(FlatPayment, currency));
-        let ok = g.b.ins().icmp_imm_u(IntCC::Equal, currency, i64::from(c.currency.0));
-        checks.push((ok, CURRENCY));
-        for (i, pred) in shape.conditions.iter().enumerate() {
-            let holds = g.pred(pred, c);
-            checks.push((holds, CONDITION + i32::try_from(i).unwrap_or(i32::MAX - CONDITION)));
-        }
-        let mut eligible = g.b.ins().iconst(types::I8, 1);
-        for (ok, _) in &checks {
-            eligible = g.b.ins().band(eligible, *ok);
-        }
-        let failed = g.b.create_block();
-        let go_on = g.b.create_block();
-        g.b.set_cold_block(failed);
-        g.b.ins().brif(eligible, go_on, &[], failed, &[]);
-        g.b.switch_to_block(failed);
-        g.b.seal_block(failed);
-        for (ok, code) in &checks {
-            let not_ok = g.b.ins().bxor_imm_u(*ok, 1);
-            g.exit_if(not_ok, *code);
-        }
-        // Unreachable: some check failed. Report the last condition's code rather than trap.
-        let fallback = g.b.ins().iconst(types::I32, i64::from(FALL_BACK));
-        g.b.ins().return_(&[fallback]);
-        g.b.switch_to_block(go_on);
-        g.b.seal_block(go_on);
-
-        // The basis: the tenders the filter keeps, summed with an overflow check.
-        let sum = g.b.declare_var(types::I64);
-        let zero = g.b.ins().iconst(types::I64, 0);
-        g.b.def_var(sum, zero);
-        let tenders = g.load(pointer, payment, offset_of!(FlatPayment, tenders));
-        let count32 = g.load(types::I32, payment, offset_of!(FlatPayment, n_tenders));
-        let count = g.b.ins().uextend(types::I64, count32);
-        let header = g.b.create_block();
-        let body = g.b.create_block();
-        let done = g.b.create_block();
-        g.b.append_block_param(header, types::I64);
-        g.b.ins().jump(header, &[zero.into()]);
-        g.b.switch_to_block(header);
-        let i = g.b.block_params(header)[0];
-        let more = g.b.ins().icmp(IntCC::UnsignedLessThan, i, count);
-        g.b.ins().brif(more, body, &[], done, &[]);
-        g.b.switch_to_block(body);
-        let stride = std::mem::size_of::<FlatTender>() as i64;
-        let step = g.b.ins().imul_imm_u(i, stride);
-        let step = g.cast_pointer(step);
-        let tender = g.b.ins().iadd(tenders, step);
-        g.tender = Some(tender);
-        let keep = match shape.filter {
-            Some(filter) => g.pred(filter, c),
-            None => g.b.ins().iconst(types::I8, 1),
+        let conditions: Vec<Reg> = shape.conditions.iter().map(|pred| g.pred(pred, c)).collect();
+        g.eligibility(c, &conditions);
+        let filter = shape.filter;
+        let Some(basis) = g.sum_tenders(|g| match filter {
+            Some(filter) => Some(g.pred(filter, c)),
+            None => Some(g.b.ins().iconst(types::I8, 1)),
+        }) else {
+            return Err(JitError("the tender loop of a simple campaign did not generate".into()));
         };
-        g.tender = None;
-        let amount = g.load(types::I64, tender, offset_of!(FlatTender, amount));
-        let zero_amount = g.b.ins().iconst(types::I64, 0);
-        let counted = g.b.ins().select(keep, amount, zero_amount);
-        let before = g.b.use_var(sum);
-        let (total, overflow) = g.b.ins().sadd_overflow(before, counted);
-        g.exit_if(overflow, FALL_BACK);
-        g.b.def_var(sum, total);
-        let next = g.b.ins().iadd_imm_u(i, 1);
-        g.b.ins().jump(header, &[next.into()]);
-        g.b.seal_block(body);
-        g.b.seal_block(header);
-        g.b.switch_to_block(done);
-        g.b.seal_block(done);
 
         // The award: floor(basis × rate), exactly, then the per-payment cap.
-        let mut basis = g.b.use_var(sum);
+        let mut basis = basis;
         if let Some(first) = shape.first {
             let first = g.b.ins().iconst(types::I64, first);
             basis = g.b.ins().smin(basis, first);
@@ -1065,6 +986,108 @@ impl<'a> Gen<'a> {
     fn load(&mut self, ty: types::Type, base: Reg, offset: usize) -> Reg {
         let offset = i32::try_from(offset).unwrap_or(i32::MAX);
         self.b.ins().load(ty, MemFlagsData::trusted(), base, offset)
+    }
+
+    /// Eligibility as one branch-free test: the period, the currency and each condition
+    /// (`conditions`, in order, each an `i8` 0 or 1) are and-ed, and one branch decides. Only on
+    /// the (cold) failure path are the checks taken again in order, to return the first that
+    /// fails, as the interpreter reports it. Code after this runs for eligible payments.
+    fn eligibility(&mut self, c: &Campaign, conditions: &[Reg]) {
+        let payment = self.payment;
+        let at = self.load(types::I64, payment, offset_of!(FlatPayment, at));
+        let mut checks: Vec<(Reg, i32)> = Vec::new();
+        if let Some(start) = c.start {
+            checks.push((self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, at, start), OUTSIDE_PERIOD));
+        }
+        if let Some(end) = c.end {
+            checks.push((self.b.ins().icmp_imm_s(IntCC::SignedLessThan, at, end), OUTSIDE_PERIOD));
+        }
+        let currency = self.load(types::I32, payment, offset_of!(FlatPayment, currency));
+        checks.push((self.b.ins().icmp_imm_u(IntCC::Equal, currency, i64::from(c.currency.0)), CURRENCY));
+        for (i, holds) in conditions.iter().enumerate() {
+            checks.push((*holds, CONDITION + i32::try_from(i).unwrap_or(i32::MAX - CONDITION)));
+        }
+        let mut eligible = self.b.ins().iconst(types::I8, 1);
+        for (ok, _) in &checks {
+            eligible = self.b.ins().band(eligible, *ok);
+        }
+        let failed = self.b.create_block();
+        let go_on = self.b.create_block();
+        self.b.set_cold_block(failed);
+        self.b.ins().brif(eligible, go_on, &[], failed, &[]);
+        self.b.switch_to_block(failed);
+        self.b.seal_block(failed);
+        for (ok, code) in &checks {
+            let not_ok = self.b.ins().bxor_imm_u(*ok, 1);
+            self.exit_if(not_ok, *code);
+        }
+        // Unreachable: some check failed. Let the interpreter answer rather than trap.
+        let fallback = self.b.ins().iconst(types::I32, i64::from(FALL_BACK));
+        self.b.ins().return_(&[fallback]);
+        self.b.switch_to_block(go_on);
+        self.b.seal_block(go_on);
+    }
+
+    /// `a + b`, returning `FALL_BACK` from the function on overflow.
+    fn checked_add(&mut self, a: Reg, b: Reg) -> Reg {
+        let (sum, overflow) = self.b.ins().sadd_overflow(a, b);
+        self.exit_if(overflow, FALL_BACK);
+        sum
+    }
+
+    /// A loop over the payment's tenders; `body` sees each tender as `self.tender`, with a
+    /// scope of its own for `let`s.
+    fn tender_loop(&mut self, body: impl FnOnce(&mut Self, Reg) -> Option<()>) -> Option<()> {
+        let payment = self.payment;
+        let tenders = self.load(self.pointer, payment, offset_of!(FlatPayment, tenders));
+        let count32 = self.load(types::I32, payment, offset_of!(FlatPayment, n_tenders));
+        let count = self.b.ins().uextend(types::I64, count32);
+        let header = self.b.create_block();
+        let body_block = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.append_block_param(header, types::I64);
+        let zero = self.b.ins().iconst(types::I64, 0);
+        self.b.ins().jump(header, &[zero.into()]);
+        self.b.switch_to_block(header);
+        let i = self.b.block_params(header)[0];
+        let more = self.b.ins().icmp(IntCC::UnsignedLessThan, i, count);
+        self.b.ins().brif(more, body_block, &[], done, &[]);
+        self.b.switch_to_block(body_block);
+        self.b.seal_block(body_block);
+        let stride = i64::try_from(std::mem::size_of::<FlatTender>()).ok()?;
+        let step = self.b.ins().imul_imm_u(i, stride);
+        let step = self.cast_pointer(step);
+        let tender = self.b.ins().iadd(tenders, step);
+        let saved = self.tender.replace(tender);
+        self.lets.push(std::collections::HashMap::new());
+        let made = body(self, tender);
+        self.lets.pop();
+        self.tender = saved;
+        made?;
+        let next = self.b.ins().iadd_imm_u(i, 1);
+        self.b.ins().jump(header, &[next.into()]);
+        self.b.seal_block(header);
+        self.b.switch_to_block(done);
+        self.b.seal_block(done);
+        Some(())
+    }
+
+    /// The sum (× 10^[`SCALE`], overflow-checked) of the tenders `keep` (an `i8` per tender,
+    /// computed with the tender at hand) keeps.
+    fn sum_tenders(&mut self, keep: impl FnOnce(&mut Self) -> Option<Reg>) -> Option<Reg> {
+        let zero = self.b.ins().iconst(types::I64, 0);
+        let sum = self.b.declare_var(types::I64);
+        self.b.def_var(sum, zero);
+        self.tender_loop(|g, tender| {
+            let keep = keep(g)?;
+            let amount = g.load(types::I64, tender, offset_of!(FlatTender, amount));
+            let amount = g.b.ins().select(keep, amount, zero);
+            let before = g.b.use_var(sum);
+            let after = g.checked_add(before, amount);
+            g.b.def_var(sum, after);
+            Some(())
+        })?;
+        Some(self.b.use_var(sum))
     }
 
     fn cast_pointer(&mut self, v: Reg) -> Reg {
