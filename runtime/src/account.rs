@@ -56,10 +56,15 @@ pub(crate) type IndexMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Ind
 /// One account.
 #[derive(Clone, Debug, Default)]
 pub struct Account {
-    /// Attribute changes in time order: (from, attribute index, value).
+    /// Attribute changes in time order: (from, attribute index, value), derived from
+    /// `raw_attributes` for the program loaded.
     pub(crate) attributes: Vec<(Nanos, usize, Value)>,
-    /// Campaign index → the first entry time.
-    pub(crate) enrollments: HashMap<usize, Nanos>,
+    /// Attribute changes in time order as the events gave them (`None` removes one), names
+    /// no campaign reads included: what is kept, so that a reload can derive `attributes`
+    /// again for its campaigns.
+    pub(crate) raw_attributes: Vec<(Nanos, String, Option<serde_json::Value>)>,
+    /// Campaign id → the first entry time (campaigns not loaded included).
+    pub(crate) enrollments: HashMap<String, Nanos>,
     /// Payments by id.
     pub(crate) payments: HashMap<String, Payment>,
     /// Payment ids in arrival order.
@@ -68,6 +73,10 @@ pub struct Account {
     pub(crate) usage: IndexMap<(usize, MonthKey), Decimal>,
     /// (campaign, counter, month key or 0) → value.
     pub(crate) counters: IndexMap<(usize, usize, MonthKey), Decimal>,
+    /// Cap usage and counters of campaigns (or counters) the loaded program does not have,
+    /// kept as they were so that nothing is lost when a reload removes a campaign and a
+    /// later one brings it back.
+    pub(crate) detached: crate::snapshot::Detached,
 }
 
 impl Counters for Account {
@@ -110,9 +119,9 @@ impl Account {
         self.counter(campaign, counter, key)
     }
 
-    /// When the account entered a campaign, if it did.
-    pub fn enrolled_at(&self, campaign: usize) -> Option<Nanos> {
-        self.enrollments.get(&campaign).copied()
+    /// When the account entered a campaign (by id), if it did.
+    pub fn enrolled_at(&self, campaign: &str) -> Option<Nanos> {
+        self.enrollments.get(campaign).copied()
     }
 }
 
@@ -137,6 +146,8 @@ pub struct Payment {
     pub(crate) contributions: Vec<Contribution>,
     /// What campaigns awarded it.
     pub awards: Vec<AwardRecord>,
+    /// Awards and contributions of campaigns the loaded program does not have.
+    pub(crate) detached: crate::snapshot::DetachedPayment,
 }
 
 /// What a payment added to one counter.

@@ -54,7 +54,7 @@ pub enum EventKind {
 }
 
 /// A payment event.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Payment {
     /// The total paid.
     pub amount: Decimal,
@@ -79,7 +79,7 @@ pub struct Payment {
 }
 
 /// One tender of a payment.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Tender {
     /// Its method.
     pub method: String,

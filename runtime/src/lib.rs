@@ -13,6 +13,7 @@ mod explain;
 mod grant;
 pub mod ledger;
 pub mod rule_test;
+pub mod snapshot;
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
@@ -89,6 +90,17 @@ pub struct Runtime {
     owners: HashMap<String, String>,
     /// Payments to explain, and their explanations once processed.
     explain: HashMap<String, Option<String>>,
+    /// What accepted events changed since [`Runtime::take_changes`] was last called.
+    changes: Changes,
+}
+
+/// What accepted events changed: for a store, to write only that.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Accounts whose own state ([`snapshot::AccountState`]) may have changed.
+    pub accounts: std::collections::BTreeSet<String>,
+    /// (account, payment) pairs whose [`snapshot::PaymentState`] may have changed.
+    pub payments: std::collections::BTreeSet<(String, String)>,
 }
 
 /// A campaign's candidate award for one payment, on its way through caps and stacking.
@@ -127,11 +139,31 @@ fn whole(points: Decimal, event: &str) -> Result<i64, Reject> {
 }
 
 /// The hash of an event's JSON content that idempotency compares: equal JSON values hash
-/// alike.
+/// alike. Stores keep it, so it is FNV-1a, fixed for good (std's hasher may change between
+/// Rust releases).
 pub fn content_hash(value: &serde_json::Value) -> u64 {
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    let mut hasher = Fnv1a(0xcbf2_9ce4_8422_2325);
     hash_json(value, &mut hasher);
     hasher.finish()
+}
+
+/// 64-bit FNV-1a over the bytes written: stable across platforms and releases.
+struct Fnv1a(u64);
+
+impl Hasher for Fnv1a {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write(&(n as u64).to_le_bytes());
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// Feeds a JSON value to a hasher, walking it rather than printing it. serde_json's maps are
@@ -197,6 +229,7 @@ impl Runtime {
             seen: HashMap::new(),
             owners: HashMap::new(),
             explain: HashMap::new(),
+            changes: Changes::default(),
         }
     }
 
@@ -271,16 +304,135 @@ impl Runtime {
             EventKind::Account { attrs } => self.attributes(event, attrs)?,
         };
         self.seen.insert(event.id.clone(), hash);
+        self.note_changes(event, &entries);
         Ok(entries)
     }
 
-    fn enroll(&mut self, event: &Event, campaign: &str) -> Vec<Entry> {
-        let index = self.program().campaigns.iter().position(|c| c.id == campaign);
-        let account = self.accounts.entry(event.account.clone()).or_default();
-        if let Some(index) = index {
-            let at = account.enrollments.entry(index).or_insert(event.at);
-            *at = (*at).min(event.at);
+    fn note_changes(&mut self, event: &Event, entries: &[Entry]) {
+        self.changes.accounts.insert(event.account.clone());
+        let named = match &event.kind {
+            EventKind::Payment(_) => Some(&event.id),
+            EventKind::Refund { payment, .. } | EventKind::Complete { payment } => Some(payment),
+            EventKind::Enroll { .. } | EventKind::Account { .. } => None,
+        };
+        let adjusted = entries.iter().filter_map(|e| match e {
+            Entry::Adjust { payment, .. } => Some(payment),
+            _ => None,
+        });
+        for payment in named.into_iter().chain(adjusted) {
+            self.changes.payments.insert((event.account.clone(), payment.clone()));
         }
+    }
+}
+
+/// Keeping state outside the process: what a store needs from the runtime.
+impl Runtime {
+    /// What accepted events changed since the last call, and starts afresh.
+    pub fn take_changes(&mut self) -> Changes {
+        std::mem::take(&mut self.changes)
+    }
+
+    /// An account's own state, named for keeping; `None` when no event named the account.
+    pub fn account_state(&self, id: &str) -> Option<snapshot::AccountState> {
+        Some(snapshot::account_state(self.accounts.get(id)?, self.program()))
+    }
+
+    /// One payment of an account, named for keeping.
+    pub fn payment_state(&self, account: &str, payment: &str) -> Option<snapshot::PaymentState> {
+        Some(snapshot::payment_state(self.accounts.get(account)?.payments.get(payment)?, self.program()))
+    }
+
+    /// The payments of an account in arrival order, named for keeping.
+    pub fn payment_states(&self, account: &str) -> Vec<snapshot::PaymentState> {
+        let program = self.program();
+        self.accounts
+            .get(account)
+            .map_or_else(Vec::new, |a| a.payments().map(|p| snapshot::payment_state(p, program)).collect())
+    }
+
+    /// Whether an account is in memory.
+    pub fn has_account(&self, id: &str) -> bool {
+        self.accounts.contains_key(id)
+    }
+
+    /// Puts an account kept outside the process back in memory (replacing what is there),
+    /// with its payments in arrival order.
+    pub fn restore_account(&mut self, id: &str, state: snapshot::AccountState, payments: Vec<snapshot::PaymentState>) {
+        self.unload_account(id);
+        let account = snapshot::restore(state, payments, self.program());
+        for payment in account.payments.keys() {
+            self.owners.insert(payment.clone(), id.to_string());
+        }
+        self.accounts.insert(id.to_string(), account);
+    }
+
+    /// Drops an account from memory (a store keeps it).
+    pub fn unload_account(&mut self, id: &str) {
+        if let Some(account) = self.accounts.remove(id) {
+            for payment in account.payments.keys() {
+                self.owners.remove(payment);
+            }
+        }
+    }
+
+    /// Drops every account and every accepted id from memory, and what changed: after a store
+    /// failed to keep a batch, what memory holds is no longer what the store holds.
+    pub fn unload_all(&mut self) {
+        self.accounts.clear();
+        self.owners.clear();
+        self.seen.clear();
+        self.changes = Changes::default();
+    }
+
+    /// Records an event accepted earlier (by a store), so that it is a duplicate now.
+    pub fn remember_accepted(&mut self, id: &str, hash: u64) {
+        self.seen.insert(id.to_string(), hash);
+    }
+
+    /// Forgets the accepted event ids held in memory (a store keeps them).
+    pub fn forget_accepted(&mut self) {
+        self.seen.clear();
+    }
+
+    /// Records that a payment belongs to an account whose state is not in memory, so that an
+    /// event naming it from another account is told so.
+    pub fn remember_owner(&mut self, payment: &str, account: &str) {
+        self.owners.insert(payment.to_string(), account.to_string());
+    }
+
+    /// The ids of the accounts in memory.
+    pub fn account_ids(&self) -> impl Iterator<Item = &str> {
+        self.accounts.keys().map(String::as_str)
+    }
+
+    /// Replaces the campaigns with those of `files` (see [`Runtime::reload`]); when they do
+    /// not load, nothing changes.
+    pub fn reload_sources(&mut self, files: &[SourceFile<'_>], engine: Engine) -> Result<(), LoadError> {
+        let fresh = Runtime::load_with(files, engine)?;
+        self.reload(fresh.evaluator);
+        Ok(())
+    }
+
+    /// Replaces the campaigns (a reload), keeping every account's state: caps and counters
+    /// of campaigns that stay keep counting, those of campaigns removed are kept aside and
+    /// come back with them.
+    pub fn reload(&mut self, evaluator: Box<dyn Evaluator>) {
+        let kept: Vec<(String, snapshot::AccountState, Vec<snapshot::PaymentState>)> = self
+            .accounts
+            .keys()
+            .filter_map(|id| Some((id.clone(), self.account_state(id)?, self.payment_states(id))))
+            .collect();
+        self.evaluator = evaluator;
+        self.accounts.clear();
+        for (id, state, payments) in kept {
+            self.restore_account(&id, state, payments);
+        }
+    }
+
+    fn enroll(&mut self, event: &Event, campaign: &str) -> Vec<Entry> {
+        let account = self.accounts.entry(event.account.clone()).or_default();
+        let at = account.enrollments.entry(campaign.to_string()).or_insert(event.at);
+        *at = (*at).min(event.at);
         Vec::new()
     }
 
@@ -290,23 +442,20 @@ impl Runtime {
         attrs: &[(String, Option<serde_json::Value>)],
     ) -> Result<Vec<Entry>, Reject> {
         let program = Arc::clone(self.program());
-        let mut changes = Vec::new();
         for (name, value) in attrs {
-            let Some(index) = program.attributes.iter().position(|a| a.name == *name) else { continue };
-            let kind = program.attributes[index].kind;
-            let value = match value {
-                None => Value::Absent,
-                Some(v) => attribute_value(kind, v, &program).ok_or_else(|| {
-                    Reject::new(Some(&event.id), format!("attribute `{name}` must be {}", kind_name(kind)))
-                })?,
-            };
-            changes.push((event.at, index, value));
+            if let (Some(attribute), Some(v)) = (program.attributes.iter().find(|a| a.name == *name), value)
+                && attribute_value(attribute.kind, v, &program).is_none()
+            {
+                let kind = kind_name(attribute.kind);
+                return Err(Reject::new(Some(&event.id), format!("attribute `{name}` must be {kind}")));
+            }
         }
         let account = self.accounts.entry(event.account.clone()).or_default();
-        for change in changes {
-            let position = account.attributes.partition_point(|(at, _, _)| *at <= change.0);
-            account.attributes.insert(position, change);
+        for (name, value) in attrs {
+            let position = account.raw_attributes.partition_point(|(at, _, _)| *at <= event.at);
+            account.raw_attributes.insert(position, (event.at, name.clone(), value.clone()));
         }
+        account.attributes = derive_attributes(&account.raw_attributes, &program);
         Ok(Vec::new())
     }
 
@@ -321,6 +470,7 @@ impl Runtime {
             event: p.clone(),
             contributions: Vec::new(),
             awards: Vec::new(),
+            detached: Default::default(),
         };
         let settled = if p.provisional { None } else { Some(self.settle(&event.account, &record, &event.id)?) };
         let account = self.accounts.entry(event.account.clone()).or_default();
@@ -478,7 +628,7 @@ impl Runtime {
         let mut candidates = Vec::new();
         for (ci, c) in program.campaigns.iter().enumerate() {
             let outcome = self.evaluator.evaluate(ci, &view, &overlay).map_err(fail)?;
-            let enrolled = !c.entry_required || account.enrolled_at(ci).is_some_and(|at| at <= payment.at);
+            let enrolled = !c.entry_required || account.enrolled_at(&c.id).is_some_and(|at| at <= payment.at);
             let mut points = if outcome.ineligible.is_none() && enrolled { outcome.points } else { Decimal::ZERO };
             if let Some(cap) = outcome.caps.month {
                 points = points.min((cap - account.used(ci, month_of(c, payment.at))).max(Decimal::ZERO));
@@ -827,6 +977,24 @@ impl Runtime {
     ) -> Result<Decimal, EvalError> {
         self.evaluator.evaluate_award(campaign, view, counters).map(|o| o.points)
     }
+}
+
+/// The attribute changes the program's campaigns read, by attribute index, from the changes
+/// events gave (kept in time order).
+pub(crate) fn derive_attributes(
+    raw: &[(Nanos, String, Option<serde_json::Value>)],
+    program: &Program,
+) -> Vec<(Nanos, usize, Value)> {
+    raw.iter()
+        .filter_map(|(at, name, value)| {
+            let index = program.attributes.iter().position(|a| a.name == *name)?;
+            let value = match value {
+                None => Value::Absent,
+                Some(v) => attribute_value(program.attributes[index].kind, v, program)?,
+            };
+            Some((*at, index, value))
+        })
+        .collect()
 }
 
 fn kind_name(kind: camp_compiler::ir::AttributeKind) -> &'static str {

@@ -255,6 +255,12 @@ proptest! {
         }
         prop_assert_eq!(whole, batched);
     }
+
+    #[test]
+    fn state_kept_outside_the_process_gives_the_same_ledger((era, steps) in steps(), cuts in prop::collection::vec(1usize..8, 1..10)) {
+        let s = stream(era, &steps);
+        prop_assert_eq!(process(&s.lines), common::through_snapshots(&s.lines, &cuts));
+    }
 }
 
 #[test]

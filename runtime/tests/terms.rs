@@ -28,6 +28,9 @@ fn run(events: &[Value]) -> (HashMap<String, i64>, Vec<String>, Vec<Entry>) {
             all.push(entry);
         }
     }
+    // Every rule holds as well when the state goes out to a store and back after each event.
+    let lines: Vec<String> = events.iter().map(Value::to_string).collect();
+    assert_eq!(common::through_snapshots(&lines, &[1]), all, "the ledger changed through snapshots");
     (owed, rejected, all)
 }
 
