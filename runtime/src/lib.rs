@@ -14,6 +14,7 @@ mod grant;
 pub mod ledger;
 pub mod rule_test;
 pub mod snapshot;
+pub mod synthetic;
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};

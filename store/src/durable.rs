@@ -1,0 +1,239 @@
+//! A runtime over a store: batches of events in, ledger entries out, each batch kept whole
+//! or not at all.
+//!
+//! The runtime keeps accounts in memory as a cache of the store. Before a batch runs, the
+//! accounts it touches are locked, and any whose stored version is not the one in memory
+//! (another process wrote it, or it was never loaded) is read again. After it runs, what it
+//! changed is written in the same transaction as the ids it accepted and the entries it
+//! wrote. When the store fails, memory is dropped, since it may now be ahead of the store.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use camp_runtime::event::{self, Event, EventKind};
+use camp_runtime::{Entry, Runtime};
+
+use crate::{Store, StoreError, StoredEntry, Tx};
+
+/// One input line: its number in the input (from 1) and its text.
+#[derive(Clone, Copy, Debug)]
+pub struct Line<'a> {
+    /// Its number, for reject entries.
+    pub number: usize,
+    /// Its text (one JSON event, or blank).
+    pub text: &'a str,
+}
+
+/// What a batch did.
+#[derive(Debug, Default)]
+pub struct Applied {
+    /// The entries of this batch in input order, rejects included.
+    pub entries: Vec<Entry>,
+    /// How many events were accepted now (not before).
+    pub accepted: usize,
+    /// How many were accepted before (duplicates with the same content).
+    pub duplicates: usize,
+}
+
+/// A runtime whose every batch is kept in a store.
+#[derive(Debug)]
+pub struct Durable {
+    runtime: Runtime,
+    store: Box<dyn Store>,
+    /// The stored version of each account in memory.
+    versions: HashMap<String, i64>,
+}
+
+/// A decoded line.
+enum Decoded {
+    Blank,
+    Bad(event::Reject),
+    Event(Box<Event>, u64),
+}
+
+impl Durable {
+    /// A runtime over a store. Accounts are read from the store as events need them.
+    pub fn new(runtime: Runtime, store: Box<dyn Store>) -> Durable {
+        Durable { runtime, store, versions: HashMap::new() }
+    }
+
+    /// The runtime (for reading; its accounts are a cache of the store's).
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
+    /// The store.
+    pub fn store(&mut self) -> &mut dyn Store {
+        self.store.as_mut()
+    }
+
+    /// Replaces the campaigns, keeping every account's state (see [`Runtime::reload`]).
+    pub fn reload(&mut self, evaluator: Box<dyn camp_compiler::Evaluator>) {
+        self.runtime.reload(evaluator);
+    }
+
+    /// Processes a batch of lines in one transaction. On `Err` nothing of the batch was kept
+    /// and it may be given again.
+    pub fn apply(&mut self, lines: &[Line<'_>]) -> Result<Applied, StoreError> {
+        let decoded: Vec<Decoded> = lines
+            .iter()
+            .map(|line| match event::parse_line(line.text) {
+                Ok(None) => Decoded::Blank,
+                Ok(Some((event, raw))) => Decoded::Event(Box::new(event), camp_runtime::content_hash(&raw)),
+                Err(reject) => Decoded::Bad(reject),
+            })
+            .collect();
+        let events: Vec<&Event> = decoded
+            .iter()
+            .filter_map(|d| match d {
+                Decoded::Event(e, _) => Some(e.as_ref()),
+                _ => None,
+            })
+            .collect();
+        let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
+        let named: Vec<String> = events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Refund { payment, .. } | EventKind::Complete { payment } => Some(payment.clone()),
+                _ => None,
+            })
+            .collect();
+
+        let Durable { runtime, store, versions } = self;
+        let mut applied = Applied::default();
+        let mut written: Vec<(String, i64)> = Vec::new();
+        let result = store.transact(&mut |tx: &mut dyn Tx| {
+            applied = Applied::default();
+            written.clear();
+            let owners = tx.owners(&named)?;
+            let accounts: BTreeSet<String> =
+                events.iter().map(|e| e.account.clone()).chain(owners.iter().map(|(_, a)| a.clone())).collect();
+            let accounts: Vec<String> = accounts.into_iter().collect();
+            tx.lock_accounts(&accounts)?;
+            let before: HashMap<String, u64> = tx.accepted(&ids)?.into_iter().collect();
+            runtime.forget_accepted();
+            for (id, hash) in &before {
+                runtime.remember_accepted(id, *hash);
+            }
+            refresh(runtime, versions, tx, &accounts)?;
+            for (payment, account) in &owners {
+                runtime.remember_owner(payment, account);
+            }
+            runtime.take_changes();
+
+            let mut fresh: Vec<(String, u64, String)> = Vec::new();
+            let mut fresh_ids: HashSet<&str> = HashSet::new();
+            for (line, d) in lines.iter().zip(&decoded) {
+                let reject = |r: event::Reject| Entry::Reject { event: r.event, line: line.number, error: r.error };
+                match d {
+                    Decoded::Blank => {}
+                    Decoded::Bad(r) => applied.entries.push(reject(r.clone())),
+                    Decoded::Event(event, hash) => match runtime.process_hashed(event, *hash) {
+                        Ok(entries) => {
+                            if before.contains_key(&event.id) || fresh_ids.contains(event.id.as_str()) {
+                                applied.duplicates += 1;
+                            } else {
+                                fresh_ids.insert(&event.id);
+                                fresh.push((event.id.clone(), *hash, event.account.clone()));
+                            }
+                            applied.entries.extend(entries);
+                        }
+                        Err(r) => applied.entries.push(reject(r)),
+                    },
+                }
+            }
+            applied.accepted = fresh.len();
+
+            let changes = runtime.take_changes();
+            tx.accept(&fresh)?;
+            for account in &changes.accounts {
+                let state = runtime.account_state(account).unwrap_or_default();
+                let version = versions.get(account).copied().unwrap_or(0) + 1;
+                tx.put_account(account, version, &to_json(&state)?)?;
+                written.push((account.clone(), version));
+            }
+            for (account, payment) in &changes.payments {
+                if let Some(state) = runtime.payment_state(account, payment) {
+                    tx.put_payment(account, payment, &to_json(&state)?)?;
+                }
+            }
+            let kept: Vec<StoredEntry> = applied.entries.iter().filter_map(stored).collect();
+            tx.append(&kept)
+        });
+        match result {
+            Ok(()) => {
+                versions.extend(written);
+                runtime.forget_accepted();
+                Ok(applied)
+            }
+            Err(e) => {
+                runtime.unload_all();
+                versions.clear();
+                Err(e)
+            }
+        }
+    }
+
+    /// An account's state as kept (and its payments), read from the store.
+    pub fn stored_account(&mut self, id: &str) -> Result<Option<crate::StoredAccount>, StoreError> {
+        let mut found = None;
+        self.store.transact(&mut |tx| {
+            found = tx.load(id)?;
+            Ok(())
+        })?;
+        Ok(found)
+    }
+}
+
+/// Brings the accounts in memory up to the store's versions.
+fn refresh(
+    runtime: &mut Runtime,
+    versions: &mut HashMap<String, i64>,
+    tx: &mut dyn Tx,
+    accounts: &[String],
+) -> Result<(), StoreError> {
+    let stored: HashMap<String, i64> = tx.versions(accounts)?.into_iter().collect();
+    for account in accounts {
+        let in_memory = versions.get(account).copied().filter(|_| runtime.has_account(account));
+        match (stored.get(account), in_memory) {
+            (Some(s), Some(m)) if *s == m => {}
+            (None, None) => runtime.unload_account(account),
+            (None, Some(_)) => {
+                runtime.unload_account(account);
+                versions.remove(account);
+            }
+            (Some(_), _) => {
+                let Some(kept) = tx.load(account)? else { continue };
+                let state = serde_json::from_str(&kept.state).map_err(|e| {
+                    StoreError(format!("account {account} is kept in a form this campc cannot read: {e}"))
+                })?;
+                let payments = kept
+                    .payments
+                    .iter()
+                    .map(|p| serde_json::from_str(p))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| StoreError(format!("a payment of account {account} cannot be read: {e}")))?;
+                runtime.restore_account(account, state, payments);
+                versions.insert(account.clone(), kept.version);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn to_json(value: &impl serde::Serialize) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError(format!("cannot write state: {e}")))
+}
+
+fn stored(entry: &Entry) -> Option<StoredEntry> {
+    match entry {
+        Entry::Award { event, account, campaign, payment, .. }
+        | Entry::Adjust { event, account, campaign, payment, .. } => Some(StoredEntry {
+            account: account.clone(),
+            campaign: campaign.clone(),
+            payment: payment.clone(),
+            event: event.clone(),
+            json: entry.to_json(),
+        }),
+        Entry::Reject { .. } => None,
+    }
+}

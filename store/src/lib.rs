@@ -1,0 +1,141 @@
+//! The durable store: what keeps the ledger when the process dies.
+//!
+//! **Owns:** the schema and its migrations, the two backends (SQLite, embedded and the
+//! default; PostgreSQL, for several processes sharing state) behind one [`Store`] trait, and
+//! [`Durable`], which runs a [`camp_runtime::Runtime`] over a store so that a batch of events
+//! and everything it changes (accepted ids, ledger entries, account state) commit in one
+//! transaction or not at all. **Must not touch:** what an event earns (the runtime decides),
+//! printing, process exit, HTTP.
+//!
+//! Exactly once: an event id is accepted at most once, whatever arrives twice and whatever
+//! crashes. A batch that did not commit left nothing behind, so running it again is safe; an
+//! event already committed is a duplicate the second time (same content: no entries; other
+//! content: a reject).
+
+mod durable;
+mod postgres;
+mod sqlite;
+
+use std::fmt;
+
+pub use durable::{Applied, Durable, Line};
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+/// Why the store failed. The batch that was being written is not kept.
+#[derive(Debug)]
+pub struct StoreError(pub String);
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        StoreError(format!("SQLite: {e}"))
+    }
+}
+
+impl From<::postgres::Error> for StoreError {
+    fn from(e: ::postgres::Error) -> StoreError {
+        match (e.as_db_error(), std::error::Error::source(&e)) {
+            (Some(db), _) => StoreError(format!("PostgreSQL: {}", db.message())),
+            (None, Some(source)) => StoreError(format!("PostgreSQL: {e}: {source}")),
+            (None, None) => StoreError(format!("PostgreSQL: {e}")),
+        }
+    }
+}
+
+/// An account as kept: its own state and its payments in arrival order, as JSON
+/// ([`camp_runtime::snapshot`]'s types).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredAccount {
+    /// How many batches have changed it.
+    pub version: i64,
+    /// [`camp_runtime::snapshot::AccountState`] as JSON.
+    pub state: String,
+    /// [`camp_runtime::snapshot::PaymentState`]s as JSON, in arrival order.
+    pub payments: Vec<String>,
+}
+
+/// A ledger entry to keep (awards and adjustments; rejects are not kept, as a rejected event
+/// changed nothing).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredEntry {
+    /// The account.
+    pub account: String,
+    /// The campaign.
+    pub campaign: String,
+    /// The payment.
+    pub payment: String,
+    /// The event that caused it.
+    pub event: String,
+    /// The entry as one line of JSON (EVENTS.md).
+    pub json: String,
+}
+
+/// Which stored entries to read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LedgerFilter {
+    /// Only this account's.
+    pub account: Option<String>,
+    /// Only this campaign's.
+    pub campaign: Option<String>,
+}
+
+/// The work of one transaction.
+pub trait Tx {
+    /// Serializes this transaction with every other one touching these accounts (other
+    /// processes included) until it ends. `accounts` is sorted, so locks are always taken in
+    /// one order and two transactions cannot deadlock.
+    fn lock_accounts(&mut self, accounts: &[String]) -> Result<(), StoreError>;
+    /// Of these event ids, those accepted before, with their content hashes.
+    fn accepted(&mut self, ids: &[String]) -> Result<Vec<(String, u64)>, StoreError>;
+    /// Of these payment ids, those kept, with their accounts.
+    fn owners(&mut self, payments: &[String]) -> Result<Vec<(String, String)>, StoreError>;
+    /// The versions of these accounts, for those kept.
+    fn versions(&mut self, accounts: &[String]) -> Result<Vec<(String, i64)>, StoreError>;
+    /// An account as kept.
+    fn load(&mut self, account: &str) -> Result<Option<StoredAccount>, StoreError>;
+    /// Records events as accepted: (id, content hash, account).
+    fn accept(&mut self, events: &[(String, u64, String)]) -> Result<(), StoreError>;
+    /// Writes an account's own state at a version.
+    fn put_account(&mut self, account: &str, version: i64, state: &str) -> Result<(), StoreError>;
+    /// Writes a payment's state (keeping its place in the account's arrival order).
+    fn put_payment(&mut self, account: &str, payment: &str, state: &str) -> Result<(), StoreError>;
+    /// Appends ledger entries.
+    fn append(&mut self, entries: &[StoredEntry]) -> Result<(), StoreError>;
+}
+
+/// A place that keeps accepted events, ledger entries and account state.
+pub trait Store: Send {
+    /// Runs `work` in one transaction: commits when it returns `Ok`, rolls back otherwise.
+    fn transact(&mut self, work: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>) -> Result<(), StoreError>;
+    /// The ledger entries kept, in the order they were written, as JSON lines.
+    fn ledger(&mut self, filter: &LedgerFilter) -> Result<Vec<String>, StoreError>;
+    /// Which backend this is, for messages.
+    fn describe(&self) -> String;
+}
+
+impl fmt::Debug for dyn Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+/// Opens the store a `--store` argument names: a `postgres://` or `postgresql://` URL, or the
+/// path of a SQLite file (created when missing). The schema is brought up to date.
+pub fn open(spec: &str) -> Result<Box<dyn Store>, StoreError> {
+    if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
+        Ok(Box::new(PostgresStore::connect(spec)?))
+    } else {
+        Ok(Box::new(SqliteStore::open(std::path::Path::new(spec))?))
+    }
+}
+
+/// The schema version this build writes; a store at a later version is refused.
+pub const SCHEMA_VERSION: i64 = 1;

@@ -1,0 +1,230 @@
+//! The shared store: a PostgreSQL database, for services where several processes share
+//! state. The same tables as SQLite; transactions touching the same accounts are serialized
+//! by advisory locks taken in one order, so processes never interleave on an account.
+
+use postgres::{Client, NoTls};
+
+use crate::{LedgerFilter, SCHEMA_VERSION, Store, StoreError, StoredAccount, StoredEntry, Tx};
+
+/// Migrations, in order: migration `n` brings the schema from version `n` to `n + 1`.
+const MIGRATIONS: &[&str] = &["
+    CREATE TABLE events (
+        id TEXT PRIMARY KEY,
+        hash BIGINT NOT NULL,
+        account TEXT NOT NULL
+    );
+    CREATE TABLE accounts (
+        id TEXT PRIMARY KEY,
+        version BIGINT NOT NULL,
+        state TEXT NOT NULL
+    );
+    CREATE TABLE payments (
+        id TEXT PRIMARY KEY,
+        account TEXT NOT NULL,
+        seq BIGSERIAL NOT NULL,
+        state TEXT NOT NULL
+    );
+    CREATE INDEX payments_by_account ON payments (account, seq);
+    CREATE TABLE ledger (
+        seq BIGSERIAL PRIMARY KEY,
+        account TEXT NOT NULL,
+        campaign TEXT NOT NULL,
+        payment TEXT NOT NULL,
+        event TEXT NOT NULL,
+        entry TEXT NOT NULL
+    );
+    CREATE INDEX ledger_by_account ON ledger (account, seq);
+    CREATE INDEX ledger_by_campaign ON ledger (campaign, seq);
+"];
+
+/// The advisory lock key that serializes migrations between processes.
+const MIGRATION_LOCK: i64 = 0x4341_4d50; // "CAMP"
+
+/// A PostgreSQL database.
+pub struct PostgresStore {
+    client: Client,
+    url: String,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+impl PostgresStore {
+    /// Connects to a server (`postgres://user@host:port/database`) and brings the schema up
+    /// to date.
+    pub fn connect(url: &str) -> Result<PostgresStore, StoreError> {
+        let mut client = Client::connect(url, NoTls)
+            .map_err(|e| StoreError(format!("cannot connect to the store {}: {e}", redact(url))))?;
+        migrate(&mut client)?;
+        Ok(PostgresStore { client, url: redact(url) })
+    }
+}
+
+/// A URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let user = &url[scheme + 3..at];
+            let user = user.split(':').next().unwrap_or("");
+            format!("{}{user}{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn migrate(client: &mut Client) -> Result<(), StoreError> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS camp_schema (version BIGINT NOT NULL)")?;
+    let version: i64 = match tx.query_opt("SELECT version FROM camp_schema", &[])? {
+        Some(row) => row.get(0),
+        None => {
+            tx.execute("INSERT INTO camp_schema (version) VALUES (0)", &[])?;
+            0
+        }
+    };
+    if version > SCHEMA_VERSION {
+        return Err(StoreError(format!(
+            "the store is at schema version {version}, newer than this campc's {SCHEMA_VERSION}: use a newer campc"
+        )));
+    }
+    for (from, migration) in MIGRATIONS.iter().enumerate().skip(usize::try_from(version).unwrap_or(0)) {
+        tx.batch_execute(migration)?;
+        let to = i64::try_from(from + 1).unwrap_or(i64::MAX);
+        tx.execute("UPDATE camp_schema SET version = $1", &[&to])?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+struct PostgresTx<'c> {
+    tx: postgres::Transaction<'c>,
+}
+
+impl Tx for PostgresTx<'_> {
+    fn lock_accounts(&mut self, accounts: &[String]) -> Result<(), StoreError> {
+        // One advisory lock per account, released at commit or rollback. Taken in the order of
+        // their keys, the same in every process, so two transactions cannot deadlock.
+        self.tx.execute(
+            "SELECT pg_advisory_xact_lock(k) FROM (
+                 SELECT DISTINCT hashtextextended(a, 0) AS k FROM unnest($1::text[]) AS a ORDER BY k
+             ) AS keys",
+            &[&accounts],
+        )?;
+        Ok(())
+    }
+
+    fn accepted(&mut self, ids: &[String]) -> Result<Vec<(String, u64)>, StoreError> {
+        let rows = self.tx.query("SELECT id, hash FROM events WHERE id = ANY($1)", &[&ids])?;
+        Ok(rows.iter().map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1).cast_unsigned())).collect())
+    }
+
+    fn owners(&mut self, payments: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = self.tx.query("SELECT id, account FROM payments WHERE id = ANY($1)", &[&payments])?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    fn versions(&mut self, accounts: &[String]) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = self.tx.query("SELECT id, version FROM accounts WHERE id = ANY($1)", &[&accounts])?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    fn load(&mut self, account: &str) -> Result<Option<StoredAccount>, StoreError> {
+        let Some(row) = self.tx.query_opt("SELECT version, state FROM accounts WHERE id = $1", &[&account])? else {
+            return Ok(None);
+        };
+        let payments = self
+            .tx
+            .query("SELECT state FROM payments WHERE account = $1 ORDER BY seq", &[&account])?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        Ok(Some(StoredAccount { version: row.get(0), state: row.get(1), payments }))
+    }
+
+    fn accept(&mut self, events: &[(String, u64, String)]) -> Result<(), StoreError> {
+        let ids: Vec<&str> = events.iter().map(|e| e.0.as_str()).collect();
+        let hashes: Vec<i64> = events.iter().map(|e| e.1.cast_signed()).collect();
+        let accounts: Vec<&str> = events.iter().map(|e| e.2.as_str()).collect();
+        self.tx.execute(
+            "INSERT INTO events (id, hash, account) SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])",
+            &[&ids, &hashes, &accounts],
+        )?;
+        Ok(())
+    }
+
+    fn put_account(&mut self, account: &str, version: i64, state: &str) -> Result<(), StoreError> {
+        self.tx.execute(
+            "INSERT INTO accounts (id, version, state) VALUES ($1, $2, $3)
+             ON CONFLICT (id) DO UPDATE SET version = excluded.version, state = excluded.state",
+            &[&account, &version, &state],
+        )?;
+        Ok(())
+    }
+
+    fn put_payment(&mut self, account: &str, payment: &str, state: &str) -> Result<(), StoreError> {
+        self.tx.execute(
+            "INSERT INTO payments (id, account, state) VALUES ($1, $2, $3)
+             ON CONFLICT (id) DO UPDATE SET state = excluded.state",
+            &[&payment, &account, &state],
+        )?;
+        Ok(())
+    }
+
+    fn append(&mut self, entries: &[StoredEntry]) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let column = |f: fn(&StoredEntry) -> &str| entries.iter().map(f).collect::<Vec<&str>>();
+        self.tx.execute(
+            "INSERT INTO ledger (account, campaign, payment, event, entry)
+             SELECT account, campaign, payment, event, entry
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY
+                 AS t(account, campaign, payment, event, entry, n) ORDER BY n",
+            &[
+                &column(|e| &e.account),
+                &column(|e| &e.campaign),
+                &column(|e| &e.payment),
+                &column(|e| &e.event),
+                &column(|e| &e.json),
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+impl Store for PostgresStore {
+    fn transact(&mut self, work: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>) -> Result<(), StoreError> {
+        let mut tx = PostgresTx { tx: self.client.transaction()? };
+        work(&mut tx)?;
+        tx.tx.commit()?;
+        Ok(())
+    }
+
+    fn ledger(&mut self, filter: &LedgerFilter) -> Result<Vec<String>, StoreError> {
+        let rows = self.client.query(
+            "SELECT entry FROM ledger WHERE ($1::text IS NULL OR account = $1) AND ($2::text IS NULL OR campaign = $2)
+             ORDER BY seq",
+            &[&filter.account, &filter.campaign],
+        )?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    fn describe(&self) -> String {
+        format!("PostgreSQL store {}", self.url)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_stay_out_of_messages() {
+        assert_eq!(redact("postgres://camp:secret@localhost:5432/camp"), "postgres://camp@localhost:5432/camp");
+        assert_eq!(redact("postgres://localhost/camp"), "postgres://localhost/camp");
+    }
+}

@@ -1,0 +1,190 @@
+//! The embedded store: one SQLite file, write-ahead log, `synchronous=FULL` (a commit is on
+//! disk before it returns).
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use crate::{LedgerFilter, SCHEMA_VERSION, Store, StoreError, StoredAccount, StoredEntry, Tx};
+
+/// Migrations, in order: migration `n` brings the schema from version `n` to `n + 1`.
+const MIGRATIONS: &[&str] = &["
+    CREATE TABLE events (
+        id TEXT PRIMARY KEY,
+        hash INTEGER NOT NULL,
+        account TEXT NOT NULL
+    );
+    CREATE TABLE accounts (
+        id TEXT PRIMARY KEY,
+        version INTEGER NOT NULL,
+        state TEXT NOT NULL
+    );
+    CREATE TABLE payments (
+        id TEXT PRIMARY KEY,
+        account TEXT NOT NULL,
+        state TEXT NOT NULL
+    );
+    CREATE INDEX payments_by_account ON payments (account);
+    CREATE TABLE ledger (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        account TEXT NOT NULL,
+        campaign TEXT NOT NULL,
+        payment TEXT NOT NULL,
+        event TEXT NOT NULL,
+        entry TEXT NOT NULL
+    );
+    CREATE INDEX ledger_by_account ON ledger (account, seq);
+    CREATE INDEX ledger_by_campaign ON ledger (campaign, seq);
+"];
+
+/// A SQLite file.
+#[derive(Debug)]
+pub struct SqliteStore {
+    connection: Connection,
+    path: String,
+}
+
+impl SqliteStore {
+    /// Opens (creating when missing) a store file and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let mut connection =
+            Connection::open(path).map_err(|e| StoreError(format!("cannot open the store {}: {e}", path.display())))?;
+        connection.pragma_update(None, "journal_mode", "WAL")?;
+        connection.pragma_update(None, "synchronous", "FULL")?;
+        connection.busy_timeout(std::time::Duration::from_secs(30))?;
+        migrate(&mut connection)?;
+        Ok(SqliteStore { connection, path: path.display().to_string() })
+    }
+}
+
+fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
+    let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError(format!(
+            "the store is at schema version {version}, newer than this campc's {SCHEMA_VERSION}: use a newer campc"
+        )));
+    }
+    for (from, migration) in MIGRATIONS.iter().enumerate().skip(usize::try_from(version).unwrap_or(0)) {
+        tx.execute_batch(migration)?;
+        tx.pragma_update(None, "user_version", from + 1)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+struct SqliteTx<'c> {
+    tx: rusqlite::Transaction<'c>,
+}
+
+impl Tx for SqliteTx<'_> {
+    fn lock_accounts(&mut self, _accounts: &[String]) -> Result<(), StoreError> {
+        // BEGIN IMMEDIATE took the file's write lock: one writer at a time.
+        Ok(())
+    }
+
+    fn accepted(&mut self, ids: &[String]) -> Result<Vec<(String, u64)>, StoreError> {
+        let mut statement = self.tx.prepare_cached("SELECT hash FROM events WHERE id = ?1")?;
+        let mut found = Vec::new();
+        for id in ids {
+            if let Some(hash) = statement.query_row([id], |r| r.get::<_, i64>(0)).optional()? {
+                found.push((id.clone(), hash.cast_unsigned()));
+            }
+        }
+        Ok(found)
+    }
+
+    fn owners(&mut self, payments: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+        let mut statement = self.tx.prepare_cached("SELECT account FROM payments WHERE id = ?1")?;
+        let mut found = Vec::new();
+        for id in payments {
+            if let Some(account) = statement.query_row([id], |r| r.get::<_, String>(0)).optional()? {
+                found.push((id.clone(), account));
+            }
+        }
+        Ok(found)
+    }
+
+    fn versions(&mut self, accounts: &[String]) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut statement = self.tx.prepare_cached("SELECT version FROM accounts WHERE id = ?1")?;
+        let mut found = Vec::new();
+        for id in accounts {
+            if let Some(version) = statement.query_row([id], |r| r.get::<_, i64>(0)).optional()? {
+                found.push((id.clone(), version));
+            }
+        }
+        Ok(found)
+    }
+
+    fn load(&mut self, account: &str) -> Result<Option<StoredAccount>, StoreError> {
+        let row = self
+            .tx
+            .prepare_cached("SELECT version, state FROM accounts WHERE id = ?1")?
+            .query_row([account], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+            .optional()?;
+        let Some((version, state)) = row else { return Ok(None) };
+        let mut statement = self.tx.prepare_cached("SELECT state FROM payments WHERE account = ?1 ORDER BY rowid")?;
+        let payments = statement.query_map([account], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(StoredAccount { version, state, payments }))
+    }
+
+    fn accept(&mut self, events: &[(String, u64, String)]) -> Result<(), StoreError> {
+        let mut statement = self.tx.prepare_cached("INSERT INTO events (id, hash, account) VALUES (?1, ?2, ?3)")?;
+        for (id, hash, account) in events {
+            statement.execute(params![id, hash.cast_signed(), account])?;
+        }
+        Ok(())
+    }
+
+    fn put_account(&mut self, account: &str, version: i64, state: &str) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO accounts (id, version, state) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (id) DO UPDATE SET version = excluded.version, state = excluded.state",
+            )?
+            .execute(params![account, version, state])?;
+        Ok(())
+    }
+
+    fn put_payment(&mut self, account: &str, payment: &str, state: &str) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO payments (id, account, state) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (id) DO UPDATE SET state = excluded.state",
+            )?
+            .execute(params![payment, account, state])?;
+        Ok(())
+    }
+
+    fn append(&mut self, entries: &[StoredEntry]) -> Result<(), StoreError> {
+        let mut statement = self.tx.prepare_cached(
+            "INSERT INTO ledger (account, campaign, payment, event, entry) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for e in entries {
+            statement.execute(params![e.account, e.campaign, e.payment, e.event, e.json])?;
+        }
+        Ok(())
+    }
+}
+
+impl Store for SqliteStore {
+    fn transact(&mut self, work: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>) -> Result<(), StoreError> {
+        let tx = self.connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut tx = SqliteTx { tx };
+        work(&mut tx)?;
+        tx.tx.commit()?;
+        Ok(())
+    }
+
+    fn ledger(&mut self, filter: &LedgerFilter) -> Result<Vec<String>, StoreError> {
+        let mut statement = self.connection.prepare_cached(
+            "SELECT entry FROM ledger WHERE (?1 IS NULL OR account = ?1) AND (?2 IS NULL OR campaign = ?2) ORDER BY seq",
+        )?;
+        let rows = statement.query_map(params![filter.account, filter.campaign], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    fn describe(&self) -> String {
+        format!("SQLite store {}", self.path)
+    }
+}

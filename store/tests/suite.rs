@@ -1,0 +1,304 @@
+//! The store suite, run against both backends: SQLite in a temporary file, PostgreSQL on the
+//! server `CAMP_TEST_POSTGRES` names (`scripts/with-postgres` starts one; each test gets its
+//! own database). Without that variable the PostgreSQL half is skipped, unless
+//! `CAMP_REQUIRE_POSTGRES` is set (as in CI), where it fails instead.
+
+use std::path::{Path, PathBuf};
+
+use camp_runtime::{Engine, Entry, Runtime, SourceFile};
+use camp_store::{Durable, LedgerFilter, Line, Store, StoreError, Tx};
+
+fn seeds() -> Runtime {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/seeds");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "camp")))
+        .map(Iterator::collect)
+        .unwrap_or_default();
+    paths.sort();
+    let texts: Vec<(String, String)> = paths
+        .iter()
+        .map(|p| {
+            (
+                p.file_name().unwrap_or_default().to_string_lossy().into_owned(),
+                std::fs::read_to_string(p).unwrap_or_default(),
+            )
+        })
+        .collect();
+    let files: Vec<SourceFile<'_>> = texts.iter().map(|(name, text)| SourceFile { name, text }).collect();
+    Runtime::load_with(&files, Engine::default()).unwrap_or_else(|e| panic!("the seeds do not load: {e}"))
+}
+
+/// Where each test's store lives.
+#[derive(Clone, Copy, Debug)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh, empty store location for one test: a file path or a database URL.
+fn location(backend: Backend, test: &str) -> Option<String> {
+    match backend {
+        Backend::Sqlite => {
+            let dir = std::env::temp_dir().join(format!("camp-store-{}-{test}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+            Some(dir.join("ledger.db").display().to_string())
+        }
+        Backend::Postgres => {
+            let Ok(url) = std::env::var("CAMP_TEST_POSTGRES") else {
+                assert!(
+                    std::env::var_os("CAMP_REQUIRE_POSTGRES").is_none(),
+                    "CAMP_REQUIRE_POSTGRES is set but CAMP_TEST_POSTGRES is not: run under scripts/with-postgres"
+                );
+                eprintln!("skipped: no PostgreSQL server (set CAMP_TEST_POSTGRES, or run under scripts/with-postgres)");
+                return None;
+            };
+            let database = format!("camp_{}_{test}", std::process::id());
+            let mut admin = ::postgres::Client::connect(&url, ::postgres::NoTls)
+                .unwrap_or_else(|e| panic!("cannot reach CAMP_TEST_POSTGRES: {e}"));
+            for statement in [format!("DROP DATABASE IF EXISTS {database}"), format!("CREATE DATABASE {database}")] {
+                admin.batch_execute(&statement).unwrap_or_else(|e| panic!("cannot create a test database: {e:?}"));
+            }
+            let base = url.rsplit_once('/').map_or(url.as_str(), |(base, _)| base);
+            Some(format!("{base}/{database}"))
+        }
+    }
+}
+
+fn open(at: &str) -> Box<dyn Store> {
+    camp_store::open(at).unwrap_or_else(|e| panic!("cannot open the store: {e}"))
+}
+
+/// The synthetic stream: a few accounts so that caps fill, refunds and cancels of earlier
+/// payments, account and entry events; a repeated event, one with other content under a used
+/// id, and a bad line.
+fn events() -> Vec<String> {
+    let mut lines: Vec<String> = camp_runtime::synthetic::stream(600, 12, 7).collect();
+    lines.insert(100, lines[50].clone());
+    lines.insert(200, lines[60].replace("\"amount\":", "\"amount\":1"));
+    lines.insert(300, "{not json".to_string());
+    lines
+}
+
+fn run(durable: &mut Durable, lines: &[String], first: usize, batch: usize) -> Vec<Entry> {
+    let mut entries = Vec::new();
+    let numbered: Vec<Line<'_>> = lines.iter().enumerate().map(|(i, text)| Line { number: first + i, text }).collect();
+    for chunk in numbered.chunks(batch.max(1)) {
+        entries.extend(durable.apply(chunk).unwrap_or_else(|e| panic!("the store failed: {e}")).entries);
+    }
+    entries
+}
+
+/// What a single runtime in memory writes, kept entries only (awards and adjustments).
+fn in_memory(lines: &[String]) -> Vec<String> {
+    let mut rt = seeds();
+    let mut kept = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        kept.extend(rt.process_line(i + 1, line).iter().filter(|e| e.owed_key().is_some()).map(Entry::to_json));
+    }
+    kept
+}
+
+fn stored(store: &mut dyn Store) -> Vec<String> {
+    store.ledger(&LedgerFilter::default()).unwrap_or_else(|e| panic!("cannot read the ledger: {e}"))
+}
+
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test] fn $name() { super::$name(super::Backend::Sqlite, stringify!($name)) })*
+        }
+        mod postgres {
+            $(#[test] fn $name() { super::$name(super::Backend::Postgres, stringify!($name)) })*
+        }
+    };
+}
+
+both_backends!(
+    the_stored_ledger_is_the_ledger_of_one_run,
+    a_second_run_over_the_same_events_writes_nothing_new,
+    a_run_resumed_in_a_new_process_continues_where_the_last_stopped,
+    a_batch_that_fails_keeps_nothing_and_can_be_given_again,
+    two_processes_sharing_a_store_never_exceed_a_cap,
+    two_processes_given_the_same_stream_at_once_accept_each_event_once,
+    the_ledger_reads_by_account_and_campaign,
+    the_schema_is_versioned,
+);
+
+fn the_stored_ledger_is_the_ledger_of_one_run(backend: Backend, test: &str) {
+    let Some(at) = location(backend, test) else { return };
+    let lines = events();
+    let mut durable = Durable::new(seeds(), open(&at));
+    let entries = run(&mut durable, &lines, 1, 37);
+    let expected = in_memory(&lines);
+    assert!(expected.len() > 100, "the stream earns: {} entries", expected.len());
+    assert_eq!(stored(durable.store()), expected);
+    let kept: Vec<String> = entries.iter().filter(|e| e.owed_key().is_some()).map(Entry::to_json).collect();
+    assert_eq!(kept, expected, "what apply returns is what it kept");
+    let rejects = entries.iter().filter(|e| matches!(e, Entry::Reject { .. })).count();
+    assert!(rejects >= 2, "the bad line and the changed event are rejected ({rejects})");
+}
+
+fn a_second_run_over_the_same_events_writes_nothing_new(backend: Backend, test: &str) {
+    let Some(at) = location(backend, test) else { return };
+    let lines = events();
+    run(&mut Durable::new(seeds(), open(&at)), &lines, 1, 50);
+    let first = stored(open(&at).as_mut());
+    let mut again = Durable::new(seeds(), open(&at));
+    let entries = run(&mut again, &lines, 1, 50);
+    assert!(entries.iter().all(|e| matches!(e, Entry::Reject { .. })), "only rejects the second time");
+    assert_eq!(stored(again.store()), first);
+}
+
+fn a_run_resumed_in_a_new_process_continues_where_the_last_stopped(backend: Backend, test: &str) {
+    let lines = events();
+    for cut in [1, 150, 333] {
+        let Some(at) = location(backend, &format!("{test}_{cut}")) else { return };
+        run(&mut Durable::new(seeds(), open(&at)), &lines[..cut], 1, 64);
+        // The new process is given the whole file again: what was accepted is skipped.
+        run(&mut Durable::new(seeds(), open(&at)), &lines, 1, 64);
+        assert_eq!(stored(open(&at).as_mut()), in_memory(&lines), "cut after {cut} lines");
+    }
+}
+
+/// A store that fails its next transaction after the work is done, before committing.
+struct Failing {
+    inner: Box<dyn Store>,
+    fail_next: bool,
+}
+
+impl Store for Failing {
+    fn transact(&mut self, work: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>) -> Result<(), StoreError> {
+        let fail = std::mem::take(&mut self.fail_next);
+        self.inner.transact(&mut |tx| {
+            work(tx)?;
+            if fail { Err(StoreError("the disk is full (planted)".into())) } else { Ok(()) }
+        })
+    }
+
+    fn ledger(&mut self, filter: &LedgerFilter) -> Result<Vec<String>, StoreError> {
+        self.inner.ledger(filter)
+    }
+
+    fn describe(&self) -> String {
+        "failing".into()
+    }
+}
+
+fn a_batch_that_fails_keeps_nothing_and_can_be_given_again(backend: Backend, test: &str) {
+    let Some(at) = location(backend, test) else { return };
+    let lines = events();
+    let numbered: Vec<Line<'_>> = lines.iter().enumerate().map(|(i, text)| Line { number: i + 1, text }).collect();
+    let mut durable = Durable::new(seeds(), Box::new(Failing { inner: open(&at), fail_next: false }));
+    let mut failures = 0;
+    for (n, chunk) in numbered.chunks(40).enumerate() {
+        if n % 3 == 1 {
+            // Make this batch fail once: nothing of it may be kept, and memory must not run
+            // ahead of the store.
+            let before = stored(open(&at).as_mut());
+            let mut failing = Durable::new(seeds(), Box::new(Failing { inner: open(&at), fail_next: true }));
+            assert!(failing.apply(chunk).is_err(), "the planted failure reaches the caller");
+            assert_eq!(stored(open(&at).as_mut()), before, "a failed batch keeps nothing");
+            failures += 1;
+            // The same Durable fails too, then is given the batch again.
+            durable = Durable::new(seeds(), Box::new(Failing { inner: open(&at), fail_next: true }));
+            assert!(durable.apply(chunk).is_err());
+        }
+        durable.apply(chunk).unwrap_or_else(|e| panic!("{e}"));
+    }
+    assert!(failures > 3);
+    assert_eq!(stored(open(&at).as_mut()), in_memory(&lines));
+}
+
+fn two_processes_sharing_a_store_never_exceed_a_cap(backend: Backend, test: &str) {
+    let Some(at) = location(backend, test) else { return };
+    // Two runtimes, each with its own connection and its own accounts in memory, take turns
+    // on the same accounts: each must see what the other wrote.
+    let lines = events();
+    let mut a = Durable::new(seeds(), open(&at));
+    let mut b = Durable::new(seeds(), open(&at));
+    let numbered: Vec<Line<'_>> = lines.iter().enumerate().map(|(i, text)| Line { number: i + 1, text }).collect();
+    for (n, chunk) in numbered.chunks(7).enumerate() {
+        let process = if n % 2 == 0 { &mut a } else { &mut b };
+        process.apply(chunk).unwrap_or_else(|e| panic!("{e}"));
+    }
+    assert_eq!(stored(a.store()), in_memory(&lines));
+}
+
+fn two_processes_given_the_same_stream_at_once_accept_each_event_once(backend: Backend, test: &str) {
+    let Some(at) = location(backend, test) else { return };
+    // Both go through the stream in order, at the same time, each in its own thread with its
+    // own connection: a batch is kept by whichever locks its accounts first, and is a
+    // duplicate for the other.
+    let lines = events();
+    let accepted: Vec<usize> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..2)
+            .map(|_| {
+                let (lines, at) = (&lines, &at);
+                scope.spawn(move || {
+                    let mut durable = Durable::new(seeds(), open(at));
+                    let numbered: Vec<Line<'_>> =
+                        lines.iter().enumerate().map(|(i, text)| Line { number: i + 1, text }).collect();
+                    numbered
+                        .chunks(9)
+                        .map(|chunk| durable.apply(chunk).unwrap_or_else(|e| panic!("{e}")).accepted)
+                        .sum::<usize>()
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap_or_else(|_| panic!("a worker panicked"))).collect()
+    });
+    let mut rt = seeds();
+    let should = lines
+        .iter()
+        .enumerate()
+        .filter(|(i, l)| !rt.process_line(i + 1, l).iter().any(|e| matches!(e, Entry::Reject { .. })))
+        .filter(|(_, l)| !l.trim().is_empty())
+        .count();
+    assert_eq!(accepted.iter().sum::<usize>(), should - 1, "each event accepted once (one line is a repeat)");
+    assert_eq!(stored(open(&at).as_mut()), in_memory(&lines));
+}
+
+fn the_ledger_reads_by_account_and_campaign(backend: Backend, test: &str) {
+    let Some(at) = location(backend, test) else { return };
+    let lines = events();
+    let mut durable = Durable::new(seeds(), open(&at));
+    run(&mut durable, &lines, 1, 100);
+    let all = stored(durable.store());
+    let filter = LedgerFilter { account: Some("u3".into()), campaign: Some("ama-toku-4".into()) };
+    let some = durable.store().ledger(&filter).unwrap_or_else(|e| panic!("{e}"));
+    let expected: Vec<String> = all
+        .iter()
+        .filter(|l| l.contains(r#""account":"u3""#) && l.contains(r#""campaign":"ama-toku-4""#))
+        .cloned()
+        .collect();
+    assert!(!expected.is_empty());
+    assert_eq!(some, expected);
+}
+
+fn the_schema_is_versioned(backend: Backend, test: &str) {
+    let Some(at) = location(backend, test) else { return };
+    drop(open(&at));
+    drop(open(&at)); // opening again migrates nothing and keeps working
+    match backend {
+        Backend::Sqlite => {
+            let c = rusqlite_version(&at, Some(99));
+            assert_eq!(c, 99);
+        }
+        Backend::Postgres => {
+            let mut c = ::postgres::Client::connect(&at, ::postgres::NoTls).unwrap_or_else(|e| panic!("{e}"));
+            c.batch_execute("UPDATE camp_schema SET version = 99").unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+    let refused = camp_store::open(&at).map(|_| ()).expect_err("a newer schema is refused");
+    assert!(refused.to_string().contains("schema version 99"), "{refused}");
+}
+
+/// Sets SQLite's schema version (`PRAGMA user_version`) and reads it back.
+fn rusqlite_version(path: &str, set: Option<i64>) -> i64 {
+    let c = rusqlite::Connection::open(path).unwrap_or_else(|e| panic!("{e}"));
+    if let Some(v) = set {
+        c.pragma_update(None, "user_version", v).unwrap_or_else(|e| panic!("{e}"));
+    }
+    c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap_or_else(|e| panic!("{e}"))
+}
