@@ -75,6 +75,29 @@ enum Command {
         /// Explain, on standard error, why each campaign gave what it gave for this payment.
         #[arg(long, value_name = "PAYMENT_ID")]
         explain: Vec<String>,
+        /// Keep accepted events, ledger and account state in a store, and resume from it: a SQLite
+        /// file (created when missing) or a `postgres://user@host/db` URL. Events the store has
+        /// already accepted are skipped, so running again over the same (or a longer) file
+        /// processes only what is new; the output is this run's entries.
+        #[arg(long, value_name = "PATH|URL")]
+        store: Option<String>,
+        /// With `--store`: events per transaction (larger batches are faster; a crash loses
+        /// nothing either way, the batch being written is simply done again).
+        #[arg(long, default_value_t = 1000, value_name = "N")]
+        batch: usize,
+    },
+    /// Print the ledger kept in a store, as JSON Lines (awards and adjustments, in the order
+    /// they were written).
+    Ledger {
+        /// The store: a SQLite file or a `postgres://` URL.
+        #[arg(long, value_name = "PATH|URL")]
+        store: String,
+        /// Only this account's entries.
+        #[arg(long, value_name = "ID")]
+        account: Option<String>,
+        /// Only this campaign's entries.
+        #[arg(long, value_name = "ID")]
+        campaign: Option<String>,
     },
     /// Measure how fast each engine is on an event stream, without I/O, to size a deployment.
     ///
@@ -151,9 +174,11 @@ fn main() -> ExitCode {
         Command::Explain { code } => explain(code.as_deref(), lang),
         Command::Test { files } => test(&files, lang),
         Command::Bench { files, events, format } => bench(&files, &events, format, lang),
-        Command::Run { files, events, out, engine, explain } => {
-            run(&files, &events, out.as_deref(), engine, &explain, lang)
+        Command::Run { files, events, out, engine, explain, store, batch } => {
+            let options = RunOptions { out: out.as_deref(), engine, explain: &explain, store: store.as_deref(), batch };
+            run(&files, &events, &options, lang)
         }
+        Command::Ledger { store, account, campaign } => ledger(&store, account, campaign),
     }
 }
 
@@ -224,17 +249,18 @@ fn json(d: &Diagnostic, lang: Lang, file: &str, text: &str) -> serde_json::Value
     })
 }
 
-fn run(
-    files: &[PathBuf],
-    events: &std::path::Path,
-    out: Option<&std::path::Path>,
+/// What `campc run` was asked for besides files and events.
+struct RunOptions<'a> {
+    out: Option<&'a std::path::Path>,
     engine: Option<Engine>,
-    explain: &[String],
-    lang: Lang,
-) -> ExitCode {
-    use std::io::{BufRead, Write};
+    explain: &'a [String],
+    store: Option<&'a str>,
+    batch: usize,
+}
 
-    let Some(sources) = read_all(files) else { return ExitCode::from(2) };
+/// Loads campaigns with the engine asked for (the JIT by default, the interpreter with a
+/// warning where native code cannot be generated); prints diagnostics when they do not check.
+fn load_runtime(sources: &[(String, String)], engine: Option<Engine>, lang: Lang) -> Option<camp_runtime::Runtime> {
     let source_files: Vec<camp_runtime::SourceFile<'_>> =
         sources.iter().map(|(name, text)| camp_runtime::SourceFile { name, text }).collect();
     let loaded = match engine {
@@ -248,21 +274,34 @@ fn run(
             other => other,
         },
     };
-    let mut runtime = match loaded {
-        Ok(runtime) => runtime,
+    match loaded {
+        Ok(runtime) => Some(runtime),
         Err(camp_runtime::LoadError::Check(diagnostics)) => {
             for d in &diagnostics {
                 let (name, text) = &sources[d.file];
                 eprint!("{}", render(d, lang, name, text, 100, std::io::IsTerminal::is_terminal(&std::io::stderr())));
             }
-            return ExitCode::from(2);
+            None
         }
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::from(2);
+            None
         }
-    };
-    for id in explain {
+    }
+}
+
+/// Where events go: a runtime in memory, or one over a store.
+enum Sink {
+    Memory(Box<camp_runtime::Runtime>),
+    Store(Box<camp_store::Durable>),
+}
+
+fn run(files: &[PathBuf], events: &std::path::Path, options: &RunOptions<'_>, lang: Lang) -> ExitCode {
+    use std::io::{BufRead, Write};
+
+    let Some(sources) = read_all(files) else { return ExitCode::from(2) };
+    let Some(mut runtime) = load_runtime(&sources, options.engine, lang) else { return ExitCode::from(2) };
+    for id in options.explain {
         runtime.explain_payment(id);
     }
     let input = match std::fs::File::open(events) {
@@ -272,7 +311,17 @@ fn run(
             return ExitCode::from(2);
         }
     };
-    let mut output: Box<dyn Write> = match out {
+    let mut sink = match options.store {
+        None => Sink::Memory(Box::new(runtime)),
+        Some(spec) => match camp_store::open(spec) {
+            Ok(store) => Sink::Store(Box::new(camp_store::Durable::new(runtime, store))),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let mut output: Box<dyn Write> = match options.out {
         Some(path) => match std::fs::File::create(path) {
             Ok(f) => Box::new(std::io::BufWriter::new(f)),
             Err(e) => {
@@ -283,7 +332,22 @@ fn run(
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
     let mut rejected = 0usize;
-    for (index, line) in input.split(b'\n').enumerate() {
+    let mut write = |entries: Vec<camp_runtime::Entry>, output: &mut dyn Write| -> Result<(), ExitCode> {
+        for entry in entries {
+            if matches!(entry, camp_runtime::Entry::Reject { .. }) {
+                rejected += 1;
+            }
+            writeln!(output, "{}", entry.to_json()).map_err(|e| {
+                eprintln!("error: cannot write the ledger: {e}");
+                ExitCode::from(2)
+            })?;
+        }
+        Ok(())
+    };
+    let mut pending: Vec<(usize, String)> = Vec::new();
+    let batch = options.batch.max(1);
+    let mut lines = input.split(b'\n').enumerate().peekable();
+    while let Some((index, line)) = lines.next() {
         let line = match line {
             Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
             Err(e) => {
@@ -291,27 +355,76 @@ fn run(
                 return ExitCode::from(2);
             }
         };
-        for entry in runtime.process_line(index + 1, &line) {
-            if matches!(entry, camp_runtime::Entry::Reject { .. }) {
-                rejected += 1;
+        let entries = match &mut sink {
+            Sink::Memory(runtime) => runtime.process_line(index + 1, &line),
+            Sink::Store(durable) => {
+                pending.push((index + 1, line));
+                if pending.len() < batch && lines.peek().is_some() {
+                    continue;
+                }
+                let numbered: Vec<camp_store::Line<'_>> =
+                    pending.iter().map(|(number, text)| camp_store::Line { number: *number, text }).collect();
+                match durable.apply(&numbered) {
+                    Ok(applied) => {
+                        pending.clear();
+                        applied.entries
+                    }
+                    Err(e) => {
+                        let first = pending.first().map_or(0, |p| p.0);
+                        eprintln!(
+                            "error: {e}\nnothing from line {first} on was kept; what came before is kept, and running \
+                             again resumes from there"
+                        );
+                        let _ = output.flush();
+                        return ExitCode::from(2);
+                    }
+                }
             }
-            if let Err(e) = writeln!(output, "{}", entry.to_json()) {
-                eprintln!("error: cannot write the ledger: {e}");
-                return ExitCode::from(2);
-            }
+        };
+        if let Err(code) = write(entries, output.as_mut()) {
+            return code;
         }
     }
     if let Err(e) = output.flush() {
         eprintln!("error: cannot write the ledger: {e}");
         return ExitCode::from(2);
     }
-    for id in explain {
+    let runtime = match &sink {
+        Sink::Memory(runtime) => runtime.as_ref(),
+        Sink::Store(durable) => durable.runtime(),
+    };
+    for id in options.explain {
         match runtime.explanation(id) {
             Some(text) => eprintln!("{text}"),
             None => eprintln!("payment {id} was not in the events (or was rejected, or is still provisional)"),
         }
     }
     if rejected > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS }
+}
+
+fn ledger(store: &str, account: Option<String>, campaign: Option<String>) -> ExitCode {
+    use std::io::Write;
+    let mut store = match camp_store::open_existing(store) {
+        Ok(store) => store,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let entries = match store.ledger(&camp_store::LedgerFilter { account, campaign }) {
+        Ok(entries) => entries,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for line in entries {
+        if writeln!(out, "{line}").is_err() {
+            return ExitCode::from(2);
+        }
+    }
+    if out.flush().is_err() { ExitCode::from(2) } else { ExitCode::SUCCESS }
 }
 
 fn bench(files: &[PathBuf], events: &std::path::Path, format: Format, lang: Lang) -> ExitCode {

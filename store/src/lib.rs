@@ -137,5 +137,15 @@ pub fn open(spec: &str) -> Result<Box<dyn Store>, StoreError> {
     }
 }
 
+/// Opens a store that must exist already (for reading): a SQLite file that is missing is an
+/// error rather than a new empty store.
+pub fn open_existing(spec: &str) -> Result<Box<dyn Store>, StoreError> {
+    let is_url = spec.starts_with("postgres://") || spec.starts_with("postgresql://");
+    if !is_url && !std::path::Path::new(spec).exists() {
+        return Err(StoreError(format!("there is no store at {spec} (`campc run --store {spec}` makes one)")));
+    }
+    open(spec)
+}
+
 /// The schema version this build writes; a store at a later version is refused.
 pub const SCHEMA_VERSION: i64 = 1;
