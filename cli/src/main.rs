@@ -119,6 +119,36 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
+    /// Serve the runtime over HTTP, on a store: events in, ledger entries out, state kept.
+    ///
+    /// Routes: POST /v1/events (one JSON event or JSON Lines; returns the entries caused),
+    /// GET /v1/accounts/{id}/ledger, GET /v1/accounts/{id}/state, GET /v1/campaigns,
+    /// POST /v1/campaigns/reload, GET /healthz, GET /v1/openapi.json. Writes need
+    /// `Authorization: Bearer <token>`, the token from CAMP_TOKEN or --token-file. SIGINT or
+    /// SIGTERM stops accepting, finishes what was accepted, and exits.
+    Serve {
+        /// The store: a SQLite file (created when missing) or a `postgres://` URL.
+        #[arg(long, value_name = "PATH|URL")]
+        store: String,
+        /// The directory of `.camp` files; POST /v1/campaigns/reload reads it again.
+        #[arg(long, value_name = "DIR")]
+        campaigns: PathBuf,
+        /// Where to listen.
+        #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+        listen: std::net::SocketAddr,
+        /// A file holding the bearer token (instead of the CAMP_TOKEN environment variable).
+        #[arg(long, value_name = "PATH")]
+        token_file: Option<PathBuf>,
+        /// The largest request body, in bytes.
+        #[arg(long, default_value_t = 8 * 1024 * 1024, value_name = "BYTES")]
+        max_body: usize,
+        /// The most events one transaction takes when concurrent requests are grouped.
+        #[arg(long, default_value_t = 4000, value_name = "N")]
+        batch: usize,
+        /// The evaluator (default: jit).
+        #[arg(long, value_enum)]
+        engine: Option<Engine>,
+    },
     /// Run rule tests: events and the awards they must give, written next to campaigns.
     ///
     /// A test file (`*.camptest`) names its campaigns and holds tests; a `.camp` file given here
@@ -179,6 +209,14 @@ fn main() -> ExitCode {
             run(&files, &events, &options, lang)
         }
         Command::Ledger { store, account, campaign } => ledger(&store, account, campaign),
+        Command::Serve { store, campaigns, listen, token_file, max_body, batch, engine } => {
+            let engine = match engine {
+                Some(Engine::Interp) => camp_runtime::Engine::Interp,
+                Some(Engine::Jit) | None => camp_runtime::Engine::Jit,
+            };
+            let Some(token) = token(token_file.as_deref()) else { return ExitCode::from(2) };
+            serve(camp_server::Config { store, campaigns, listen, token, max_body, max_batch: batch, engine })
+        }
     }
 }
 
@@ -400,6 +438,51 @@ fn run(files: &[PathBuf], events: &std::path::Path, options: &RunOptions<'_>, la
         }
     }
     if rejected > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS }
+}
+
+/// The bearer token for `campc serve`: from a file, or from CAMP_TOKEN.
+fn token(file: Option<&std::path::Path>) -> Option<String> {
+    let token = match file {
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(text) => text.trim().to_string(),
+            Err(e) => {
+                eprintln!("error: cannot read the token file `{}`: {e}", path.display());
+                return None;
+            }
+        },
+        None => std::env::var("CAMP_TOKEN").unwrap_or_default().trim().to_string(),
+    };
+    if token.len() < 16 {
+        eprintln!(
+            "error: campc serve needs a bearer token of at least 16 characters for writes: set CAMP_TOKEN or pass \
+             --token-file (for example: export CAMP_TOKEN=$(head -c 24 /dev/urandom | base64))"
+        );
+        return None;
+    }
+    Some(token)
+}
+
+fn serve(config: camp_server::Config) -> ExitCode {
+    let store = config.store.clone();
+    match camp_server::start(config) {
+        Ok(running) => {
+            eprintln!("campc serve: listening on http://{} (store {store}); SIGINT or SIGTERM stops", running.addr);
+            match running.wait() {
+                Ok(()) => {
+                    eprintln!("campc serve: stopped; every accepted event is kept");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 fn ledger(store: &str, account: Option<String>, campaign: Option<String>) -> ExitCode {

@@ -23,11 +23,27 @@ pub struct Line<'a> {
     pub text: &'a str,
 }
 
+/// What became of one line of a batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Blank: skipped.
+    Blank,
+    /// Accepted now.
+    Accepted,
+    /// Accepted before, with the same content: changed nothing.
+    Duplicate,
+    /// Not accepted: its entry is a reject.
+    Rejected,
+}
+
 /// What a batch did.
 #[derive(Debug, Default)]
 pub struct Applied {
     /// The entries of this batch in input order, rejects included.
     pub entries: Vec<Entry>,
+    /// Per input line: what became of it, and the end of its entries in `entries` (a line's
+    /// entries run from the previous line's end to its own).
+    pub lines: Vec<(Outcome, usize)>,
     /// How many events were accepted now (not before).
     pub accepted: usize,
     /// How many were accepted before (duplicates with the same content).
@@ -66,9 +82,14 @@ impl Durable {
         self.store.as_mut()
     }
 
-    /// Replaces the campaigns, keeping every account's state (see [`Runtime::reload`]).
-    pub fn reload(&mut self, evaluator: Box<dyn camp_compiler::Evaluator>) {
-        self.runtime.reload(evaluator);
+    /// Replaces the campaigns with those of `files`, keeping every account's state (see
+    /// [`Runtime::reload`]). When they do not load, the campaigns live stay live.
+    pub fn reload(
+        &mut self,
+        files: &[camp_runtime::SourceFile<'_>],
+        engine: camp_runtime::Engine,
+    ) -> Result<(), camp_runtime::LoadError> {
+        self.runtime.reload_sources(files, engine)
     }
 
     /// Processes a batch of lines in one transaction. On `Err` nothing of the batch was kept
@@ -124,22 +145,31 @@ impl Durable {
             let mut fresh_ids: HashSet<&str> = HashSet::new();
             for (line, d) in lines.iter().zip(&decoded) {
                 let reject = |r: event::Reject| Entry::Reject { event: r.event, line: line.number, error: r.error };
-                match d {
-                    Decoded::Blank => {}
-                    Decoded::Bad(r) => applied.entries.push(reject(r.clone())),
+                let outcome = match d {
+                    Decoded::Blank => Outcome::Blank,
+                    Decoded::Bad(r) => {
+                        applied.entries.push(reject(r.clone()));
+                        Outcome::Rejected
+                    }
                     Decoded::Event(event, hash) => match runtime.process_hashed(event, *hash) {
                         Ok(entries) => {
+                            applied.entries.extend(entries);
                             if before.contains_key(&event.id) || fresh_ids.contains(event.id.as_str()) {
                                 applied.duplicates += 1;
+                                Outcome::Duplicate
                             } else {
                                 fresh_ids.insert(&event.id);
                                 fresh.push((event.id.clone(), *hash, event.account.clone()));
+                                Outcome::Accepted
                             }
-                            applied.entries.extend(entries);
                         }
-                        Err(r) => applied.entries.push(reject(r)),
+                        Err(r) => {
+                            applied.entries.push(reject(r));
+                            Outcome::Rejected
+                        }
                     },
-                }
+                };
+                applied.lines.push((outcome, applied.entries.len()));
             }
             applied.accepted = fresh.len();
 
