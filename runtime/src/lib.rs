@@ -343,6 +343,12 @@ impl Runtime {
         Some(snapshot::payment_state(self.accounts.get(account)?.payments.get(payment)?, self.program()))
     }
 
+    /// Where a payment stands in its account's arrival order (from 0): with the account, the
+    /// key a store keeps it under.
+    pub fn payment_position(&self, account: &str, payment: &str) -> Option<usize> {
+        self.accounts.get(account)?.order.iter().rposition(|id| id == payment)
+    }
+
     /// The payments of an account in arrival order, named for keeping.
     pub fn payment_states(&self, account: &str) -> Vec<snapshot::PaymentState> {
         let program = self.program();

@@ -12,7 +12,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use camp_runtime::event::{self, Event, EventKind};
 use camp_runtime::{Entry, Runtime};
 
-use crate::{Store, StoreError, StoredEntry, Tx};
+use crate::{Accepted, Store, StoreError, StoredEntry, Tx};
 
 /// One input line: its number in the input (from 1) and its text.
 #[derive(Clone, Copy, Debug)]
@@ -141,7 +141,7 @@ impl Durable {
             }
             runtime.take_changes();
 
-            let mut fresh: Vec<(String, u64, String)> = Vec::new();
+            let mut fresh: Vec<Accepted> = Vec::new();
             let mut fresh_ids: HashSet<&str> = HashSet::new();
             for (line, d) in lines.iter().zip(&decoded) {
                 let reject = |r: event::Reject| Entry::Reject { event: r.event, line: line.number, error: r.error };
@@ -159,7 +159,12 @@ impl Durable {
                                 Outcome::Duplicate
                             } else {
                                 fresh_ids.insert(&event.id);
-                                fresh.push((event.id.clone(), *hash, event.account.clone()));
+                                fresh.push(Accepted {
+                                    id: event.id.clone(),
+                                    hash: *hash,
+                                    account: event.account.clone(),
+                                    payment: matches!(event.kind, EventKind::Payment(_)),
+                                });
                                 Outcome::Accepted
                             }
                         }
@@ -182,8 +187,10 @@ impl Durable {
                 written.push((account.clone(), version));
             }
             for (account, payment) in &changes.payments {
-                if let Some(state) = runtime.payment_state(account, payment) {
-                    tx.put_payment(account, payment, &to_json(&state)?)?;
+                let position = runtime.payment_position(account, payment);
+                if let (Some(state), Some(position)) = (runtime.payment_state(account, payment), position) {
+                    let position = i64::try_from(position).unwrap_or(i64::MAX);
+                    tx.put_payment(account, position, payment, &to_json(&state)?)?;
                 }
             }
             let kept: Vec<StoredEntry> = applied.entries.iter().filter_map(stored).collect();

@@ -78,6 +78,19 @@ pub struct StoredEntry {
     pub json: String,
 }
 
+/// An event accepted: what idempotency and ownership need of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Accepted {
+    /// Its id.
+    pub id: String,
+    /// Its content hash ([`camp_runtime::content_hash`]).
+    pub hash: u64,
+    /// Its account.
+    pub account: String,
+    /// Whether it is a payment (refunds, cancels and completes name payments by id).
+    pub payment: bool,
+}
+
 /// Which stored entries to read.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LedgerFilter {
@@ -95,18 +108,18 @@ pub trait Tx {
     fn lock_accounts(&mut self, accounts: &[String]) -> Result<(), StoreError>;
     /// Of these event ids, those accepted before, with their content hashes.
     fn accepted(&mut self, ids: &[String]) -> Result<Vec<(String, u64)>, StoreError>;
-    /// Of these payment ids, those kept, with their accounts.
+    /// Of these payment ids, those of payments accepted before, with their accounts.
     fn owners(&mut self, payments: &[String]) -> Result<Vec<(String, String)>, StoreError>;
     /// The versions of these accounts, for those kept.
     fn versions(&mut self, accounts: &[String]) -> Result<Vec<(String, i64)>, StoreError>;
     /// An account as kept.
     fn load(&mut self, account: &str) -> Result<Option<StoredAccount>, StoreError>;
-    /// Records events as accepted: (id, content hash, account).
-    fn accept(&mut self, events: &[(String, u64, String)]) -> Result<(), StoreError>;
+    /// Records events as accepted.
+    fn accept(&mut self, events: &[Accepted]) -> Result<(), StoreError>;
     /// Writes an account's own state at a version.
     fn put_account(&mut self, account: &str, version: i64, state: &str) -> Result<(), StoreError>;
-    /// Writes a payment's state (keeping its place in the account's arrival order).
-    fn put_payment(&mut self, account: &str, payment: &str, state: &str) -> Result<(), StoreError>;
+    /// Writes a payment's state at its place in the account's arrival order.
+    fn put_payment(&mut self, account: &str, position: i64, payment: &str, state: &str) -> Result<(), StoreError>;
     /// Appends ledger entries.
     fn append(&mut self, entries: &[StoredEntry]) -> Result<(), StoreError>;
 }

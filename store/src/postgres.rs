@@ -4,14 +4,15 @@
 
 use postgres::{Client, NoTls};
 
-use crate::{LedgerFilter, SCHEMA_VERSION, Store, StoreError, StoredAccount, StoredEntry, Tx};
+use crate::{Accepted, LedgerFilter, SCHEMA_VERSION, Store, StoreError, StoredAccount, StoredEntry, Tx};
 
 /// Migrations, in order: migration `n` brings the schema from version `n` to `n + 1`.
 const MIGRATIONS: &[&str] = &["
     CREATE TABLE events (
         id TEXT PRIMARY KEY,
         hash BIGINT NOT NULL,
-        account TEXT NOT NULL
+        account TEXT NOT NULL,
+        payment BOOLEAN NOT NULL
     );
     CREATE TABLE accounts (
         id TEXT PRIMARY KEY,
@@ -19,12 +20,12 @@ const MIGRATIONS: &[&str] = &["
         state TEXT NOT NULL
     );
     CREATE TABLE payments (
-        id TEXT PRIMARY KEY,
         account TEXT NOT NULL,
-        seq BIGSERIAL NOT NULL,
-        state TEXT NOT NULL
+        position BIGINT NOT NULL,
+        id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        PRIMARY KEY (account, position)
     );
-    CREATE INDEX payments_by_account ON payments (account, seq);
     CREATE TABLE ledger (
         seq BIGSERIAL PRIMARY KEY,
         account TEXT NOT NULL,
@@ -123,7 +124,7 @@ impl Tx for PostgresTx<'_> {
     }
 
     fn owners(&mut self, payments: &[String]) -> Result<Vec<(String, String)>, StoreError> {
-        let rows = self.tx.query("SELECT id, account FROM payments WHERE id = ANY($1)", &[&payments])?;
+        let rows = self.tx.query("SELECT id, account FROM events WHERE id = ANY($1) AND payment", &[&payments])?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
@@ -138,20 +139,22 @@ impl Tx for PostgresTx<'_> {
         };
         let payments = self
             .tx
-            .query("SELECT state FROM payments WHERE account = $1 ORDER BY seq", &[&account])?
+            .query("SELECT state FROM payments WHERE account = $1 ORDER BY position", &[&account])?
             .iter()
             .map(|r| r.get(0))
             .collect();
         Ok(Some(StoredAccount { version: row.get(0), state: row.get(1), payments }))
     }
 
-    fn accept(&mut self, events: &[(String, u64, String)]) -> Result<(), StoreError> {
-        let ids: Vec<&str> = events.iter().map(|e| e.0.as_str()).collect();
-        let hashes: Vec<i64> = events.iter().map(|e| e.1.cast_signed()).collect();
-        let accounts: Vec<&str> = events.iter().map(|e| e.2.as_str()).collect();
+    fn accept(&mut self, events: &[Accepted]) -> Result<(), StoreError> {
+        let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
+        let hashes: Vec<i64> = events.iter().map(|e| e.hash.cast_signed()).collect();
+        let accounts: Vec<&str> = events.iter().map(|e| e.account.as_str()).collect();
+        let payments: Vec<bool> = events.iter().map(|e| e.payment).collect();
         self.tx.execute(
-            "INSERT INTO events (id, hash, account) SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])",
-            &[&ids, &hashes, &accounts],
+            "INSERT INTO events (id, hash, account, payment)
+             SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::boolean[])",
+            &[&ids, &hashes, &accounts, &payments],
         )?;
         Ok(())
     }
@@ -165,11 +168,11 @@ impl Tx for PostgresTx<'_> {
         Ok(())
     }
 
-    fn put_payment(&mut self, account: &str, payment: &str, state: &str) -> Result<(), StoreError> {
+    fn put_payment(&mut self, account: &str, position: i64, payment: &str, state: &str) -> Result<(), StoreError> {
         self.tx.execute(
-            "INSERT INTO payments (id, account, state) VALUES ($1, $2, $3)
-             ON CONFLICT (id) DO UPDATE SET state = excluded.state",
-            &[&payment, &account, &state],
+            "INSERT INTO payments (account, position, id, state) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (account, position) DO UPDATE SET id = excluded.id, state = excluded.state",
+            &[&account, &position, &payment, &state],
         )?;
         Ok(())
     }
