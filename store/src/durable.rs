@@ -12,7 +12,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use camp_runtime::event::{self, Event, EventKind};
 use camp_runtime::{Entry, Runtime};
 
-use crate::{Accepted, Store, StoreError, StoredEntry, Tx};
+use crate::{Accepted, Store, StoreError, StoredEntry, StoredPayment, Tx};
 
 /// One input line: its number in the input (from 1) and its text.
 #[derive(Clone, Copy, Debug)]
@@ -180,19 +180,27 @@ impl Durable {
 
             let changes = runtime.take_changes();
             tx.accept(&fresh)?;
+            let mut states = Vec::with_capacity(changes.accounts.len());
             for account in &changes.accounts {
                 let state = runtime.account_state(account).unwrap_or_default();
                 let version = versions.get(account).copied().unwrap_or(0) + 1;
-                tx.put_account(account, version, &to_json(&state)?)?;
+                states.push((account.clone(), version, to_json(&state)?));
                 written.push((account.clone(), version));
             }
+            tx.put_accounts(&states)?;
+            let mut payments = Vec::with_capacity(changes.payments.len());
             for (account, payment) in &changes.payments {
                 let position = runtime.payment_position(account, payment);
                 if let (Some(state), Some(position)) = (runtime.payment_state(account, payment), position) {
-                    let position = i64::try_from(position).unwrap_or(i64::MAX);
-                    tx.put_payment(account, position, payment, &to_json(&state)?)?;
+                    payments.push(StoredPayment {
+                        account: account.clone(),
+                        position: i64::try_from(position).unwrap_or(i64::MAX),
+                        id: payment.clone(),
+                        state: to_json(&state)?,
+                    });
                 }
             }
+            tx.put_payments(&payments)?;
             let kept: Vec<StoredEntry> = applied.entries.iter().filter_map(stored).collect();
             tx.append(&kept)
         });

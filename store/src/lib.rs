@@ -91,6 +91,19 @@ pub struct Accepted {
     pub payment: bool,
 }
 
+/// A payment's state to keep.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredPayment {
+    /// Its account.
+    pub account: String,
+    /// Its place in the account's arrival order, from 0.
+    pub position: i64,
+    /// Its id.
+    pub id: String,
+    /// [`camp_runtime::snapshot::PaymentState`] as JSON.
+    pub state: String,
+}
+
 /// Which stored entries to read.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LedgerFilter {
@@ -116,10 +129,10 @@ pub trait Tx {
     fn load(&mut self, account: &str) -> Result<Option<StoredAccount>, StoreError>;
     /// Records events as accepted.
     fn accept(&mut self, events: &[Accepted]) -> Result<(), StoreError>;
-    /// Writes an account's own state at a version.
-    fn put_account(&mut self, account: &str, version: i64, state: &str) -> Result<(), StoreError>;
-    /// Writes a payment's state at its place in the account's arrival order.
-    fn put_payment(&mut self, account: &str, position: i64, payment: &str, state: &str) -> Result<(), StoreError>;
+    /// Writes accounts' own states, each at a version: (account, version, state).
+    fn put_accounts(&mut self, accounts: &[(String, i64, String)]) -> Result<(), StoreError>;
+    /// Writes payments' states, each at its place in its account's arrival order.
+    fn put_payments(&mut self, payments: &[StoredPayment]) -> Result<(), StoreError>;
     /// Appends ledger entries.
     fn append(&mut self, entries: &[StoredEntry]) -> Result<(), StoreError>;
 }

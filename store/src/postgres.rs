@@ -4,7 +4,7 @@
 
 use postgres::{Client, NoTls};
 
-use crate::{Accepted, LedgerFilter, SCHEMA_VERSION, Store, StoreError, StoredAccount, StoredEntry, Tx};
+use crate::{Accepted, LedgerFilter, SCHEMA_VERSION, Store, StoreError, StoredAccount, StoredEntry, StoredPayment, Tx};
 
 /// Migrations, in order: migration `n` brings the schema from version `n` to `n + 1`.
 const MIGRATIONS: &[&str] = &["
@@ -159,20 +159,34 @@ impl Tx for PostgresTx<'_> {
         Ok(())
     }
 
-    fn put_account(&mut self, account: &str, version: i64, state: &str) -> Result<(), StoreError> {
+    fn put_accounts(&mut self, accounts: &[(String, i64, String)]) -> Result<(), StoreError> {
+        if accounts.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<&str> = accounts.iter().map(|a| a.0.as_str()).collect();
+        let versions: Vec<i64> = accounts.iter().map(|a| a.1).collect();
+        let states: Vec<&str> = accounts.iter().map(|a| a.2.as_str()).collect();
         self.tx.execute(
-            "INSERT INTO accounts (id, version, state) VALUES ($1, $2, $3)
+            "INSERT INTO accounts (id, version, state) SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])
              ON CONFLICT (id) DO UPDATE SET version = excluded.version, state = excluded.state",
-            &[&account, &version, &state],
+            &[&ids, &versions, &states],
         )?;
         Ok(())
     }
 
-    fn put_payment(&mut self, account: &str, position: i64, payment: &str, state: &str) -> Result<(), StoreError> {
+    fn put_payments(&mut self, payments: &[StoredPayment]) -> Result<(), StoreError> {
+        if payments.is_empty() {
+            return Ok(());
+        }
+        let accounts: Vec<&str> = payments.iter().map(|p| p.account.as_str()).collect();
+        let positions: Vec<i64> = payments.iter().map(|p| p.position).collect();
+        let ids: Vec<&str> = payments.iter().map(|p| p.id.as_str()).collect();
+        let states: Vec<&str> = payments.iter().map(|p| p.state.as_str()).collect();
         self.tx.execute(
-            "INSERT INTO payments (account, position, id, state) VALUES ($1, $2, $3, $4)
+            "INSERT INTO payments (account, position, id, state)
+             SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[])
              ON CONFLICT (account, position) DO UPDATE SET id = excluded.id, state = excluded.state",
-            &[&account, &position, &payment, &state],
+            &[&accounts, &positions, &ids, &states],
         )?;
         Ok(())
     }

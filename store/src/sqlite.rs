@@ -5,7 +5,7 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use crate::{Accepted, LedgerFilter, SCHEMA_VERSION, Store, StoreError, StoredAccount, StoredEntry, Tx};
+use crate::{Accepted, LedgerFilter, SCHEMA_VERSION, Store, StoreError, StoredAccount, StoredEntry, StoredPayment, Tx};
 
 /// Migrations, in order: migration `n` brings the schema from version `n` to `n + 1`.
 const MIGRATIONS: &[&str] = &["
@@ -145,23 +145,25 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn put_account(&mut self, account: &str, version: i64, state: &str) -> Result<(), StoreError> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO accounts (id, version, state) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (id) DO UPDATE SET version = excluded.version, state = excluded.state",
-            )?
-            .execute(params![account, version, state])?;
+    fn put_accounts(&mut self, accounts: &[(String, i64, String)]) -> Result<(), StoreError> {
+        let mut statement = self.tx.prepare_cached(
+            "INSERT INTO accounts (id, version, state) VALUES (?1, ?2, ?3)
+             ON CONFLICT (id) DO UPDATE SET version = excluded.version, state = excluded.state",
+        )?;
+        for (account, version, state) in accounts {
+            statement.execute(params![account, version, state])?;
+        }
         Ok(())
     }
 
-    fn put_payment(&mut self, account: &str, position: i64, payment: &str, state: &str) -> Result<(), StoreError> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO payments (account, position, id, state) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (account, position) DO UPDATE SET id = excluded.id, state = excluded.state",
-            )?
-            .execute(params![account, position, payment, state])?;
+    fn put_payments(&mut self, payments: &[StoredPayment]) -> Result<(), StoreError> {
+        let mut statement = self.tx.prepare_cached(
+            "INSERT INTO payments (account, position, id, state) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (account, position) DO UPDATE SET id = excluded.id, state = excluded.state",
+        )?;
+        for p in payments {
+            statement.execute(params![p.account, p.position, p.id, p.state])?;
+        }
         Ok(())
     }
 
