@@ -407,6 +407,11 @@ impl Runtime {
         self.owners.insert(payment.to_string(), account.to_string());
     }
 
+    /// How many accounts are in memory.
+    pub fn account_count(&self) -> usize {
+        self.accounts.len()
+    }
+
     /// The ids of the accounts in memory.
     pub fn account_ids(&self) -> impl Iterator<Item = &str> {
         self.accounts.keys().map(String::as_str)

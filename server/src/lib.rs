@@ -375,24 +375,31 @@ async fn post_events(State(shared): State<Arc<Shared>>, headers: HeaderMap, body
         Ok(Err(e)) => return error(StatusCode::SERVICE_UNAVAILABLE, &e),
         Err(response) => return *response,
     };
-    let entries: Vec<Value> = applied.entries.iter().map(|e| serde_json::to_value(e).unwrap_or(Value::Null)).collect();
-    let mut body = json!({
-        "accepted": applied.accepted,
-        "duplicates": applied.duplicates,
-        "rejected": applied.rejected,
-        "entries": entries,
-    });
     // One event that was not accepted is a bad request; in a batch, bad lines are reject
     // entries and the rest goes on (as `campc run` does).
-    if events == 1 && applied.rejected == 1 {
+    let refused = events == 1 && applied.rejected == 1;
+    // The body is written directly: entries are already JSON lines, and this is the hot path.
+    let mut body = format!(
+        r#"{{"accepted":{},"duplicates":{},"rejected":{},"entries":["#,
+        applied.accepted, applied.duplicates, applied.rejected
+    );
+    for (i, entry) in applied.entries.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(&entry.to_json());
+    }
+    body.push(']');
+    if refused {
         let reason = applied.entries.iter().find_map(|e| match e {
-            Entry::Reject { error, .. } => Some(error.clone()),
+            Entry::Reject { error, .. } => Some(error.as_str()),
             _ => None,
         });
-        body["error"] = json!(reason.unwrap_or_default());
-        return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
+        body.push_str(&format!(r#","error":{}"#, Value::from(reason.unwrap_or_default())));
     }
-    axum::Json(body).into_response()
+    body.push('}');
+    let status = if refused { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 #[derive(Debug, serde::Deserialize)]

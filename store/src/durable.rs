@@ -57,7 +57,12 @@ pub struct Durable {
     store: Box<dyn Store>,
     /// The stored version of each account in memory.
     versions: HashMap<String, i64>,
+    /// The most accounts kept in memory between batches (the store keeps them all).
+    cache_limit: usize,
 }
+
+/// Accounts kept in memory between batches unless [`Durable::with_cache_limit`] says otherwise.
+pub const DEFAULT_CACHE_LIMIT: usize = 250_000;
 
 /// A decoded line.
 enum Decoded {
@@ -69,7 +74,15 @@ enum Decoded {
 impl Durable {
     /// A runtime over a store. Accounts are read from the store as events need them.
     pub fn new(runtime: Runtime, store: Box<dyn Store>) -> Durable {
-        Durable { runtime, store, versions: HashMap::new() }
+        Durable { runtime, store, versions: HashMap::new(), cache_limit: DEFAULT_CACHE_LIMIT }
+    }
+
+    /// Keeps at most `accounts` accounts in memory between batches: past that, those the last
+    /// batch did not touch are dropped and read from the store again when an event needs
+    /// them. Memory stays bounded however many accounts the store holds.
+    pub fn with_cache_limit(mut self, accounts: usize) -> Durable {
+        self.cache_limit = accounts;
+        self
     }
 
     /// The runtime (for reading; its accounts are a cache of the store's).
@@ -119,7 +132,8 @@ impl Durable {
             })
             .collect();
 
-        let Durable { runtime, store, versions } = self;
+        let Durable { runtime, store, versions, cache_limit } = self;
+        let mut touched: Vec<String> = Vec::new();
         let mut applied = Applied::default();
         let mut written: Vec<(String, i64)> = Vec::new();
         let result = store.transact(&mut |tx: &mut dyn Tx| {
@@ -130,6 +144,7 @@ impl Durable {
                 events.iter().map(|e| e.account.clone()).chain(owners.iter().map(|(_, a)| a.clone())).collect();
             let accounts: Vec<String> = accounts.into_iter().collect();
             tx.lock_accounts(&accounts)?;
+            touched.clone_from(&accounts);
             let before: HashMap<String, u64> = tx.accepted(&ids)?.into_iter().collect();
             runtime.forget_accepted();
             for (id, hash) in &before {
@@ -208,6 +223,15 @@ impl Durable {
             Ok(()) => {
                 versions.extend(written);
                 runtime.forget_accepted();
+                if runtime.account_count() > *cache_limit {
+                    let keep: HashSet<&str> = touched.iter().map(String::as_str).collect();
+                    let drop: Vec<String> =
+                        runtime.account_ids().filter(|id| !keep.contains(id)).map(str::to_string).collect();
+                    for id in &drop {
+                        runtime.unload_account(id);
+                        versions.remove(id);
+                    }
+                }
                 Ok(applied)
             }
             Err(e) => {

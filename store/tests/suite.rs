@@ -120,6 +120,7 @@ both_backends!(
     a_run_resumed_in_a_new_process_continues_where_the_last_stopped,
     a_batch_that_fails_keeps_nothing_and_can_be_given_again,
     two_processes_sharing_a_store_never_exceed_a_cap,
+    a_small_account_cache_reads_accounts_back_from_the_store,
     two_processes_given_the_same_stream_at_once_accept_each_event_once,
     the_ledger_reads_by_account_and_campaign,
     the_schema_is_versioned,
@@ -208,6 +209,17 @@ fn a_batch_that_fails_keeps_nothing_and_can_be_given_again(backend: Backend, tes
     }
     assert!(failures > 3);
     assert_eq!(stored(open(&at).as_mut()), in_memory(&lines));
+}
+
+fn a_small_account_cache_reads_accounts_back_from_the_store(backend: Backend, test: &str) {
+    let Some(at) = location(backend, test) else { return };
+    // At most 3 accounts stay in memory between batches: the others are read back each time.
+    let lines = events();
+    let mut durable = Durable::new(seeds(), open(&at)).with_cache_limit(3);
+    run(&mut durable, &lines, 1, 5);
+    let kept = durable.runtime().account_count();
+    assert!(kept <= 10, "the cache was trimmed to the last batch's accounts, {kept} kept");
+    assert_eq!(stored(durable.store()), in_memory(&lines));
 }
 
 fn two_processes_sharing_a_store_never_exceed_a_cap(backend: Backend, test: &str) {
