@@ -25,7 +25,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use camp_runtime::{Engine, Entry, SourceFile};
-use camp_store::{Durable, LedgerFilter, Line, Outcome};
+use camp_store::{Decoded, Durable, LedgerFilter, Outcome};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
@@ -84,7 +84,7 @@ pub fn read_campaigns(dir: &Path) -> Result<Vec<(String, String)>, String> {
 
 /// Work for the writer thread.
 enum Job {
-    Apply { lines: Vec<String>, reply: oneshot::Sender<Result<Applied, String>> },
+    Apply { lines: Vec<Decoded>, reply: oneshot::Sender<Result<Applied, String>> },
     Ledger { filter: LedgerFilter, reply: oneshot::Sender<Result<Vec<String>, String>> },
     State { account: String, reply: oneshot::Sender<Result<Option<Value>, String>> },
     Campaigns { reply: oneshot::Sender<Value> },
@@ -242,14 +242,11 @@ fn writer(mut durable: Durable, mut live: Live, inbox: &mpsc::Receiver<Job>, max
     }
 }
 
-type Waiting = (Vec<String>, oneshot::Sender<Result<Applied, String>>);
+type Waiting = (Vec<Decoded>, oneshot::Sender<Result<Applied, String>>);
 
 fn apply_group(durable: &mut Durable, group: Vec<Waiting>) {
-    let lines: Vec<Line<'_>> = group
-        .iter()
-        .flat_map(|(lines, _)| lines.iter().enumerate().map(|(i, text)| Line { number: i + 1, text }))
-        .collect();
-    match durable.apply(&lines) {
+    let lines: Vec<Decoded> = group.iter().flat_map(|(lines, _)| lines.iter().cloned()).collect();
+    match durable.apply_decoded(&lines) {
         Ok(applied) => {
             let mut outcomes = applied.lines.iter();
             let mut entries = applied.entries.into_iter();
@@ -370,6 +367,8 @@ async fn post_events(State(shared): State<Arc<Shared>>, headers: HeaderMap, body
     if events == 0 {
         return error(StatusCode::BAD_REQUEST, "the body holds no events: send one JSON event, or JSON Lines");
     }
+    // Decoding needs no state: done here, on the HTTP threads, not in the writer.
+    let lines: Vec<Decoded> = lines.iter().enumerate().map(|(i, text)| Decoded::line(i + 1, text)).collect();
     let applied = match shared.ask(|reply| Job::Apply { lines, reply }).await {
         Ok(Ok(applied)) => applied,
         Ok(Err(e)) => return error(StatusCode::SERVICE_UNAVAILABLE, &e),

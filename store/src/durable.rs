@@ -64,11 +64,32 @@ pub struct Durable {
 /// Accounts kept in memory between batches unless [`Durable::with_cache_limit`] says otherwise.
 pub const DEFAULT_CACHE_LIMIT: usize = 250_000;
 
-/// A decoded line.
-enum Decoded {
+/// A line decoded ahead of [`Durable::apply_decoded`]: decoding needs no state, so a service
+/// can do it on other threads while the writer works.
+#[derive(Clone, Debug)]
+pub struct Decoded {
+    /// Its number in the input, for reject entries.
+    pub number: usize,
+    what: Decoding,
+}
+
+#[derive(Clone, Debug)]
+enum Decoding {
     Blank,
     Bad(event::Reject),
     Event(Box<Event>, u64),
+}
+
+impl Decoded {
+    /// Decodes one line (numbered from 1) and hashes its content.
+    pub fn line(number: usize, text: &str) -> Decoded {
+        let what = match event::parse_line(text) {
+            Ok(None) => Decoding::Blank,
+            Ok(Some((event, raw))) => Decoding::Event(Box::new(event), camp_runtime::content_hash(&raw)),
+            Err(reject) => Decoding::Bad(reject),
+        };
+        Decoded { number, what }
+    }
 }
 
 impl Durable {
@@ -108,18 +129,16 @@ impl Durable {
     /// Processes a batch of lines in one transaction. On `Err` nothing of the batch was kept
     /// and it may be given again.
     pub fn apply(&mut self, lines: &[Line<'_>]) -> Result<Applied, StoreError> {
-        let decoded: Vec<Decoded> = lines
-            .iter()
-            .map(|line| match event::parse_line(line.text) {
-                Ok(None) => Decoded::Blank,
-                Ok(Some((event, raw))) => Decoded::Event(Box::new(event), camp_runtime::content_hash(&raw)),
-                Err(reject) => Decoded::Bad(reject),
-            })
-            .collect();
+        let decoded: Vec<Decoded> = lines.iter().map(|line| Decoded::line(line.number, line.text)).collect();
+        self.apply_decoded(&decoded)
+    }
+
+    /// [`Durable::apply`] on lines decoded ahead ([`Decoded::line`]).
+    pub fn apply_decoded(&mut self, decoded: &[Decoded]) -> Result<Applied, StoreError> {
         let events: Vec<&Event> = decoded
             .iter()
-            .filter_map(|d| match d {
-                Decoded::Event(e, _) => Some(e.as_ref()),
+            .filter_map(|d| match &d.what {
+                Decoding::Event(e, _) => Some(e.as_ref()),
                 _ => None,
             })
             .collect();
@@ -158,15 +177,15 @@ impl Durable {
 
             let mut fresh: Vec<Accepted> = Vec::new();
             let mut fresh_ids: HashSet<&str> = HashSet::new();
-            for (line, d) in lines.iter().zip(&decoded) {
-                let reject = |r: event::Reject| Entry::Reject { event: r.event, line: line.number, error: r.error };
-                let outcome = match d {
-                    Decoded::Blank => Outcome::Blank,
-                    Decoded::Bad(r) => {
+            for d in decoded {
+                let reject = |r: event::Reject| Entry::Reject { event: r.event, line: d.number, error: r.error };
+                let outcome = match &d.what {
+                    Decoding::Blank => Outcome::Blank,
+                    Decoding::Bad(r) => {
                         applied.entries.push(reject(r.clone()));
                         Outcome::Rejected
                     }
-                    Decoded::Event(event, hash) => match runtime.process_hashed(event, *hash) {
+                    Decoding::Event(event, hash) => match runtime.process_hashed(event, *hash) {
                         Ok(entries) => {
                             applied.entries.extend(entries);
                             if before.contains_key(&event.id) || fresh_ids.contains(event.id.as_str()) {

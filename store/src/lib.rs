@@ -18,7 +18,7 @@ mod sqlite;
 
 use std::fmt;
 
-pub use durable::{Applied, DEFAULT_CACHE_LIMIT, Durable, Line, Outcome};
+pub use durable::{Applied, DEFAULT_CACHE_LIMIT, Decoded, Durable, Line, Outcome};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
