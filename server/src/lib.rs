@@ -150,7 +150,13 @@ fn start_writer(config: &Config) -> Result<(mpsc::Sender<Job>, std::thread::Join
 fn open(config: &Config) -> Result<(Durable, Live), String> {
     let sources = read_campaigns(&config.campaigns)?;
     let files: Vec<SourceFile<'_>> = sources.iter().map(|(name, text)| SourceFile { name, text }).collect();
-    let runtime = camp_runtime::Runtime::load_with(&files, config.engine).map_err(|e| match e {
+    let loaded = match camp_runtime::Runtime::load_with(&files, config.engine) {
+        // Where native code cannot be generated on this machine, the interpreter gives the
+        // same ledger.
+        Err(camp_runtime::LoadError::Jit(_)) => camp_runtime::Runtime::load_with(&files, Engine::Interp),
+        other => other,
+    };
+    let runtime = loaded.map_err(|e| match e {
         camp_runtime::LoadError::Check(diagnostics) => format!(
             "the campaigns in {} do not check:\n{}",
             config.campaigns.display(),

@@ -34,8 +34,29 @@ fn campaigns_copy(dir: &Path) -> PathBuf {
 }
 
 fn start(dir: &Path, campaigns: &Path) -> Running {
+    start_on(&dir.join("ledger.db").display().to_string(), campaigns)
+}
+
+/// A fresh PostgreSQL database on the server `CAMP_TEST_POSTGRES` names, when there is one
+/// (see store/tests/suite.rs: required in CI).
+fn postgres_database(name: &str) -> Option<String> {
+    let Ok(url) = std::env::var("CAMP_TEST_POSTGRES") else {
+        assert!(std::env::var_os("CAMP_REQUIRE_POSTGRES").is_none(), "CAMP_TEST_POSTGRES is not set");
+        eprintln!("skipped: no PostgreSQL server (run under scripts/with-postgres)");
+        return None;
+    };
+    let database = format!("camp_serve_{}_{name}", std::process::id());
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap_or_else(|e| panic!("{e}"));
+    for statement in [format!("DROP DATABASE IF EXISTS {database}"), format!("CREATE DATABASE {database}")] {
+        admin.batch_execute(&statement).unwrap_or_else(|e| panic!("{e:?}"));
+    }
+    let base = url.rsplit_once('/').map_or(url.as_str(), |(base, _)| base);
+    Some(format!("{base}/{database}"))
+}
+
+fn start_on(store: &str, campaigns: &Path) -> Running {
     camp_server::start(Config {
-        store: dir.join("ledger.db").display().to_string(),
+        store: store.to_string(),
         campaigns: campaigns.to_path_buf(),
         listen: "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
         token: TOKEN.into(),
@@ -181,8 +202,32 @@ fn a_reload_keeps_state_and_a_broken_campaign_is_refused() {
 #[test]
 fn parallel_clients_on_one_account_never_exceed_a_cap_nor_apply_an_event_twice() {
     let dir = scratch("hammer");
-    let running = start(&dir, &seeds_dir());
-    let addr = running.addr;
+    hammer(start(&dir, &seeds_dir()));
+}
+
+#[test]
+fn parallel_clients_on_one_account_with_postgres() {
+    let Some(url) = postgres_database("hammer") else { return };
+    hammer(start_on(&url, &seeds_dir()));
+}
+
+#[test]
+fn two_services_sharing_postgres_serialize_one_account() {
+    let Some(url) = postgres_database("two") else { return };
+    // Two services (each with its own writer and its own accounts in memory) on one database;
+    // clients spread over both.
+    let other = start_on(&url, &seeds_dir());
+    let other_addr = other.addr;
+    hammer_over(start_on(&url, &seeds_dir()), Some(other_addr));
+    other.shutdown().unwrap_or_else(|e| panic!("{e}"));
+}
+
+fn hammer(running: Running) {
+    hammer_over(running, None);
+}
+
+fn hammer_over(running: Running, also: Option<std::net::SocketAddr>) {
+    let first = running.addr;
     // 12 clients, 40 payments each, all on account "u"; every client also sends every other
     // client's events (the same ids, the same content), as retries would.
     let events: Vec<String> = (0..480).map(|i| ama(&format!("p{i}"), "u", 3 + (i % 20) as u32, 5000)).collect();
@@ -190,6 +235,10 @@ fn parallel_clients_on_one_account_never_exceed_a_cap_nor_apply_an_event_twice()
         let workers: Vec<_> = (0..12)
             .map(|w| {
                 let events = &events;
+                let addr = match also {
+                    Some(other) if w % 2 == 1 => other,
+                    _ => first,
+                };
                 scope.spawn(move || {
                     let mut c = Client::connect(addr, Some(TOKEN)).unwrap_or_else(|e| panic!("{e}"));
                     let (mut accepted, mut entries) = (0, 0);
