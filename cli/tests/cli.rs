@@ -1,6 +1,8 @@
 //! `campc` as a user runs it: exit codes, text, JSON, languages.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::{root, seeds};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn campc(args: &[&str]) -> Output {
@@ -10,24 +12,6 @@ fn campc(args: &[&str]) -> Output {
         .env_remove("LC_ALL")
         .output()
         .unwrap_or_else(|e| panic!("cannot run campc: {e}"))
-}
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn seeds() -> Vec<String> {
-    let mut files: Vec<String> = std::fs::read_dir(root().join("examples/seeds"))
-        .map(|d| {
-            d.filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|e| e == "camp"))
-                .map(|p| p.display().to_string())
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    files
 }
 
 /// A copy of the Ama seed with three mistakes: a misspelled field, money compared with a

@@ -2,27 +2,11 @@
 //! again each time ends with the stored ledger of an uninterrupted run, entry for entry; and a
 //! second run over the same file writes nothing new.
 
+mod common;
+use common::{root, seeds};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn seeds() -> Vec<String> {
-    let mut files: Vec<String> = std::fs::read_dir(root().join("examples/seeds"))
-        .map(|d| {
-            d.filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|e| e == "camp"))
-                .map(|p| p.display().to_string())
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    files
-}
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("campc-crash-{}-{name}", std::process::id()));
@@ -127,28 +111,23 @@ fn a_second_run_over_the_same_file_writes_nothing_new() {
     let dir = scratch("twice");
     let store = dir.join("ledger.db");
     let events = root().join("examples/events/sample.jsonl");
-    let first = Command::new(env!("CARGO_BIN_EXE_campc"))
-        .arg("run")
-        .args(seeds())
-        .arg("--events")
-        .arg(&events)
-        .arg("--store")
-        .arg(&store)
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_campc"))
+            .arg("run")
+            .args(seeds())
+            .arg("--events")
+            .arg(&events)
+            .arg("--store")
+            .arg(&store)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let first = run();
     assert!(first.status.success());
     assert!(!first.stdout.is_empty(), "the first run writes entries");
     let kept = stored_ledger(&store);
     assert_eq!(kept, String::from_utf8_lossy(&first.stdout).lines().map(str::to_string).collect::<Vec<_>>());
-    let second = Command::new(env!("CARGO_BIN_EXE_campc"))
-        .arg("run")
-        .args(seeds())
-        .arg("--events")
-        .arg(&events)
-        .arg("--store")
-        .arg(&store)
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
+    let second = run();
     assert!(second.status.success());
     assert!(second.stdout.is_empty(), "the second run wrote: {}", String::from_utf8_lossy(&second.stdout));
     assert_eq!(stored_ledger(&store), kept);

@@ -175,3 +175,21 @@ pub fn open_existing(spec: &str) -> Result<Box<dyn Store>, StoreError> {
 
 /// The schema version this build writes; a store at a later version is refused.
 pub const SCHEMA_VERSION: i64 = 1;
+
+/// The migrations a store at `version` still needs, each with the version it brings the store
+/// to; an error for a store newer than this build. Migration `n` of a backend's list brings
+/// the schema from version `n` to `n + 1`.
+fn pending<'m>(version: i64, migrations: &'m [&'m str]) -> Result<Vec<(i64, &'m str)>, StoreError> {
+    if version > SCHEMA_VERSION {
+        return Err(StoreError(format!(
+            "the store is at schema version {version}, newer than this campc's {SCHEMA_VERSION}: use a newer campc"
+        )));
+    }
+    let done = usize::try_from(version).unwrap_or(0);
+    Ok(migrations
+        .iter()
+        .enumerate()
+        .skip(done)
+        .map(|(n, sql)| (i64::try_from(n + 1).unwrap_or(i64::MAX), *sql))
+        .collect())
+}

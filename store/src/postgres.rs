@@ -4,7 +4,7 @@
 
 use postgres::{Client, NoTls};
 
-use crate::{Accepted, LedgerFilter, SCHEMA_VERSION, Store, StoreError, StoredAccount, StoredEntry, StoredPayment, Tx};
+use crate::{Accepted, LedgerFilter, Store, StoreError, StoredAccount, StoredEntry, StoredPayment, Tx};
 
 /// Migrations, in order: migration `n` brings the schema from version `n` to `n + 1`.
 const MIGRATIONS: &[&str] = &["
@@ -87,14 +87,8 @@ fn migrate(client: &mut Client) -> Result<(), StoreError> {
             0
         }
     };
-    if version > SCHEMA_VERSION {
-        return Err(StoreError(format!(
-            "the store is at schema version {version}, newer than this campc's {SCHEMA_VERSION}: use a newer campc"
-        )));
-    }
-    for (from, migration) in MIGRATIONS.iter().enumerate().skip(usize::try_from(version).unwrap_or(0)) {
+    for (to, migration) in crate::pending(version, MIGRATIONS)? {
         tx.batch_execute(migration)?;
-        let to = i64::try_from(from + 1).unwrap_or(i64::MAX);
         tx.execute("UPDATE camp_schema SET version = $1", &[&to])?;
     }
     tx.commit()?;

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use crate::{Accepted, LedgerFilter, SCHEMA_VERSION, Store, StoreError, StoredAccount, StoredEntry, StoredPayment, Tx};
+use crate::{Accepted, LedgerFilter, Store, StoreError, StoredAccount, StoredEntry, StoredPayment, Tx};
 
 /// Migrations, in order: migration `n` brings the schema from version `n` to `n + 1`.
 const MIGRATIONS: &[&str] = &["
@@ -67,14 +67,9 @@ impl SqliteStore {
 fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
     let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if version > SCHEMA_VERSION {
-        return Err(StoreError(format!(
-            "the store is at schema version {version}, newer than this campc's {SCHEMA_VERSION}: use a newer campc"
-        )));
-    }
-    for (from, migration) in MIGRATIONS.iter().enumerate().skip(usize::try_from(version).unwrap_or(0)) {
+    for (to, migration) in crate::pending(version, MIGRATIONS)? {
         tx.execute_batch(migration)?;
-        tx.pragma_update(None, "user_version", from + 1)?;
+        tx.pragma_update(None, "user_version", to)?;
     }
     tx.commit()?;
     Ok(())
