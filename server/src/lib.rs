@@ -286,7 +286,37 @@ fn account_state(durable: &mut Durable, account: &str) -> Result<Option<Value>, 
     let parse =
         |text: &str| serde_json::from_str::<Value>(text).map_err(|e| format!("the stored state is unreadable: {e}"));
     let payments = kept.payments.iter().map(|p| parse(p)).collect::<Result<Vec<_>, _>>()?;
-    Ok(Some(json!({"account": account, "version": kept.version, "state": parse(&kept.state)?, "payments": payments})))
+    let mut state =
+        json!({"account": account, "version": kept.version, "state": parse(&kept.state)?, "payments": payments});
+    readable(&mut state);
+    Ok(Some(state))
+}
+
+/// Adds readable forms beside the integers the store keeps: `time` (RFC 3339, UTC) beside
+/// `at` (nanoseconds), `calendar_month` (`2026-02`, or `period`) beside month keys (`key`,
+/// `month`).
+fn readable(value: &mut Value) {
+    match value {
+        Value::Array(items) => items.iter_mut().for_each(readable),
+        Value::Object(map) => {
+            map.values_mut().for_each(readable);
+            if let Some(at) = map.get("at").and_then(Value::as_i64) {
+                let time =
+                    chrono::DateTime::from_timestamp_nanos(at).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+                map.insert("time".into(), Value::from(time));
+            }
+            if let Some(key) = map.get("key").or_else(|| map.get("month")).and_then(Value::as_i64) {
+                // Keys are `year * 12 + month - 1`; 0 and below mark a whole-period total.
+                let month = if key <= 0 {
+                    "period".to_string()
+                } else {
+                    format!("{}-{:02}", key.div_euclid(12), key.rem_euclid(12) + 1)
+                };
+                map.insert("calendar_month".into(), Value::from(month));
+            }
+        }
+        _ => {}
+    }
 }
 
 fn campaigns(durable: &Durable, live: &Live) -> Value {

@@ -134,7 +134,11 @@ fn every_route_answers() {
     assert_eq!(state.status, 200);
     let state = state.json();
     assert_eq!(state["payments"].as_array().map(Vec::len), Some(2));
-    assert!(state["state"]["usage"].as_array().is_some_and(|u| u.iter().any(|u| u["campaign"] == "ama-toku-4")));
+    let usage = state["state"]["usage"].as_array().cloned().unwrap_or_default();
+    let months: Vec<&str> =
+        usage.iter().filter(|u| u["campaign"] == "ama-toku-4").filter_map(|u| u["calendar_month"].as_str()).collect();
+    assert_eq!(months, ["period", "2026-02"], "cap usage by period and month, readable");
+    assert_eq!(state["payments"][0]["time"], "2026-02-03T01:00:00Z", "payment times readable (UTC)");
     assert_eq!(c.get("/v1/accounts/nobody/state").unwrap_or_else(|e| panic!("{e}")).status, 404);
     let campaigns = c.get("/v1/campaigns").unwrap_or_else(|e| panic!("{e}")).json();
     assert_eq!(campaigns["campaigns"].as_array().map(Vec::len), Some(5));
