@@ -58,7 +58,7 @@ impl PostgresStore {
     /// to date.
     pub fn connect(url: &str) -> Result<PostgresStore, StoreError> {
         let mut client = Client::connect(url, NoTls)
-            .map_err(|e| StoreError(format!("cannot connect to the store {}: {e}", redact(url))))?;
+            .map_err(|e| StoreError(format!("cannot connect to the store {}: {}", redact(url), StoreError::from(e))))?;
         migrate(&mut client)?;
         Ok(PostgresStore { client, url: redact(url) })
     }
