@@ -102,11 +102,7 @@ fn build<T>(
     let mut builder_context = FunctionBuilderContext::new();
     let made = {
         let mut b = FunctionBuilder::new(&mut context.func, &mut builder_context);
-        let entry = b.create_block();
-        b.append_block_params_for_function_params(entry);
-        b.switch_to_block(entry);
-        b.seal_block(entry);
-        let params = b.block_params(entry).to_vec();
+        let params = super::enter(&mut b);
         let mut g = Gen::new(b, pointer, params[0]);
         g.slots_ptr = Some(params[2]);
         g.kinds = kinds.to_vec();

@@ -874,6 +874,15 @@ impl Evaluator for Jit {
     }
 }
 
+/// Starts a function: its entry block, sealed, and the function's parameters.
+pub(crate) fn enter(b: &mut FunctionBuilder<'_>) -> Vec<cranelift_codegen::ir::Value> {
+    let entry = b.create_block();
+    b.append_block_params_for_function_params(entry);
+    b.switch_to_block(entry);
+    b.seal_block(entry);
+    b.block_params(entry).to_vec()
+}
+
 /// Generates the native function of one campaign: `(payment, out) -> status`, writing
 /// `out[0]` the basis (scaled), `out[1]` the points before caps, `out[2]` after the
 /// per-payment cap, `out[3]` the rate's mantissa, `out[4]` and `out[5]` the month and period
@@ -892,11 +901,7 @@ fn generate(
     let mut builder_context = FunctionBuilderContext::new();
     {
         let mut b = FunctionBuilder::new(&mut context.func, &mut builder_context);
-        let entry = b.create_block();
-        b.append_block_params_for_function_params(entry);
-        b.switch_to_block(entry);
-        b.seal_block(entry);
-        let params = b.block_params(entry).to_vec();
+        let params = enter(&mut b);
         let (payment, out) = (params[0], params[1]);
         let mut g = Gen::new(b, pointer, payment);
 
