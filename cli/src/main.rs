@@ -210,10 +210,9 @@ fn main() -> ExitCode {
         }
         Command::Ledger { store, account, campaign } => ledger(&store, account, campaign),
         Command::Serve { store, campaigns, listen, token_file, max_body, batch, engine } => {
-            let engine = match engine {
-                Some(Engine::Interp) => camp_runtime::Engine::Interp,
-                Some(Engine::Jit) | None => camp_runtime::Engine::Jit,
-            };
+            // `--engine jit` serves as the default does: native code, or the interpreter where
+            // native code cannot be generated.
+            let engine = matches!(engine, Some(Engine::Interp)).then_some(camp_runtime::Engine::Interp);
             let Some(token) = token(token_file.as_deref()) else { return ExitCode::from(2) };
             serve(camp_server::Config { store, campaigns, listen, token, max_body, max_batch: batch, engine })
         }
@@ -301,17 +300,16 @@ struct RunOptions<'a> {
 fn load_runtime(sources: &[(String, String)], engine: Option<Engine>, lang: Lang) -> Option<camp_runtime::Runtime> {
     let source_files: Vec<camp_runtime::SourceFile<'_>> =
         sources.iter().map(|(name, text)| camp_runtime::SourceFile { name, text }).collect();
-    let loaded = match engine {
-        Some(Engine::Jit) => camp_runtime::Runtime::load_with(&source_files, camp_runtime::Engine::Jit),
-        Some(Engine::Interp) => camp_runtime::Runtime::load_with(&source_files, camp_runtime::Engine::Interp),
-        None => match camp_runtime::Runtime::load_with(&source_files, camp_runtime::Engine::Jit) {
-            Err(camp_runtime::LoadError::Jit(e)) => {
-                eprintln!("warning: {e}; running with the interpreter, which gives the same ledger");
-                camp_runtime::Runtime::load_with(&source_files, camp_runtime::Engine::Interp)
-            }
-            other => other,
-        },
-    };
+    let engine = engine.map(|e| match e {
+        Engine::Jit => camp_runtime::Engine::Jit,
+        Engine::Interp => camp_runtime::Engine::Interp,
+    });
+    let loaded = camp_runtime::Runtime::load_engine(&source_files, engine).map(|(runtime, jit_error)| {
+        if let Some(e) = jit_error {
+            eprintln!("warning: {e}; running with the interpreter, which gives the same ledger");
+        }
+        runtime
+    });
     match loaded {
         Ok(runtime) => Some(runtime),
         Err(camp_runtime::LoadError::Check(diagnostics)) => {
@@ -370,12 +368,12 @@ fn run(files: &[PathBuf], events: &std::path::Path, options: &RunOptions<'_>, la
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
     let mut rejected = 0usize;
-    let mut write = |entries: Vec<camp_runtime::Entry>, output: &mut dyn Write| -> Result<(), ExitCode> {
-        for entry in entries {
+    let mut write = |entries: Vec<camp_runtime::Entry>, json: Vec<String>, output: &mut dyn Write| {
+        for (entry, line) in entries.iter().zip(json) {
             if matches!(entry, camp_runtime::Entry::Reject { .. }) {
                 rejected += 1;
             }
-            writeln!(output, "{}", entry.to_json()).map_err(|e| {
+            writeln!(output, "{line}").map_err(|e| {
                 eprintln!("error: cannot write the ledger: {e}");
                 ExitCode::from(2)
             })?;
@@ -393,8 +391,12 @@ fn run(files: &[PathBuf], events: &std::path::Path, options: &RunOptions<'_>, la
                 return ExitCode::from(2);
             }
         };
-        let entries = match &mut sink {
-            Sink::Memory(runtime) => runtime.process_line(index + 1, &line),
+        let (entries, json) = match &mut sink {
+            Sink::Memory(runtime) => {
+                let entries = runtime.process_line(index + 1, &line);
+                let json = entries.iter().map(camp_runtime::Entry::to_json).collect();
+                (entries, json)
+            }
             Sink::Store(durable) => {
                 pending.push((index + 1, line));
                 if pending.len() < batch && lines.peek().is_some() {
@@ -405,7 +407,7 @@ fn run(files: &[PathBuf], events: &std::path::Path, options: &RunOptions<'_>, la
                 match durable.apply(&numbered) {
                     Ok(applied) => {
                         pending.clear();
-                        applied.entries
+                        (applied.entries, applied.json)
                     }
                     Err(e) => {
                         let first = pending.first().map_or(0, |p| p.0);
@@ -419,7 +421,7 @@ fn run(files: &[PathBuf], events: &std::path::Path, options: &RunOptions<'_>, la
                 }
             }
         };
-        if let Err(code) = write(entries, output.as_mut()) {
+        if let Err(code) = write(entries, json, output.as_mut()) {
             return code;
         }
     }

@@ -143,13 +143,21 @@ fn whole(points: Decimal, event: &str) -> Result<i64, Reject> {
 /// alike. Stores keep it, so it is FNV-1a, fixed for good (std's hasher may change between
 /// Rust releases).
 pub fn content_hash(value: &serde_json::Value) -> u64 {
-    let mut hasher = Fnv1a(0xcbf2_9ce4_8422_2325);
+    let mut hasher = Fnv1a::default();
     hash_json(value, &mut hasher);
     hasher.finish()
 }
 
-/// 64-bit FNV-1a over the bytes written: stable across platforms and releases.
-struct Fnv1a(u64);
+/// 64-bit FNV-1a over the bytes written: stable across platforms and releases, for hashes
+/// that are kept or compared between processes (event content, campaign sources).
+#[derive(Clone, Copy, Debug)]
+pub struct Fnv1a(u64);
+
+impl Default for Fnv1a {
+    fn default() -> Fnv1a {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
+    }
+}
 
 impl Hasher for Fnv1a {
     fn write(&mut self, bytes: &[u8]) {
@@ -205,12 +213,24 @@ impl Runtime {
     /// Loads campaigns from source, evaluated by the default engine (the JIT; the
     /// interpreter where native code cannot be generated on this machine).
     pub fn load(files: &[SourceFile<'_>]) -> Result<Runtime, LoadError> {
-        let program = compile(files)?;
-        let evaluator: Box<dyn Evaluator> = match Jit::new(program.clone()) {
-            Ok(jit) => Box::new(jit),
-            Err(_) => Box::new(Interp::new(program)),
+        Runtime::load_engine(files, None).map(|(runtime, _)| runtime)
+    }
+
+    /// Loads campaigns with the engine asked for, or with `None` the default: the JIT, or the
+    /// interpreter where native code cannot be generated on this machine, returned beside the
+    /// JIT's error so that a caller can say so.
+    pub fn load_engine(
+        files: &[SourceFile<'_>],
+        engine: Option<Engine>,
+    ) -> Result<(Runtime, Option<camp_compiler::jit::JitError>), LoadError> {
+        let Some(engine) = engine else {
+            let program = compile(files)?;
+            return Ok(match Jit::new(program.clone()) {
+                Ok(jit) => (Runtime::with_evaluator(Box::new(jit)), None),
+                Err(e) => (Runtime::with_evaluator(Box::new(Interp::new(program))), Some(e)),
+            });
         };
-        Ok(Runtime::with_evaluator(evaluator))
+        Ok((Runtime::load_with(files, engine)?, None))
     }
 
     /// Loads campaigns from source, evaluated by the engine given.
@@ -417,10 +437,10 @@ impl Runtime {
         self.accounts.keys().map(String::as_str)
     }
 
-    /// Replaces the campaigns with those of `files` (see [`Runtime::reload`]); when they do
-    /// not load, nothing changes.
-    pub fn reload_sources(&mut self, files: &[SourceFile<'_>], engine: Engine) -> Result<(), LoadError> {
-        let fresh = Runtime::load_with(files, engine)?;
+    /// Replaces the campaigns with those of `files` (see [`Runtime::reload`]), evaluated as
+    /// [`Runtime::load_engine`] says; when they do not load, nothing changes.
+    pub fn reload_sources(&mut self, files: &[SourceFile<'_>], engine: Option<Engine>) -> Result<(), LoadError> {
+        let (fresh, _) = Runtime::load_engine(files, engine)?;
         self.reload(fresh.evaluator);
         Ok(())
     }

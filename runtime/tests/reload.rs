@@ -4,7 +4,7 @@
 mod common;
 use std::path::Path;
 
-use camp_runtime::{Engine, Entry, Runtime, SourceFile};
+use camp_runtime::{Entry, Runtime, SourceFile};
 use serde_json::json;
 
 fn seed_files(only: Option<&str>) -> Vec<(String, String)> {
@@ -25,7 +25,7 @@ fn seed_files(only: Option<&str>) -> Vec<(String, String)> {
 
 fn reload(rt: &mut Runtime, files: &[(String, String)]) {
     let sources: Vec<SourceFile<'_>> = files.iter().map(|(name, text)| SourceFile { name, text }).collect();
-    rt.reload_sources(&sources, Engine::default()).unwrap_or_else(|e| panic!("reload: {e}"));
+    rt.reload_sources(&sources, None).unwrap_or_else(|e| panic!("reload: {e}"));
 }
 
 fn ama_payment(n: usize) -> String {

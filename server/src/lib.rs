@@ -44,8 +44,9 @@ pub struct Config {
     pub max_body: usize,
     /// The most events one transaction takes when requests are grouped.
     pub max_batch: usize,
-    /// The evaluator.
-    pub engine: Engine,
+    /// The evaluator; `None` for the default (the JIT, or the interpreter where native code
+    /// cannot be generated on this machine).
+    pub engine: Option<Engine>,
 }
 
 /// Why the service could not start.
@@ -95,6 +96,8 @@ enum Job {
 #[derive(Debug, Default)]
 struct Applied {
     entries: Vec<Entry>,
+    /// The entries' JSON lines, as the store made them.
+    json: Vec<String>,
     accepted: usize,
     duplicates: usize,
     rejected: usize,
@@ -108,13 +111,14 @@ struct Live {
 }
 
 fn digest(sources: &[(String, String)]) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    use std::hash::Hasher;
+    let mut hasher = camp_runtime::Fnv1a::default();
     for (name, text) in sources {
-        for b in name.bytes().chain([0]).chain(text.bytes()).chain([0]) {
-            hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        for part in [name.as_bytes(), &[0], text.as_bytes(), &[0]] {
+            hasher.write(part);
         }
     }
-    format!("{hash:016x}")
+    format!("{:016x}", hasher.finish())
 }
 
 /// Loads the campaigns and opens the store in the writer thread (the runtime stays on the
@@ -150,13 +154,7 @@ fn start_writer(config: &Config) -> Result<(mpsc::Sender<Job>, std::thread::Join
 fn open(config: &Config) -> Result<(Durable, Live), String> {
     let sources = read_campaigns(&config.campaigns)?;
     let files: Vec<SourceFile<'_>> = sources.iter().map(|(name, text)| SourceFile { name, text }).collect();
-    let loaded = match camp_runtime::Runtime::load_with(&files, config.engine) {
-        // Where native code cannot be generated on this machine, the interpreter gives the
-        // same ledger.
-        Err(camp_runtime::LoadError::Jit(_)) => camp_runtime::Runtime::load_with(&files, Engine::Interp),
-        other => other,
-    };
-    let runtime = loaded.map_err(|e| match e {
+    let (runtime, _) = camp_runtime::Runtime::load_engine(&files, config.engine).map_err(|e| match e {
         camp_runtime::LoadError::Check(diagnostics) => format!(
             "the campaigns in {} do not check:\n{}",
             config.campaigns.display(),
@@ -179,7 +177,7 @@ fn rendered(diagnostics: &[camp_lang::Diagnostic], sources: &[(String, String)])
         .collect()
 }
 
-fn writer(mut durable: Durable, mut live: Live, inbox: &mpsc::Receiver<Job>, max_batch: usize, engine: Engine) {
+fn writer(mut durable: Durable, mut live: Live, inbox: &mpsc::Receiver<Job>, max_batch: usize, engine: Option<Engine>) {
     let mut waiting: Option<Job> = None;
     loop {
         let job = match waiting.take() {
@@ -256,12 +254,14 @@ fn apply_group(durable: &mut Durable, group: Vec<Waiting>) {
         Ok(applied) => {
             let mut outcomes = applied.lines.iter();
             let mut entries = applied.entries.into_iter();
+            let mut json = applied.json.into_iter();
             let mut taken = 0;
             for (lines, reply) in group {
                 let mut mine = Applied::default();
                 for _ in 0..lines.len() {
                     let Some((outcome, end)) = outcomes.next() else { break };
                     mine.entries.extend(entries.by_ref().take(end - taken));
+                    mine.json.extend(json.by_ref().take(end - taken));
                     taken = *end;
                     match outcome {
                         Outcome::Accepted => mine.accepted += 1,
@@ -415,16 +415,12 @@ async fn post_events(State(shared): State<Arc<Shared>>, headers: HeaderMap, body
     let refused = events == 1 && applied.rejected == 1;
     // The body is written directly: entries are already JSON lines, and this is the hot path.
     let mut body = format!(
-        r#"{{"accepted":{},"duplicates":{},"rejected":{},"entries":["#,
-        applied.accepted, applied.duplicates, applied.rejected
+        r#"{{"accepted":{},"duplicates":{},"rejected":{},"entries":[{}]"#,
+        applied.accepted,
+        applied.duplicates,
+        applied.rejected,
+        applied.json.join(",")
     );
-    for (i, entry) in applied.entries.iter().enumerate() {
-        if i > 0 {
-            body.push(',');
-        }
-        body.push_str(&entry.to_json());
-    }
-    body.push(']');
     if refused {
         let reason = applied.entries.iter().find_map(|e| match e {
             Entry::Reject { error, .. } => Some(error.as_str()),

@@ -3,6 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
+#[path = "../../store/tests/support/postgres.rs"]
+mod support;
+
 use camp_server::client::Client;
 use camp_server::{Config, Running};
 use serde_json::{Value, json};
@@ -37,23 +40,6 @@ fn start(dir: &Path, campaigns: &Path) -> Running {
     start_on(&dir.join("ledger.db").display().to_string(), campaigns)
 }
 
-/// A fresh PostgreSQL database on the server `CAMP_TEST_POSTGRES` names, when there is one
-/// (see store/tests/suite.rs: required in CI).
-fn postgres_database(name: &str) -> Option<String> {
-    let Ok(url) = std::env::var("CAMP_TEST_POSTGRES") else {
-        assert!(std::env::var_os("CAMP_REQUIRE_POSTGRES").is_none(), "CAMP_TEST_POSTGRES is not set");
-        eprintln!("skipped: no PostgreSQL server (run under scripts/with-postgres)");
-        return None;
-    };
-    let database = format!("camp_serve_{}_{name}", std::process::id());
-    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap_or_else(|e| panic!("{e}"));
-    for statement in [format!("DROP DATABASE IF EXISTS {database}"), format!("CREATE DATABASE {database}")] {
-        admin.batch_execute(&statement).unwrap_or_else(|e| panic!("{e:?}"));
-    }
-    let base = url.rsplit_once('/').map_or(url.as_str(), |(base, _)| base);
-    Some(format!("{base}/{database}"))
-}
-
 fn start_on(store: &str, campaigns: &Path) -> Running {
     camp_server::start(Config {
         store: store.to_string(),
@@ -62,7 +48,7 @@ fn start_on(store: &str, campaigns: &Path) -> Running {
         token: TOKEN.into(),
         max_body: 64 * 1024,
         max_batch: 1000,
-        engine: camp_runtime::Engine::default(),
+        engine: None,
     })
     .unwrap_or_else(|e| panic!("the service does not start: {e}"))
 }
@@ -211,13 +197,13 @@ fn parallel_clients_on_one_account_never_exceed_a_cap_nor_apply_an_event_twice()
 
 #[test]
 fn parallel_clients_on_one_account_with_postgres() {
-    let Some(url) = postgres_database("hammer") else { return };
+    let Some(url) = support::database("serve_hammer") else { return };
     hammer(start_on(&url, &seeds_dir()));
 }
 
 #[test]
 fn two_services_sharing_postgres_serialize_one_account() {
-    let Some(url) = postgres_database("two") else { return };
+    let Some(url) = support::database("serve_two") else { return };
     // Two services (each with its own writer and its own accounts in memory) on one database;
     // clients spread over both.
     let other = start_on(&url, &seeds_dir());

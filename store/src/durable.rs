@@ -41,6 +41,8 @@ pub enum Outcome {
 pub struct Applied {
     /// The entries of this batch in input order, rejects included.
     pub entries: Vec<Entry>,
+    /// Each entry as its JSON line (what is kept, and what callers print or send), made once.
+    pub json: Vec<String>,
     /// Per input line: what became of it, and the end of its entries in `entries` (a line's
     /// entries run from the previous line's end to its own).
     pub lines: Vec<(Outcome, usize)>,
@@ -117,11 +119,12 @@ impl Durable {
     }
 
     /// Replaces the campaigns with those of `files`, keeping every account's state (see
-    /// [`Runtime::reload`]). When they do not load, the campaigns live stay live.
+    /// [`Runtime::reload`]; `engine` as in [`Runtime::load_engine`]). When they do not load,
+    /// the campaigns live stay live.
     pub fn reload(
         &mut self,
         files: &[camp_runtime::SourceFile<'_>],
-        engine: camp_runtime::Engine,
+        engine: Option<camp_runtime::Engine>,
     ) -> Result<(), camp_runtime::LoadError> {
         self.runtime.reload_sources(files, engine)
     }
@@ -173,7 +176,6 @@ impl Durable {
             for (payment, account) in &owners {
                 runtime.remember_owner(payment, account);
             }
-            runtime.take_changes();
 
             let mut fresh: Vec<Accepted> = Vec::new();
             let mut fresh_ids: HashSet<&str> = HashSet::new();
@@ -235,7 +237,9 @@ impl Durable {
                 }
             }
             tx.put_payments(&payments)?;
-            let kept: Vec<StoredEntry> = applied.entries.iter().filter_map(stored).collect();
+            applied.json = applied.entries.iter().map(Entry::to_json).collect();
+            let kept: Vec<StoredEntry> =
+                applied.entries.iter().zip(&applied.json).filter_map(|(entry, json)| stored(entry, json)).collect();
             tx.append(&kept)
         });
         match result {
@@ -312,7 +316,7 @@ fn to_json(value: &impl serde::Serialize) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError(format!("cannot write state: {e}")))
 }
 
-fn stored(entry: &Entry) -> Option<StoredEntry> {
+fn stored(entry: &Entry, json: &str) -> Option<StoredEntry> {
     match entry {
         Entry::Award { event, account, campaign, payment, .. }
         | Entry::Adjust { event, account, campaign, payment, .. } => Some(StoredEntry {
@@ -320,7 +324,7 @@ fn stored(entry: &Entry) -> Option<StoredEntry> {
             campaign: campaign.clone(),
             payment: payment.clone(),
             event: event.clone(),
-            json: entry.to_json(),
+            json: json.to_string(),
         }),
         Entry::Reject { .. } => None,
     }

@@ -75,6 +75,22 @@ fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Of these keys, those a one-column query by key finds, with what it found.
+fn lookup<T: rusqlite::types::FromSql>(
+    tx: &rusqlite::Transaction<'_>,
+    sql: &str,
+    keys: &[String],
+) -> Result<Vec<(String, T)>, StoreError> {
+    let mut statement = tx.prepare_cached(sql)?;
+    let mut found = Vec::new();
+    for key in keys {
+        if let Some(value) = statement.query_row([key], |r| r.get::<_, T>(0)).optional()? {
+            found.push((key.clone(), value));
+        }
+    }
+    Ok(found)
+}
+
 struct SqliteTx<'c> {
     tx: rusqlite::Transaction<'c>,
 }
@@ -86,36 +102,16 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn accepted(&mut self, ids: &[String]) -> Result<Vec<(String, u64)>, StoreError> {
-        let mut statement = self.tx.prepare_cached("SELECT hash FROM events WHERE id = ?1")?;
-        let mut found = Vec::new();
-        for id in ids {
-            if let Some(hash) = statement.query_row([id], |r| r.get::<_, i64>(0)).optional()? {
-                found.push((id.clone(), hash.cast_unsigned()));
-            }
-        }
-        Ok(found)
+        let found = lookup::<i64>(&self.tx, "SELECT hash FROM events WHERE id = ?1", ids)?;
+        Ok(found.into_iter().map(|(id, hash)| (id, hash.cast_unsigned())).collect())
     }
 
     fn owners(&mut self, payments: &[String]) -> Result<Vec<(String, String)>, StoreError> {
-        let mut statement = self.tx.prepare_cached("SELECT account FROM events WHERE id = ?1 AND payment = 1")?;
-        let mut found = Vec::new();
-        for id in payments {
-            if let Some(account) = statement.query_row([id], |r| r.get::<_, String>(0)).optional()? {
-                found.push((id.clone(), account));
-            }
-        }
-        Ok(found)
+        lookup(&self.tx, "SELECT account FROM events WHERE id = ?1 AND payment = 1", payments)
     }
 
     fn versions(&mut self, accounts: &[String]) -> Result<Vec<(String, i64)>, StoreError> {
-        let mut statement = self.tx.prepare_cached("SELECT version FROM accounts WHERE id = ?1")?;
-        let mut found = Vec::new();
-        for id in accounts {
-            if let Some(version) = statement.query_row([id], |r| r.get::<_, i64>(0)).optional()? {
-                found.push((id.clone(), version));
-            }
-        }
-        Ok(found)
+        lookup(&self.tx, "SELECT version FROM accounts WHERE id = ?1", accounts)
     }
 
     fn load(&mut self, account: &str) -> Result<Option<StoredAccount>, StoreError> {

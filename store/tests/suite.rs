@@ -5,6 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
+#[path = "support/postgres.rs"]
+mod support;
+
 use camp_runtime::{Engine, Entry, Runtime, SourceFile};
 use camp_store::{Durable, LedgerFilter, Line, Store, StoreError, Tx};
 
@@ -44,24 +47,7 @@ fn location(backend: Backend, test: &str) -> Option<String> {
             std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
             Some(dir.join("ledger.db").display().to_string())
         }
-        Backend::Postgres => {
-            let Ok(url) = std::env::var("CAMP_TEST_POSTGRES") else {
-                assert!(
-                    std::env::var_os("CAMP_REQUIRE_POSTGRES").is_none(),
-                    "CAMP_REQUIRE_POSTGRES is set but CAMP_TEST_POSTGRES is not: run under scripts/with-postgres"
-                );
-                eprintln!("skipped: no PostgreSQL server (set CAMP_TEST_POSTGRES, or run under scripts/with-postgres)");
-                return None;
-            };
-            let database = format!("camp_{}_{test}", std::process::id());
-            let mut admin = ::postgres::Client::connect(&url, ::postgres::NoTls)
-                .unwrap_or_else(|e| panic!("cannot reach CAMP_TEST_POSTGRES: {e}"));
-            for statement in [format!("DROP DATABASE IF EXISTS {database}"), format!("CREATE DATABASE {database}")] {
-                admin.batch_execute(&statement).unwrap_or_else(|e| panic!("cannot create a test database: {e:?}"));
-            }
-            let base = url.rsplit_once('/').map_or(url.as_str(), |(base, _)| base);
-            Some(format!("{base}/{database}"))
-        }
+        Backend::Postgres => support::database(test),
     }
 }
 

@@ -99,7 +99,7 @@ fn main() {
         token: TOKEN.into(),
         max_body: 64 * 1024 * 1024,
         max_batch: 8000,
-        engine: camp_runtime::Engine::default(),
+        engine: None,
     })
     .unwrap_or_else(|e| {
         eprintln!("error: {e}");
