@@ -157,11 +157,12 @@ pub trait Evaluator: Send + Sync + std::fmt::Debug {
         counters: &dyn Counters,
     ) -> Result<Vec<bool>, EvalError>;
 
-    /// Whether this evaluator reads the flat form of payments (`PaymentView::flat`): callers
-    /// evaluating many campaigns on one payment then attach it once
-    /// ([`jit::FlatBuffers::attach`]).
-    fn wants_flat(&self) -> bool {
-        false
+    /// The flat form of a payment, for evaluators that read one ([`jit::Jit::flatten`]):
+    /// callers evaluating many campaigns on one payment make it once and attach it as
+    /// [`PaymentView::flat`]. `None` for evaluators that do not (and for payments that do
+    /// not flatten).
+    fn flatten(&self, _payment: &PaymentView<'_>) -> Option<jit::FlatPayment> {
+        None
     }
 
     /// What `payment` adds to counter `counter` of campaign `index`: `None` when the

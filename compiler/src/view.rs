@@ -43,8 +43,9 @@ pub struct PaymentView<'a> {
     /// Account attributes in force at `at`, by attribute index.
     pub attributes: &'a [Value],
     /// This payment already in the form compiled code reads, when the caller made it once
-    /// for many evaluations ([`FlatBuffers::attach`](crate::jit::FlatBuffers::attach));
-    /// `None` otherwise. It must be the flat form of this very view: `attach` makes it so.
+    /// for many evaluations ([`Evaluator::flatten`](crate::Evaluator::flatten)); `None`
+    /// otherwise. It must be the flat form of this very view (a JIT ignores one that
+    /// another JIT made).
     pub flat: Option<&'a crate::jit::FlatPayment>,
 }
 

@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use camp_compiler::ir::{Campaign, CounterScope, Nanos, Program, RefundPolicy, Value};
 use camp_compiler::time::{self, MonthKey};
-use camp_compiler::view::Counters;
+use camp_compiler::view::{Counters, PaymentView};
 use camp_compiler::{EvalError, Evaluator, Interp, Jit};
 use camp_lang::Diagnostic;
 use rust_decimal::Decimal;
@@ -553,6 +553,8 @@ impl Runtime {
 #[derive(Debug)]
 pub struct PreparedPayment<'r> {
     interned: Interned,
+    /// Its flat form, made once here, for evaluators that read one.
+    flat: Option<camp_compiler::jit::FlatPayment>,
     amount: Decimal,
     at: Nanos,
     account: Option<&'r Account>,
@@ -569,12 +571,9 @@ impl Runtime {
             || vec![Value::Absent; program.attributes.len()],
             |a| a.attributes_at(event.at, program.attributes.len()),
         );
-        Some(PreparedPayment {
-            interned: Interned::new(p, &program.symbols, attributes),
-            amount: p.amount,
-            at: event.at,
-            account,
-        })
+        let interned = Interned::new(p, &program.symbols, attributes);
+        let flat = self.evaluator.flatten(&interned.view(p.amount, event.at));
+        Some(PreparedPayment { interned, flat, amount: p.amount, at: event.at, account })
     }
 
     /// The evaluators' part of settling a payment, and nothing else: every campaign's counter
@@ -587,9 +586,8 @@ impl Runtime {
         outcome: &mut Outcome,
     ) -> Result<Decimal, EvalError> {
         let program = self.program();
-        let mut flat = camp_compiler::jit::FlatBuffers::new();
         let view = payment.interned.view(payment.amount, payment.at);
-        let view = if self.evaluator.wants_flat() { flat.attach(view) } else { view };
+        let view = PaymentView { flat: payment.flat.as_ref(), ..view };
         let empty = Account::default();
         let account = payment.account.unwrap_or(&empty);
         let mut total = Decimal::ZERO;
@@ -625,9 +623,9 @@ impl Runtime {
         let account = self.accounts.get(account_id).unwrap_or(&empty);
         let attributes = account.attributes_at(payment.at, program.attributes.len());
         let interned = Interned::new(&payment.event, &program.symbols, attributes);
-        let mut flat = camp_compiler::jit::FlatBuffers::new();
         let view = interned.view(payment.amount, payment.at);
-        let view = if self.evaluator.wants_flat() { flat.attach(view) } else { view };
+        let flat = self.evaluator.flatten(&view);
+        let view = PaymentView { flat: flat.as_ref(), ..view };
         let fail = |e| eval_reject(cause, e);
 
         // Counting comes first, and does not depend on which campaign wins (S4.8).

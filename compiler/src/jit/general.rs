@@ -89,6 +89,7 @@ fn pow10(n: u32) -> Option<i64> {
 /// abandons it.
 fn build<T>(
     module: &mut JITModule,
+    bits: &mut super::SetBits,
     name: &str,
     kinds: &[AttributeKind],
     body: impl FnOnce(&mut Gen<'_>, Reg) -> Option<T>,
@@ -103,7 +104,7 @@ fn build<T>(
     let made = {
         let mut b = FunctionBuilder::new(&mut context.func, &mut builder_context);
         let params = super::enter(&mut b);
-        let mut g = Gen::new(b, pointer, params[0]);
+        let mut g = Gen::new(b, pointer, params[0], bits);
         g.slots_ptr = Some(params[2]);
         g.kinds = kinds.to_vec();
         match body(&mut g, params[1]) {
@@ -130,6 +131,7 @@ fn build<T>(
 /// month cap, period cap, payment cap, which caps are present]`.
 pub(crate) fn generate_award(
     module: &mut JITModule,
+    bits: &mut super::SetBits,
     index: usize,
     c: &Campaign,
     preds: &(Vec<Pred>, Option<Pred>),
@@ -141,7 +143,7 @@ pub(crate) fn generate_award(
     if c.unit_value != rust_decimal::Decimal::ONE || c.bases.get(award.basis).is_none() {
         return Ok(None);
     }
-    let made = build(module, &format!("award_{index}"), kinds, |g, out| {
+    let made = build(module, bits, &format!("award_{index}"), kinds, |g, out| {
         let conditions = preds.0.iter().map(|pred| g.holds(pred, c)).collect::<Option<Vec<Reg>>>()?;
         g.eligibility(c, &conditions);
 
@@ -250,13 +252,14 @@ pub(crate) fn generate_award(
 /// with `out[0]` the contribution's mantissa, `FALL_BACK` on overflow.
 pub(crate) fn generate_counter(
     module: &mut JITModule,
+    bits: &mut super::SetBits,
     index: usize,
     k: usize,
     c: &Campaign,
     kinds: &[AttributeKind],
 ) -> Result<Option<CounterCode>, JitError> {
     let Some(counter) = c.counters.get(k) else { return Ok(None) };
-    let made = build(module, &format!("counter_{index}_{k}"), kinds, |g, out| {
+    let made = build(module, bits, &format!("counter_{index}_{k}"), kinds, |g, out| {
         if let Some(filter) = &counter.filter {
             let holds = g.test(filter, c)?;
             let not = g.b.ins().bxor_imm_u(holds, 1);
@@ -423,18 +426,6 @@ impl Gen<'_> {
                 _ => Some(self.b.ins().iconst(types::I8, 0)),
             },
         }
-    }
-
-    fn attribute_tag(&mut self, index: u16) -> Reg {
-        let payment = self.payment;
-        let tags = self.load(self.pointer, payment, offset_of!(FlatPayment, attributes));
-        self.b.ins().load(types::I8, MemFlagsData::trusted(), tags, i32::from(index))
-    }
-
-    fn attribute_value(&mut self, index: u16) -> Reg {
-        let payment = self.payment;
-        let values = self.load(self.pointer, payment, offset_of!(FlatPayment, attribute_values));
-        self.b.ins().load(types::I64, MemFlagsData::trusted(), values, 8 * i32::from(index))
     }
 
     /// A value, as `Ctx::eval` computes it.

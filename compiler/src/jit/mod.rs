@@ -51,34 +51,26 @@ pub struct FlatTender {
     pub method: u32,
     /// Number of installments.
     pub installments: u32,
+    /// The method as a bit (see `SetBits`): tests of the method against constants are one
+    /// bit test.
+    pub method_bit: u64,
 }
 
-/// One payment as compiled code reads it: fixed offsets, symbols as integers, no strings.
-/// Made only by [`FlatBuffers::flatten`], and only lent out (borrowing the buffers and the
-/// view it points into), so its pointers are valid wherever one can be reached.
+/// One payment as compiled code reads it: one block of fixed size, no pointers, symbols as
+/// integers, the merchant's tags and the items' categories as bit sets. Made only by
+/// [`Jit::flatten`] (the bits are that JIT's), so its counts are within its arrays; being
+/// plain data it can be kept, copied and laid out in arrays by callers.
 #[derive(Clone, Copy, Debug)]
 #[repr(C)]
 pub struct FlatPayment {
     /// Nanoseconds since the epoch.
     pub(crate) at: i64,
-    /// `n_tenders` tenders.
-    pub(crate) tenders: *const FlatTender,
-    /// `n_tags` tag symbols.
-    pub(crate) tags: *const u32,
-    /// `n_categories` category symbols.
-    pub(crate) categories: *const u32,
-    /// One byte per attribute: 0 absent, 1 false, 2 true, 3 text, 4 a time, 5 a number.
-    pub(crate) attributes: *const u8,
-    /// One value per attribute: nanoseconds for a time, the number × 10^[`SCALE`].
-    pub(crate) attribute_values: *const i64,
     /// What is left of the payment, × 10^[`SCALE`].
     pub(crate) amount: i64,
-    /// Number of tenders.
-    pub(crate) n_tenders: u32,
-    /// Number of tags.
-    pub(crate) n_tags: u32,
-    /// Number of item categories.
-    pub(crate) n_categories: u32,
+    /// The tags the campaigns ask about, one bit each (see [`SetBits`]).
+    pub(crate) tag_bits: u64,
+    /// The item categories the campaigns ask about, one bit each.
+    pub(crate) category_bits: u64,
     /// Currency symbol.
     pub(crate) currency: u32,
     /// Channel symbol.
@@ -89,6 +81,98 @@ pub struct FlatPayment {
     pub(crate) app: u32,
     /// `merchant.id` ... `merchant.category`, [`ABSENT`] when absent.
     pub(crate) merchant: [u32; 5],
+    /// Number of tenders (at most [`MAX_TENDERS`]).
+    pub(crate) n_tenders: u32,
+    /// The JIT whose bits these are ([`Jit::flatten`]).
+    pub(crate) origin: u64,
+    /// The first `n_tenders` are the payment's.
+    pub(crate) tenders: [FlatTender; MAX_TENDERS],
+    /// One byte per attribute: 0 absent, 1 false, 2 true, 3 text, 4 a time, 5 a number.
+    pub(crate) attributes: [u8; MAX_ATTRIBUTES],
+    /// One value per attribute: nanoseconds for a time, the number × 10^[`SCALE`].
+    pub(crate) attribute_values: [i64; MAX_ATTRIBUTES],
+}
+
+/// Which bit of [`FlatPayment::tag_bits`] (or `category_bits`) stands for which symbol. Bits
+/// are handed out as code is generated, to the symbols set tests name; the last bit,
+/// [`OVERFLOW_BIT`], says that the payment holds a named symbol that got no bit of its own
+/// (more than 63 were named), and tests of such symbols let the interpreter answer then.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SetBits {
+    /// By symbol: 0 not named by any test, 1 + bit, or [`NO_BIT`].
+    tags: Vec<u8>,
+    categories: Vec<u8>,
+    methods: Vec<u8>,
+}
+
+/// Which of [`SetBits`]' tables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SetKind {
+    Tags,
+    Categories,
+    Methods,
+}
+
+/// The most a tender's amount may be (× 10^[`SCALE`]) for compiled code, so that the sum of
+/// [`MAX_TENDERS`] of them cannot overflow and neither can its product with a mantissa below
+/// [`SAFE_FACTOR`]: larger payments go to the interpreter.
+const MAX_TENDER_AMOUNT: i64 = 1 << 50;
+/// See [`MAX_TENDER_AMOUNT`]: 2^50 × 8 × 2^9 < 2^63.
+const SAFE_FACTOR: i64 = 1 << 9;
+
+/// The bit a payment sets when it holds a named symbol without a bit of its own.
+pub(crate) const OVERFLOW_BIT: u32 = 63;
+/// In [`SetBits`]: named, but no bit was left.
+const NO_BIT: u8 = u8::MAX;
+
+impl SetBits {
+    /// The bit of `sym` in one of the two sets, handing out the next free one if it has none;
+    /// `None` when none is left.
+    pub(crate) fn bit(&mut self, kind: SetKind, sym: Sym) -> Option<u32> {
+        let table = self.table(kind);
+        let index = sym.0 as usize;
+        if index >= crate::symbols::FIRST_UNNAMED as usize {
+            // An unnamed symbol is in no campaign's constant: nothing asks for it.
+            return None;
+        }
+        if table.len() <= index {
+            table.resize(index + 1, 0);
+        }
+        let given = table.iter().filter(|b| **b != 0 && **b != NO_BIT).count();
+        match table[index] {
+            0 if given < OVERFLOW_BIT as usize => {
+                table[index] = u8::try_from(given + 1).ok()?;
+                Some(u32::try_from(given).ok()?)
+            }
+            0 | NO_BIT => {
+                table[index] = NO_BIT;
+                None
+            }
+            b => Some(u32::from(b - 1)),
+        }
+    }
+
+    fn table(&mut self, kind: SetKind) -> &mut Vec<u8> {
+        match kind {
+            SetKind::Tags => &mut self.tags,
+            SetKind::Categories => &mut self.categories,
+            SetKind::Methods => &mut self.methods,
+        }
+    }
+
+    /// The bit set of a payment's symbols.
+    fn of(&self, kind: SetKind, syms: &[Sym]) -> u64 {
+        let table = match kind {
+            SetKind::Tags => &self.tags,
+            SetKind::Categories => &self.categories,
+            SetKind::Methods => &self.methods,
+        };
+        syms.iter().fold(0, |bits, s| match table.get(s.0 as usize) {
+            None | Some(0) => bits,
+            Some(&NO_BIT) => bits | 1 << OVERFLOW_BIT,
+            Some(b) => bits | 1 << (b - 1),
+        })
+    }
 }
 
 /// What compiled code returns.
@@ -101,6 +185,19 @@ const CONDITION: i32 = 3;
 const FALL_BACK: i32 = -1;
 
 type NativeFn = unsafe extern "C" fn(*const FlatPayment, *mut i64) -> i32;
+
+/// The simple code over `n` payments: `(payments, n, out)`.
+type ManyFn = unsafe extern "C" fn(*const FlatPayment, i64, *mut Evaluated);
+
+/// What a campaign's native code found for one payment of many ([`Jit::kernel_many`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct Evaluated {
+    /// As [`Jit::kernel`]'s status.
+    pub status: i64,
+    /// As [`Jit::kernel`]'s values, written when the status is 0.
+    pub values: [i64; 6],
+}
 
 /// The general code's functions: `(payment, out, slots) -> status` (see `general`).
 type GeneralFn = unsafe extern "C" fn(*const FlatPayment, *mut i64, *const i64) -> i32;
@@ -125,6 +222,8 @@ struct GeneralCounter {
 #[derive(Clone, Copy, Debug)]
 struct Compiled {
     function: NativeFn,
+    /// The same for many payments in a row.
+    many: ManyFn,
     /// The scale of the rate mantissa the code reports.
     rate_scale: u32,
     caps: CapValues,
@@ -162,6 +261,10 @@ pub struct Jit {
     general: Vec<Option<GeneralAward>>,
     /// Per campaign and counter: the contribution's code.
     counters: Vec<Vec<Option<GeneralCounter>>>,
+    /// The bits of the symbols set tests name, for flattening payments.
+    bits: SetBits,
+    /// This JIT's number, kept in the payments it flattens: another JIT's bits differ.
+    origin: u64,
     /// Must outlive every function pointer in `compiled`: it is dropped with them.
     _code: Code,
 }
@@ -286,6 +389,13 @@ enum RateKey {
 }
 
 impl Rate {
+    /// The largest mantissa the rate can take.
+    fn largest(&self) -> i64 {
+        let rows = self.rows.iter().map(|(_, m)| *m);
+        let choice = self.choice.iter().flat_map(|(_, a, b)| [*a, *b]);
+        rows.chain(choice).fold(self.default, i64::max)
+    }
+
     /// The rate multiplied by a non-negative constant (`1% * multiplier`).
     fn times(mut self, factor: Decimal) -> Option<Rate> {
         let m = i64::try_from(factor.mantissa()).ok()?;
@@ -469,21 +579,24 @@ impl Jit {
         let mut ids = Vec::new();
         let mut general_ids = Vec::new();
         let mut counter_ids = Vec::new();
-        for (index, c) in program.campaigns.iter().enumerate() {
+        let mut bits = SetBits::default();
+        // Attributes live in a fixed array of the flat payment: a program with more stays
+        // with the interpreter entirely.
+        let campaigns = if kinds.len() <= MAX_ATTRIBUTES { &program.campaigns[..] } else { &[] };
+        for (index, c) in campaigns.iter().enumerate() {
             counter_ids.push(
                 (0..c.counters.len())
-                    .map(|k| general::generate_counter(&mut module, index, k, c, &kinds))
+                    .map(|k| general::generate_counter(&mut module, &mut bits, index, k, c, &kinds))
                     .collect::<Result<Vec<_>, _>>()?,
             );
             let Some(shape) = shape(&program, &interp, index) else {
                 ids.push(None);
                 let preds = interp.preds.get(index).ok_or_else(|| JitError("no such campaign".into()))?;
-                general_ids.push(general::generate_award(&mut module, index, c, preds, &kinds)?);
+                general_ids.push(general::generate_award(&mut module, &mut bits, index, c, preds, &kinds)?);
                 continue;
             };
             general_ids.push(None);
-            let c = &program.campaigns[index];
-            let id = generate(&mut module, index, c, &shape)?;
+            let id = generate(&mut module, &mut bits, index, c, &shape)?;
             let scales = (shape.month_cap.as_ref().map(|r| r.scale), shape.period_cap.as_ref().map(|r| r.scale));
             ids.push(Some((id, shape.rate.scale, shape.caps, scales)));
         }
@@ -491,13 +604,16 @@ impl Jit {
         let compiled = ids
             .into_iter()
             .map(|entry| {
-                entry.map(|(id, rate_scale, caps, (month_cap_scale, period_cap_scale))| {
-                    let code = module.get_finalized_function(id);
-                    // SAFETY: `code` is the entry of a function generated by `generate` with the
+                entry.map(|((one, many), rate_scale, caps, (month_cap_scale, period_cap_scale))| {
+                    let (one, many) = (module.get_finalized_function(one), module.get_finalized_function(many));
+                    // SAFETY: `one` is the entry of a function generated by `generate` with the
                     // signature (pointer, pointer) -> i32 in the host's calling convention,
                     // finalized above; `NativeFn` is that signature.
-                    let function = unsafe { std::mem::transmute::<*const u8, NativeFn>(code) };
-                    Compiled { function, rate_scale, caps, month_cap_scale, period_cap_scale }
+                    let function = unsafe { std::mem::transmute::<*const u8, NativeFn>(one) };
+                    // SAFETY: likewise, `many` has the signature (pointer, i64, pointer) -> ()
+                    // that `ManyFn` is.
+                    let many = unsafe { std::mem::transmute::<*const u8, ManyFn>(many) };
+                    Compiled { function, many, rate_scale, caps, month_cap_scale, period_cap_scale }
                 })
             })
             .collect();
@@ -533,21 +649,61 @@ impl Jit {
                     .collect()
             })
             .collect();
-        Ok(Jit { interp, compiled, general, counters, _code: Code(module) })
+        static ORIGINS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let origin = ORIGINS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(Jit { interp, compiled, general, counters, bits, origin, _code: Code(module) })
     }
 
-    /// Runs a campaign's native code on a payment already flattened (see [`FlatBuffers`]):
-    /// the status (0 eligible, 1 outside the period, 2 currency, 3 + i condition i, -1 the
-    /// interpreter must answer) and `[basis × 10^SCALE, points before caps, points, rate mantissa, month cap, period cap]`. `None`
-    /// when the campaign does not compile. For callers that flatten once per payment.
+    /// The form compiled code reads of a payment: made once, it serves every campaign (attach
+    /// it as [`PaymentView::flat`]) and can be kept. `None` when an amount is not exact at
+    /// [`SCALE`] places or the payment has more than [`MAX_TENDERS`] tenders or
+    /// [`MAX_ATTRIBUTES`] attributes (the interpreter answers for it then).
+    pub fn flatten(&self, view: &PaymentView<'_>) -> Option<FlatPayment> {
+        flat_form(view, &self.bits, self.origin)
+    }
+
+    /// The flat form attached to `payment` if this JIT made it, or a new one.
+    fn flat_of(&self, payment: &PaymentView<'_>) -> Option<FlatPayment> {
+        match payment.flat {
+            Some(flat) if flat.origin == self.origin => Some(*flat),
+            _ => self.flatten(payment),
+        }
+    }
+
+    /// Runs a campaign's native code on a flattened payment: the status (0 eligible, 1
+    /// outside the period, 2 currency, 3 + i condition i, -1 the interpreter must answer) and
+    /// `[basis × 10^SCALE, points before caps, points, rate mantissa, month cap, period
+    /// cap]`. `None` when the campaign does not compile to the simple code or `payment` was
+    /// flattened by another JIT. For callers that keep payments flattened.
     pub fn kernel(&self, index: usize, payment: &FlatPayment) -> Option<(i32, [i64; 6])> {
         let compiled = self.compiled.get(index)?.as_ref()?;
+        if payment.origin != self.origin {
+            return None;
+        }
         let mut results = [0i64; 6];
-        // SAFETY: a `FlatPayment` is only built by `FlatBuffers::flatten`, whose pointers point
-        // into the buffers and the view's slices with the lengths its counts give; the borrow
-        // of `payment` keeps them alive for this call; the code writes only `results`.
+        // SAFETY: a `FlatPayment` is plain data made only by `flat_form`, which keeps
+        // `n_tenders` within its tender array; the code reads only the payment's own fields
+        // (attributes by index below `MAX_ATTRIBUTES`, which `new` ensures) and writes only
+        // `results`' six `i64`s.
         let status = unsafe { (compiled.function)(payment, results.as_mut_ptr()) };
         Some((status, results))
+    }
+
+    /// [`Jit::kernel`] over many payments in one call, the loop in native code: `out[i]` is
+    /// what campaign `index` found for `payments[i]`. `None` (and `out` untouched) when the
+    /// campaign does not compile to the simple code, the lengths differ, or a payment was
+    /// flattened by another JIT. For evaluating one campaign over many stored payments.
+    pub fn kernel_many(&self, index: usize, payments: &[FlatPayment], out: &mut [Evaluated]) -> Option<()> {
+        let compiled = self.compiled.get(index)?.as_ref()?;
+        if payments.len() != out.len() || payments.iter().any(|p| p.origin != self.origin) {
+            return None;
+        }
+        let n = i64::try_from(payments.len()).ok()?;
+        // SAFETY: the code reads `n` consecutive `FlatPayment`s from `payments` and writes `n`
+        // consecutive `Evaluated`s to `out`, both exactly that long; each payment is plain
+        // data from `flat_form` (see `kernel`).
+        unsafe { (compiled.many)(payments.as_ptr(), n, out.as_mut_ptr()) };
+        Some(())
     }
 
     /// How many campaigns run as native code.
@@ -614,22 +770,16 @@ impl Jit {
         if !self.attributes_fit(payment) {
             return None;
         }
-        let mut storage;
-        let flat = match payment.flat {
-            Some(flat) => flat,
-            None => {
-                storage = FlatBuffers::new();
-                storage.flatten(payment)?
-            }
-        };
+        let flat = self.flat_of(payment)?;
         let mut values = [0i64; general::MAX_SLOTS];
         self.fill_slots(index, slots, payment, counters, &mut values)?;
         let mut results = [0i64; N];
-        // SAFETY: `flat`'s pointers point into its buffers and `payment`'s slices, alive for
-        // this call, with the lengths its counts give; the code reads at most
-        // `general::MAX_SLOTS` slots (it fails to generate with more) and writes at most `N`
-        // `i64`s: callers pass 8 for an award's code, 1 for a counter's (see `general`).
-        let status = unsafe { function(flat, results.as_mut_ptr(), values.as_ptr()) };
+        // SAFETY: `flat` is plain data made by `flat_form`, which keeps `n_tenders` within
+        // its tender array; the code reads only its fields (attributes by index below
+        // `MAX_ATTRIBUTES`, which `new` ensures), at most `general::MAX_SLOTS` slots (it fails
+        // to generate with more), and writes at most `N` `i64`s: callers pass 8 for an
+        // award's code, 1 for a counter's (see `general`).
+        let status = unsafe { function(&flat, results.as_mut_ptr(), values.as_ptr()) };
         (status != FALL_BACK).then_some((status, results))
     }
 }
@@ -642,53 +792,11 @@ const ATTR_OTHER: u8 = 3;
 const ATTR_TIME: u8 = 4;
 const ATTR_NUMBER: u8 = 5;
 
-/// Most tenders and attributes a payment may have for compiled code (more: the interpreter).
-const MAX_TENDERS: usize = 8;
-const MAX_ATTRIBUTES: usize = 32;
-
-/// Storage for a flattened payment, on the caller's stack: flattening allocates nothing.
-#[derive(Debug)]
-pub struct FlatBuffers {
-    tenders: [FlatTender; MAX_TENDERS],
-    attributes: [u8; MAX_ATTRIBUTES],
-    attribute_values: [i64; MAX_ATTRIBUTES],
-    /// The last payment flattened, pointing into the arrays above and its view.
-    flat: Option<FlatPayment>,
-}
-
-impl Default for FlatBuffers {
-    fn default() -> FlatBuffers {
-        FlatBuffers::new()
-    }
-}
-
-impl FlatBuffers {
-    /// Empty buffers.
-    pub fn new() -> FlatBuffers {
-        FlatBuffers {
-            tenders: [FlatTender { amount: 0, method: 0, installments: 0 }; MAX_TENDERS],
-            attributes: [0; MAX_ATTRIBUTES],
-            attribute_values: [0; MAX_ATTRIBUTES],
-            flat: None,
-        }
-    }
-
-    /// The flat form of a payment, borrowing these buffers and what the view borrows; `None`
-    /// when an amount is not exact at [`SCALE`] places or the payment is too large for the
-    /// buffers.
-    pub fn flatten<'a>(&'a mut self, view: &PaymentView<'a>) -> Option<&'a FlatPayment> {
-        self.flat = flat_form(view, self);
-        self.flat.as_ref()
-    }
-
-    /// The view with its flat form attached, so that compiled code reads it without
-    /// flattening it again for every campaign: callers that evaluate many campaigns on one
-    /// payment flatten it once this way.
-    pub fn attach<'a>(&'a mut self, view: PaymentView<'a>) -> PaymentView<'a> {
-        let flat = self.flatten(&view);
-        PaymentView { flat, ..view }
-    }
-}
+/// Most tenders and attributes a payment may have for compiled code: a payment with more
+/// tenders goes to the interpreter, and so does every campaign of a program that declares
+/// more attributes.
+pub const MAX_TENDERS: usize = 8;
+pub const MAX_ATTRIBUTES: usize = 16;
 
 /// An amount times 10^[`SCALE`] as an `i64`, when that is exact and fits.
 fn scaled(amount: Decimal) -> Option<i64> {
@@ -698,20 +806,38 @@ fn scaled(amount: Decimal) -> Option<i64> {
     mantissa.checked_mul(10i64.checked_pow(shift)?)
 }
 
-/// The flat form of a payment, pointing into `view` and `buffers`; `None` when an amount is
-/// not exact at [`SCALE`] places or the payment has more tenders or attributes than fit.
-fn flat_form(view: &PaymentView<'_>, buffers: &mut FlatBuffers) -> Option<FlatPayment> {
+/// The flat form of a payment with `bits`' sets; `None` when an amount is not exact at
+/// [`SCALE`] places or a tender's is over [`MAX_TENDER_AMOUNT`], or the payment has more
+/// tenders or attributes than fit.
+fn flat_form(view: &PaymentView<'_>, bits: &SetBits, origin: u64) -> Option<FlatPayment> {
     if view.tenders.len() > MAX_TENDERS || view.attributes.len() > MAX_ATTRIBUTES {
         return None;
     }
-    for (slot, t) in buffers.tenders.iter_mut().zip(view.tenders) {
+    let mut flat = FlatPayment {
+        at: view.at,
+        amount: scaled(view.amount)?,
+        tag_bits: bits.of(SetKind::Tags, view.tags),
+        category_bits: bits.of(SetKind::Categories, view.categories),
+        currency: view.currency.0,
+        channel: view.channel.0,
+        terminal: view.terminal.0,
+        app: view.app.0,
+        merchant: view.merchant.map(|m| m.map_or(ABSENT, |s: Sym| s.0)),
+        n_tenders: u32::try_from(view.tenders.len()).ok()?,
+        origin,
+        tenders: [FlatTender { amount: 0, method: ABSENT, installments: 0, method_bit: 0 }; MAX_TENDERS],
+        attributes: [ATTR_ABSENT; MAX_ATTRIBUTES],
+        attribute_values: [0; MAX_ATTRIBUTES],
+    };
+    for (slot, t) in flat.tenders.iter_mut().zip(view.tenders) {
         // A whole number written without decimals (as the interpreter compares it).
         let installments =
             if t.installments.scale() == 0 { u32::try_from(t.installments.mantissa()).ok()? } else { return None };
-        *slot = FlatTender { amount: scaled(t.amount)?, method: t.method.0, installments };
+        let amount = scaled(t.amount).filter(|a| a.unsigned_abs() <= MAX_TENDER_AMOUNT.unsigned_abs())?;
+        let method_bit = bits.of(SetKind::Methods, std::slice::from_ref(&t.method));
+        *slot = FlatTender { amount, method: t.method.0, installments, method_bit };
     }
-    for ((tag, value), a) in buffers.attributes.iter_mut().zip(buffers.attribute_values.iter_mut()).zip(view.attributes)
-    {
+    for ((tag, value), a) in flat.attributes.iter_mut().zip(flat.attribute_values.iter_mut()).zip(view.attributes) {
         (*tag, *value) = match a {
             Value::Absent => (ATTR_ABSENT, 0),
             Value::Bool(false) => (ATTR_FALSE, 0),
@@ -721,24 +847,7 @@ fn flat_form(view: &PaymentView<'_>, buffers: &mut FlatBuffers) -> Option<FlatPa
             _ => (ATTR_OTHER, 0),
         };
     }
-    let count = |n: usize| u32::try_from(n).ok();
-    Some(FlatPayment {
-        at: view.at,
-        tenders: buffers.tenders.as_ptr(),
-        tags: view.tags.as_ptr().cast::<u32>(),
-        categories: view.categories.as_ptr().cast::<u32>(),
-        attributes: buffers.attributes.as_ptr(),
-        attribute_values: buffers.attribute_values.as_ptr(),
-        amount: scaled(view.amount)?,
-        n_tenders: count(view.tenders.len())?,
-        n_tags: count(view.tags.len())?,
-        n_categories: count(view.categories.len())?,
-        currency: view.currency.0,
-        channel: view.channel.0,
-        terminal: view.terminal.0,
-        app: view.app.0,
-        merchant: view.merchant.map(|m| m.map_or(ABSENT, |s: Sym| s.0)),
-    })
+    Some(flat)
 }
 
 /// What a status other than `FALL_BACK` says about eligibility.
@@ -756,8 +865,8 @@ impl Evaluator for Jit {
         self.interp.program()
     }
 
-    fn wants_flat(&self) -> bool {
-        true
+    fn flatten(&self, payment: &PaymentView<'_>) -> Option<FlatPayment> {
+        Jit::flatten(self, payment)
     }
 
     fn evaluate_into(
@@ -796,22 +905,13 @@ impl Evaluator for Jit {
             }
             return self.interp.evaluate_into(index, payment, counters, out);
         };
-        let mut storage;
-        let flat = match payment.flat {
-            Some(flat) => flat,
-            None => {
-                storage = FlatBuffers::new();
-                match storage.flatten(payment) {
-                    Some(flat) => flat,
-                    None => return self.interp.evaluate_into(index, payment, counters, out),
-                }
-            }
+        let Some(flat) = self.flat_of(payment) else {
+            return self.interp.evaluate_into(index, payment, counters, out);
         };
         let mut results = [0i64; 6];
-        // SAFETY: `flat`'s pointers point into `buffers` and `payment`'s slices, all alive for
-        // this call, with the lengths its counts give; the generated code reads only within
-        // those bounds and writes only `results`' six `i64`s.
-        let status = unsafe { (compiled.function)(flat, results.as_mut_ptr()) };
+        // SAFETY: as in `kernel`: `flat` is plain data from `flat_form`, the code reads only
+        // its fields and writes only `results`' six `i64`s.
+        let status = unsafe { (compiled.function)(&flat, results.as_mut_ptr()) };
         if status == FALL_BACK {
             return self.interp.evaluate_into(index, payment, counters, out);
         }
@@ -883,16 +983,19 @@ pub(crate) fn enter(b: &mut FunctionBuilder<'_>) -> Vec<cranelift_codegen::ir::V
     b.block_params(entry).to_vec()
 }
 
-/// Generates the native function of one campaign: `(payment, out) -> status`, writing
-/// `out[0]` the basis (scaled), `out[1]` the points before caps, `out[2]` after the
+/// Generates the native functions of one campaign: `(payment, out) -> status` for one payment
+/// (writing `out[0]` the basis (scaled), `out[1]` the points before caps, `out[2]` after the
 /// per-payment cap, `out[3]` the rate's mantissa, `out[4]` and `out[5]` the month and period
-/// caps when they come from tables.
+/// caps when they come from tables), and `(payments, n, out)` for `n` payments in a row,
+/// writing an [`Evaluated`] for each.
 fn generate(
     module: &mut JITModule,
+    bits: &mut SetBits,
     index: usize,
     c: &crate::ir::Campaign,
     shape: &Shape<'_>,
-) -> Result<cranelift_module::FuncId, JitError> {
+) -> Result<(cranelift_module::FuncId, cranelift_module::FuncId), JitError> {
+    let status = generate_status(module, bits, index, c, shape)?;
     let pointer = module.target_config().pointer_type();
     let mut context = module.make_context();
     context.func.signature.params.push(AbiParam::new(pointer));
@@ -900,59 +1003,185 @@ fn generate(
     context.func.signature.returns.push(AbiParam::new(types::I32));
     let mut builder_context = FunctionBuilderContext::new();
     {
+        let status = module.declare_func_in_func(status, &mut context.func);
         let mut b = FunctionBuilder::new(&mut context.func, &mut builder_context);
         let params = enter(&mut b);
-        let (payment, out) = (params[0], params[1]);
-        let mut g = Gen::new(b, pointer, payment);
-
-        let conditions: Vec<Reg> = shape.conditions.iter().map(|pred| g.pred(pred, c)).collect();
-        g.eligibility(c, &conditions);
-        let filter = shape.filter;
-        let Some(basis) = g.sum_tenders(|g| match filter {
-            Some(filter) => Some(g.pred(filter, c)),
-            None => Some(g.b.ins().iconst(types::I8, 1)),
-        }) else {
-            return Err(JitError("the tender loop of a simple campaign did not generate".into()));
-        };
-
-        // The award: floor(basis × rate), exactly, then the per-payment cap.
-        let mut basis = basis;
-        if let Some(first) = shape.first {
-            let first = g.b.ins().iconst(types::I64, first);
-            basis = g.b.ins().smin(basis, first);
-        }
-        let mantissa = g.rate(&shape.rate, c);
-        let (product, overflow) = g.b.ins().smul_overflow(basis, mantissa);
-        g.exit_if(overflow, FALL_BACK);
-        let divisor = g.b.ins().iconst(types::I64, shape.divisor);
-        let points = g.b.ins().sdiv(product, divisor);
-        let capped = match shape.payment_cap {
-            Some(cap) => {
-                let cap = g.b.ins().iconst(types::I64, cap);
-                g.b.ins().smin(points, cap)
-            }
-            None => points,
-        };
-        let flags = MemFlagsData::trusted();
-        g.b.ins().store(flags, basis, out, 0);
-        g.b.ins().store(flags, points, out, 8);
-        g.b.ins().store(flags, capped, out, 16);
-        g.b.ins().store(flags, mantissa, out, 24);
-        for (cap, slot) in [(&shape.month_cap, 32), (&shape.period_cap, 40)] {
-            if let Some(cap) = cap {
-                let value = g.rate(cap, c);
-                g.b.ins().store(flags, value, out, slot);
-            }
-        }
-        let ok = g.b.ins().iconst(types::I32, i64::from(ELIGIBLE));
-        g.b.ins().return_(&[ok]);
+        let mut g = Gen::new(b, pointer, params[0], bits);
+        award_body(&mut g, c, shape, params[1], status)?;
         g.b.finalize(module.target_config());
     }
-    let name = format!("campaign_{index}");
-    let id = module.declare_function(&name, Linkage::Local, &context.func.signature).map_err(jit_error)?;
-    module.define_function(id, &mut context).map_err(jit_error)?;
-    module.clear_context(&mut context);
+    let one = define(module, &format!("campaign_{index}"), &mut context)?;
+
+    context.func.signature.params.push(AbiParam::new(pointer));
+    context.func.signature.params.push(AbiParam::new(types::I64));
+    context.func.signature.params.push(AbiParam::new(pointer));
+    {
+        let status = module.declare_func_in_func(status, &mut context.func);
+        let mut b = FunctionBuilder::new(&mut context.func, &mut builder_context);
+        let params = enter(&mut b);
+        let (payments, n, out) = (params[0], params[1], params[2]);
+        let header = b.create_block();
+        let body = b.create_block();
+        let next = b.create_block();
+        let done = b.create_block();
+        b.append_block_param(header, types::I64);
+        let zero = b.ins().iconst(types::I64, 0);
+        b.ins().jump(header, &[zero.into()]);
+        b.switch_to_block(header);
+        let i = b.block_params(header)[0];
+        let more = b.ins().icmp(IntCC::SignedLessThan, i, n);
+        b.ins().brif(more, body, &[], done, &[]);
+        b.switch_to_block(body);
+        b.seal_block(body);
+        let stride = |size: usize| i64::try_from(size).map_err(jit_error);
+        let payment_offset = b.ins().imul_imm_u(i, stride(std::mem::size_of::<FlatPayment>())?);
+        let payment = b.ins().iadd(payments, payment_offset);
+        let record_offset = b.ins().imul_imm_u(i, stride(std::mem::size_of::<Evaluated>())?);
+        let record = b.ins().iadd(out, record_offset);
+        let values = b.ins().iadd_imm_u(record, stride(offset_of!(Evaluated, values))?);
+        let mut g = Gen::new(b, pointer, payment, bits);
+        g.exit = Exit::Next { block: next, status_at: record };
+        award_body(&mut g, c, shape, values, status)?;
+        let mut b = g.b;
+        b.switch_to_block(next);
+        b.seal_block(next);
+        let following = b.ins().iadd_imm_u(i, 1);
+        b.ins().jump(header, &[following.into()]);
+        b.seal_block(header);
+        b.switch_to_block(done);
+        b.seal_block(done);
+        b.ins().return_(&[]);
+        b.finalize(module.target_config());
+    }
+    let many = define(module, &format!("campaign_{index}_many"), &mut context)?;
+    Ok((one, many))
+}
+
+/// Declares and defines a local function from `context`, and clears it for the next.
+fn define(
+    module: &mut JITModule,
+    name: &str,
+    context: &mut cranelift_codegen::Context,
+) -> Result<cranelift_module::FuncId, JitError> {
+    let id = module.declare_function(name, Linkage::Local, &context.func.signature).map_err(jit_error)?;
+    module.define_function(id, context).map_err(jit_error)?;
+    module.clear_context(context);
     Ok(id)
+}
+
+/// The code of a simple campaign for the payment at hand, writing the values (see
+/// `generate`) to `out` and leaving with its status.
+fn award_body(
+    g: &mut Gen<'_>,
+    c: &crate::ir::Campaign,
+    shape: &Shape<'_>,
+    out: Reg,
+    status: cranelift_codegen::ir::FuncRef,
+) -> Result<(), JitError> {
+    let conditions: Vec<Reg> = shape.conditions.iter().map(|pred| g.pred(pred, c)).collect();
+    g.eligible_or_else(c, &conditions, status);
+    let filter = shape.filter;
+    let Some(basis) = g.sum_tenders(|g| match filter {
+        Some(filter) => Some(g.pred(filter, c)),
+        None => Some(g.b.ins().iconst(types::I8, 1)),
+    }) else {
+        return Err(JitError("the tender loop of a simple campaign did not generate".into()));
+    };
+
+    // The award: floor(basis × rate), exactly, then the per-payment cap.
+    let mut basis = basis;
+    if let Some(first) = shape.first {
+        let first = g.b.ins().iconst(types::I64, first);
+        basis = g.b.ins().smin(basis, first);
+    }
+    let mantissa = g.rate(&shape.rate, c);
+    let product = if shape.rate.largest() < SAFE_FACTOR {
+        // The basis is a sum of tenders (see `sum_tenders`): the product fits.
+        g.b.ins().imul(basis, mantissa)
+    } else {
+        let (product, overflow) = g.b.ins().smul_overflow(basis, mantissa);
+        g.exit_if(overflow, FALL_BACK);
+        product
+    };
+    let divisor = g.b.ins().iconst(types::I64, shape.divisor);
+    let points = g.b.ins().sdiv(product, divisor);
+    let capped = match shape.payment_cap {
+        Some(cap) => {
+            let cap = g.b.ins().iconst(types::I64, cap);
+            g.b.ins().smin(points, cap)
+        }
+        None => points,
+    };
+    let flags = MemFlagsData::trusted();
+    g.b.ins().store(flags, basis, out, 0);
+    g.b.ins().store(flags, points, out, 8);
+    g.b.ins().store(flags, capped, out, 16);
+    g.b.ins().store(flags, mantissa, out, 24);
+    for (cap, slot) in [(&shape.month_cap, 32), (&shape.period_cap, 40)] {
+        if let Some(cap) = cap {
+            let value = g.rate(cap, c);
+            g.b.ins().store(flags, value, out, slot);
+        }
+    }
+    let ok = g.b.ins().iconst(types::I32, i64::from(ELIGIBLE));
+    g.leave(ok);
+    Ok(())
+}
+
+/// Generates the function that says why a payment is not eligible for a simple campaign:
+/// `(payment) -> status`, checking the period, the currency and each condition in order and
+/// returning at the first that fails, as the interpreter reports it. The award's function
+/// calls it only when its branch-free test found the payment ineligible, so that its own
+/// code keeps no result of a single check.
+fn generate_status(
+    module: &mut JITModule,
+    bits: &mut SetBits,
+    index: usize,
+    c: &crate::ir::Campaign,
+    shape: &Shape<'_>,
+) -> Result<cranelift_module::FuncId, JitError> {
+    let pointer = module.target_config().pointer_type();
+    let mut context = module.make_context();
+    context.func.signature.params.push(AbiParam::new(pointer));
+    context.func.signature.returns.push(AbiParam::new(types::I32));
+    let mut builder_context = FunctionBuilderContext::new();
+    {
+        let mut b = FunctionBuilder::new(&mut context.func, &mut builder_context);
+        let params = enter(&mut b);
+        let mut g = Gen::new(b, pointer, params[0], bits);
+        let at = g.load(types::I64, g.payment, offset_of!(FlatPayment, at));
+        if let Some(start) = c.start {
+            let early = g.b.ins().icmp_imm_s(IntCC::SignedLessThan, at, start);
+            g.exit_if(early, OUTSIDE_PERIOD);
+        }
+        if let Some(end) = c.end {
+            let late = g.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, at, end);
+            g.exit_if(late, OUTSIDE_PERIOD);
+        }
+        let currency = g.load(types::I32, g.payment, offset_of!(FlatPayment, currency));
+        let other = g.b.ins().icmp_imm_u(IntCC::NotEqual, currency, i64::from(c.currency.0));
+        g.exit_if(other, CURRENCY);
+        for (i, pred) in shape.conditions.iter().enumerate() {
+            let holds = g.pred(pred, c);
+            let fails = g.b.ins().bxor_imm_u(holds, 1);
+            g.exit_if(fails, CONDITION + i32::try_from(i).unwrap_or(i32::MAX - CONDITION));
+        }
+        // Every check held, which the caller's test denied: let the interpreter answer.
+        let fallback = g.b.ins().iconst(types::I32, i64::from(FALL_BACK));
+        g.b.ins().return_(&[fallback]);
+        g.b.finalize(module.target_config());
+    }
+    define(module, &format!("status_{index}"), &mut context)
+}
+
+/// How generated code is done with a payment.
+#[derive(Clone, Copy, Debug)]
+enum Exit {
+    /// Returning its status.
+    Return,
+    /// In a loop over payments: storing its status (as an `i64`) at `status_at` and going on
+    /// to `block`.
+    Next { block: cranelift_codegen::ir::Block, status_at: Reg },
 }
 
 /// Code generation state for one function.
@@ -971,11 +1200,17 @@ struct Gen<'a> {
     lets: Vec<std::collections::HashMap<(u32, Option<i64>), general::V>>,
     /// The kind of each account attribute.
     kinds: Vec<crate::ir::AttributeKind>,
+    /// The bits of set symbols, handed out as set tests are generated.
+    bits: &'a mut SetBits,
+    /// How the code is done with a payment.
+    exit: Exit,
 }
 
 impl<'a> Gen<'a> {
-    fn new(b: FunctionBuilder<'a>, pointer: types::Type, payment: Reg) -> Gen<'a> {
+    fn new(b: FunctionBuilder<'a>, pointer: types::Type, payment: Reg, bits: &'a mut SetBits) -> Gen<'a> {
         Gen {
+            bits,
+            exit: Exit::Return,
             b,
             pointer,
             payment,
@@ -1033,6 +1268,50 @@ impl<'a> Gen<'a> {
         self.b.seal_block(go_on);
     }
 
+    /// Eligibility as one branch-free test, as `eligibility`, but on the (cold) failure path
+    /// the status comes from calling `status` (see `generate_status`): no check's result
+    /// stays live past the test.
+    fn eligible_or_else(&mut self, c: &Campaign, conditions: &[Reg], status: cranelift_codegen::ir::FuncRef) {
+        let payment = self.payment;
+        let at = self.load(types::I64, payment, offset_of!(FlatPayment, at));
+        let mut eligible = self.b.ins().iconst(types::I8, 1);
+        // The period as one unsigned comparison: `at - start < end - start`.
+        match (c.start, c.end) {
+            (Some(start), Some(end)) if end > start => {
+                let since = self.b.ins().iadd_imm_s(at, start.wrapping_neg());
+                let length = end.wrapping_sub(start);
+                eligible = self.b.ins().icmp_imm_u(IntCC::UnsignedLessThan, since, length);
+            }
+            (start, end) => {
+                if let Some(start) = start {
+                    let after = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, at, start);
+                    eligible = self.b.ins().band(eligible, after);
+                }
+                if let Some(end) = end {
+                    let before = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, at, end);
+                    eligible = self.b.ins().band(eligible, before);
+                }
+            }
+        }
+        let currency = self.load(types::I32, payment, offset_of!(FlatPayment, currency));
+        let same = self.b.ins().icmp_imm_u(IntCC::Equal, currency, i64::from(c.currency.0));
+        eligible = self.b.ins().band(eligible, same);
+        for holds in conditions {
+            eligible = self.b.ins().band(eligible, *holds);
+        }
+        let failed = self.b.create_block();
+        let go_on = self.b.create_block();
+        self.b.set_cold_block(failed);
+        self.b.ins().brif(eligible, go_on, &[], failed, &[]);
+        self.b.switch_to_block(failed);
+        self.b.seal_block(failed);
+        let call = self.b.ins().call(status, &[payment]);
+        let code = self.b.inst_results(call)[0];
+        self.leave(code);
+        self.b.switch_to_block(go_on);
+        self.b.seal_block(go_on);
+    }
+
     /// `a + b`, returning `FALL_BACK` from the function on overflow.
     fn checked_add(&mut self, a: Reg, b: Reg) -> Reg {
         let (sum, overflow) = self.b.ins().sadd_overflow(a, b);
@@ -1044,7 +1323,7 @@ impl<'a> Gen<'a> {
     /// scope of its own for `let`s.
     fn tender_loop(&mut self, body: impl FnOnce(&mut Self, Reg) -> Option<()>) -> Option<()> {
         let payment = self.payment;
-        let tenders = self.load(self.pointer, payment, offset_of!(FlatPayment, tenders));
+        let tenders = self.b.ins().iadd_imm_u(payment, i64::try_from(offset_of!(FlatPayment, tenders)).ok()?);
         let count32 = self.load(types::I32, payment, offset_of!(FlatPayment, n_tenders));
         let count = self.b.ins().uextend(types::I64, count32);
         let header = self.b.create_block();
@@ -1077,8 +1356,9 @@ impl<'a> Gen<'a> {
         Some(())
     }
 
-    /// The sum (× 10^[`SCALE`], overflow-checked) of the tenders `keep` (an `i8` per tender,
-    /// computed with the tender at hand) keeps.
+    /// The sum (× 10^[`SCALE`]) of the tenders `keep` (an `i8` per tender, computed with the
+    /// tender at hand) keeps. It cannot overflow: at most [`MAX_TENDERS`] amounts of at most
+    /// [`MAX_TENDER_AMOUNT`] each.
     fn sum_tenders(&mut self, keep: impl FnOnce(&mut Self) -> Option<Reg>) -> Option<Reg> {
         let zero = self.b.ins().iconst(types::I64, 0);
         let sum = self.b.declare_var(types::I64);
@@ -1088,7 +1368,7 @@ impl<'a> Gen<'a> {
             let amount = g.load(types::I64, tender, offset_of!(FlatTender, amount));
             let amount = g.b.ins().select(keep, amount, zero);
             let before = g.b.use_var(sum);
-            let after = g.checked_add(before, amount);
+            let after = g.b.ins().iadd(before, amount);
             g.b.def_var(sum, after);
             Some(())
         })?;
@@ -1107,9 +1387,23 @@ impl<'a> Gen<'a> {
         self.b.switch_to_block(exit);
         self.b.seal_block(exit);
         let code = self.b.ins().iconst(types::I32, i64::from(code));
-        self.b.ins().return_(&[code]);
+        self.leave(code);
         self.b.switch_to_block(go_on);
         self.b.seal_block(go_on);
+    }
+
+    /// Done with the payment, with status `code` (an `i32`).
+    fn leave(&mut self, code: Reg) {
+        match self.exit {
+            Exit::Return => {
+                self.b.ins().return_(&[code]);
+            }
+            Exit::Next { block, status_at } => {
+                let wide = self.b.ins().sextend(types::I64, code);
+                self.b.ins().store(MemFlagsData::trusted(), wide, status_at, 0);
+                self.b.ins().jump(block, &[]);
+            }
+        }
     }
 
     /// The symbol of a field, and whether it is present (both as registers).
@@ -1139,35 +1433,24 @@ impl<'a> Gen<'a> {
         }
     }
 
-    /// Whether any element of a `u32` array equals one of `set`: a loop over the array.
-    fn any_of(&mut self, array: Reg, count32: Reg, set: &[u32]) -> Reg {
-        let count = self.b.ins().uextend(types::I64, count32);
-        let header = self.b.create_block();
-        let body = self.b.create_block();
-        let done = self.b.create_block();
-        self.b.append_block_param(header, types::I64);
-        self.b.append_block_param(done, types::I8);
-        let zero = self.b.ins().iconst(types::I64, 0);
-        self.b.ins().jump(header, &[zero.into()]);
-        self.b.switch_to_block(header);
-        let i = self.b.block_params(header)[0];
-        let more = self.b.ins().icmp(IntCC::UnsignedLessThan, i, count);
-        let no = self.b.ins().iconst(types::I8, 0);
-        self.b.ins().brif(more, body, &[], done, &[no.into()]);
-        self.b.switch_to_block(body);
-        let step = self.b.ins().imul_imm_u(i, 4);
-        let step = self.cast_pointer(step);
-        let at = self.b.ins().iadd(array, step);
-        let element = self.b.ins().load(types::I32, MemFlagsData::trusted(), at, 0);
-        let found = self.member(element, set);
-        let next = self.b.ins().iadd_imm_u(i, 1);
-        let yes = self.b.ins().iconst(types::I8, 1);
-        self.b.ins().brif(found, done, &[yes.into()], header, &[next.into()]);
-        self.b.seal_block(body);
-        self.b.seal_block(header);
-        self.b.switch_to_block(done);
-        self.b.seal_block(done);
-        self.b.block_params(done)[0]
+    /// A test of the tender's method against constants as one bit test, when every constant
+    /// has a bit; `None` (and no code) otherwise.
+    fn method_pred(&mut self, p: &Pred) -> Option<Reg> {
+        let (set, equal, want) = match p {
+            Pred::SymIs { field: SymField::Method, sym, equal, want } => (std::slice::from_ref(sym), *equal, *want),
+            Pred::SymIn { field: SymField::Method, set, want } => (&set[..], true, *want),
+            _ => return None,
+        };
+        let tender = self.tender?;
+        let mut mask = 0u64;
+        for sym in set {
+            mask |= 1 << self.bits.bit(SetKind::Methods, *sym)?;
+        }
+        let bits = self.load(types::I64, tender, offset_of!(FlatTender, method_bit));
+        let held = self.b.ins().band_imm_u(bits, mask.cast_signed());
+        let cc = if equal { IntCC::NotEqual } else { IntCC::Equal };
+        let holds = self.b.ins().icmp_imm_u(cc, held, 0);
+        Some(self.want(holds, want))
     }
 
     /// Whether `v` equals one of `set`, branch-free.
@@ -1193,6 +1476,9 @@ impl<'a> Gen<'a> {
 
     /// A predicate as an `i8` that is 0 or 1, exactly as `Ctx::holds` decides it.
     fn pred(&mut self, p: &Pred, c: &Campaign) -> Reg {
+        if let Some(holds) = self.method_pred(p) {
+            return holds;
+        }
         match p {
             Pred::SymIs { field, sym, equal, want } => {
                 let (v, present) = self.sym(*field);
@@ -1209,23 +1495,24 @@ impl<'a> Gen<'a> {
                 self.want(holds, *want)
             }
             Pred::SetHas { categories, sym, want } => {
-                let holds = self.set_any(*categories, &[sym.0]);
+                let holds = self.set_any(*categories, &[*sym]);
                 self.want(holds, *want)
             }
             Pred::SetAny { categories, set, want } => {
-                let set: Vec<u32> = set.iter().map(|s| s.0).collect();
-                let holds = self.set_any(*categories, &set);
+                let holds = self.set_any(*categories, set);
                 self.want(holds, *want)
             }
             Pred::AttrIs { index, value, equal, want } => {
-                let payment = self.payment;
-                let attributes = self.load(self.pointer, payment, offset_of!(FlatPayment, attributes));
-                let byte = self.b.ins().load(types::I8, MemFlagsData::trusted(), attributes, i32::from(*index));
-                let present = self.b.ins().icmp_imm_u(IntCC::NotEqual, byte, 0);
-                let code = if matches!(value, Value::Bool(true)) { 2 } else { 1 };
-                let cc = if *equal { IntCC::Equal } else { IntCC::NotEqual };
-                let matches = self.b.ins().icmp_imm_u(cc, byte, code);
-                let holds = self.b.ins().band(present, matches);
+                let byte = self.attribute_tag(*index);
+                let code = if matches!(value, Value::Bool(true)) { ATTR_TRUE } else { ATTR_FALSE };
+                // `==` with a present kind implies present; `!=` needs presence too.
+                let holds = if *equal {
+                    self.b.ins().icmp_imm_u(IntCC::Equal, byte, i64::from(code))
+                } else {
+                    let present = self.b.ins().icmp_imm_u(IntCC::NotEqual, byte, i64::from(ATTR_ABSENT));
+                    let other = self.b.ins().icmp_imm_u(IntCC::NotEqual, byte, i64::from(code));
+                    self.b.ins().band(present, other)
+                };
                 self.want(holds, *want)
             }
             Pred::General(e) => self.cond(e, c),
@@ -1271,12 +1558,9 @@ impl<'a> Gen<'a> {
                 let (Expr::Field(Field::Attribute(index)), Some((kind, limit))) = (&**a, attribute_constant(b)) else {
                     return self.b.ins().iconst(types::I8, 0);
                 };
-                let payment = self.payment;
-                let tags = self.load(self.pointer, payment, offset_of!(FlatPayment, attributes));
-                let tag = self.b.ins().load(types::I8, MemFlagsData::trusted(), tags, i32::from(*index));
+                let tag = self.attribute_tag(*index);
                 let same_kind = self.b.ins().icmp_imm_u(IntCC::Equal, tag, i64::from(kind));
-                let values = self.load(self.pointer, payment, offset_of!(FlatPayment, attribute_values));
-                let value = self.b.ins().load(types::I64, MemFlagsData::trusted(), values, 8 * i32::from(*index));
+                let value = self.attribute_value(*index);
                 let cc = comparison(*op).unwrap_or(IntCC::Equal);
                 let holds = self.b.ins().icmp_imm_s(cc, value, limit);
                 self.b.ins().band(same_kind, holds)
@@ -1305,12 +1589,9 @@ impl<'a> Gen<'a> {
                 (self.b.ins().uextend(types::I64, sym), None)
             }
             RateKey::Attribute(index) => {
-                let payment = self.payment;
-                let tags = self.load(self.pointer, payment, offset_of!(FlatPayment, attributes));
-                let tag = self.b.ins().load(types::I8, MemFlagsData::trusted(), tags, i32::from(index));
+                let tag = self.attribute_tag(index);
                 let is_number = self.b.ins().icmp_imm_u(IntCC::Equal, tag, i64::from(ATTR_NUMBER));
-                let values = self.load(self.pointer, payment, offset_of!(FlatPayment, attribute_values));
-                let value = self.b.ins().load(types::I64, MemFlagsData::trusted(), values, 8 * i32::from(index));
+                let value = self.attribute_value(index);
                 (value, Some(is_number))
             }
         };
@@ -1328,16 +1609,41 @@ impl<'a> Gen<'a> {
         chosen
     }
 
-    fn set_any(&mut self, categories: bool, set: &[u32]) -> Reg {
-        let payment = self.payment;
-        let (array, count) = if categories {
-            (offset_of!(FlatPayment, categories), offset_of!(FlatPayment, n_categories))
+    /// Whether the payment's tags (or item categories) hold any of `set`: one test of its
+    /// bit set. A symbol without a bit of its own is held only if the payment's overflow bit
+    /// is set, and then the interpreter answers.
+    fn set_any(&mut self, categories: bool, set: &[Sym]) -> Reg {
+        let (offset, kind) = if categories {
+            (offset_of!(FlatPayment, category_bits), SetKind::Categories)
         } else {
-            (offset_of!(FlatPayment, tags), offset_of!(FlatPayment, n_tags))
+            (offset_of!(FlatPayment, tag_bits), SetKind::Tags)
         };
-        let array = self.load(self.pointer, payment, array);
-        let count = self.load(types::I32, payment, count);
-        self.any_of(array, count, set)
+        let bits = self.load(types::I64, self.payment, offset);
+        let mut mask = 0u64;
+        let mut unsure = false;
+        for sym in set {
+            match self.bits.bit(kind, *sym) {
+                Some(bit) => mask |= 1 << bit,
+                None => unsure = true,
+            }
+        }
+        if unsure {
+            let overflow = self.b.ins().band_imm_u(bits, (1u64 << OVERFLOW_BIT).cast_signed());
+            let overflow = self.b.ins().icmp_imm_u(IntCC::NotEqual, overflow, 0);
+            self.exit_if(overflow, FALL_BACK);
+        }
+        let held = self.b.ins().band_imm_u(bits, mask.cast_signed());
+        self.b.ins().icmp_imm_u(IntCC::NotEqual, held, 0)
+    }
+
+    /// The kind byte of attribute `index` (see `ATTR_*`).
+    fn attribute_tag(&mut self, index: u16) -> Reg {
+        self.load(types::I8, self.payment, offset_of!(FlatPayment, attributes) + usize::from(index))
+    }
+
+    /// The value of attribute `index` (see [`FlatPayment::attribute_values`]).
+    fn attribute_value(&mut self, index: u16) -> Reg {
+        self.load(types::I64, self.payment, offset_of!(FlatPayment, attribute_values) + 8 * usize::from(index))
     }
 }
 
@@ -1413,6 +1719,7 @@ mod tests {
         .map(|t| crate::time::nanos(chrono::DateTime::parse_from_rfc3339(t).unwrap_or_default().to_utc()));
         let mut state = 0x2545_F491_4F6C_DD1D_u64;
         let mut compared = 0;
+        let mut flats = Vec::new();
         for _ in 0..20_000 {
             let mut pick = |n: usize| (next(&mut state) % n as u64) as usize;
             // Sometimes one tender of exactly a threshold amount, or one yen either side of it.
@@ -1464,10 +1771,15 @@ mod tests {
             // Counters at and either side of PayPay Step's thresholds, some not exact at four
             // places (the interpreter answers those), some zero.
             let counters = MixedCounters(next(&mut state));
+            let flat = jit.flatten(&view);
+            flats.extend(flat);
+            let attached = PaymentView { flat: flat.as_ref(), ..view };
             for index in 0..program.campaigns.len() {
                 let expected = interp.evaluate(index, &view, &counters);
                 let got = jit.evaluate(index, &view, &counters);
                 assert_eq!(got, expected, "campaign {} on {view:?}", program.campaigns[index].id);
+                let got = jit.evaluate(index, &attached, &counters);
+                assert_eq!(got, expected, "campaign {} on {view:?} flattened once", program.campaigns[index].id);
                 compared += 1;
                 for k in 0..program.campaigns[index].counters.len() {
                     let expected = interp.counter_contribution(index, k, &view, &counters);
@@ -1477,6 +1789,24 @@ mod tests {
             }
         }
         assert!(compared >= 100_000);
+        // The loop over many payments in native code finds what one call per payment finds.
+        assert!(flats.len() > 15_000, "most payments flatten");
+        let mut simple = 0;
+        for index in 0..program.campaigns.len() {
+            let mut many = vec![Evaluated::default(); flats.len()];
+            if jit.kernel_many(index, &flats, &mut many).is_none() {
+                continue;
+            }
+            simple += 1;
+            for (flat, got) in flats.iter().zip(&many) {
+                let (status, values) = jit.kernel(index, flat).unwrap_or_else(|| panic!("simple code"));
+                assert_eq!(got.status, i64::from(status));
+                if status == ELIGIBLE {
+                    assert_eq!(got.values, values);
+                }
+            }
+        }
+        assert_eq!(simple, 4, "four seeds take the simple code");
     }
 
     #[test]
@@ -1553,9 +1883,8 @@ mod kernel_tests {
                 attributes: &attributes,
                 flat: None,
             };
-            let mut buffers = FlatBuffers::new();
-            let flat = buffers.flatten(&view).unwrap_or_else(|| panic!("flattens"));
-            statuses.push(jit.kernel(0, flat).map(|(s, r)| (s, r[2])));
+            let flat = jit.flatten(&view).unwrap_or_else(|| panic!("flattens"));
+            statuses.push(jit.kernel(0, &flat).map(|(s, r)| (s, r[2])));
         }
         assert_eq!(statuses, [Some((ELIGIBLE, 120)), Some((CONDITION, 0)), Some((CONDITION + 1, 0))]);
     }
