@@ -1847,7 +1847,7 @@ mod tests {
 #[cfg(test)]
 mod kernel_tests {
     use super::*;
-    use crate::view::TenderView;
+    use crate::view::{NoCounters, TenderView};
 
     #[test]
     fn the_kernel_answers_itself_for_payments_it_can_compute() {
@@ -1887,6 +1887,73 @@ mod kernel_tests {
             statuses.push(jit.kernel(0, &flat).map(|(s, r)| (s, r[2])));
         }
         assert_eq!(statuses, [Some((ELIGIBLE, 120)), Some((CONDITION, 0)), Some((CONDITION + 1, 0))]);
+    }
+
+    #[test]
+    fn tags_beyond_the_bits_of_a_flat_payment_are_still_answered_exactly() {
+        // 70 campaigns, each asking for its own tag: 63 get a bit, the rest are tested through
+        // the overflow bit, and payments holding one of those let the interpreter answer.
+        let campaigns: Vec<String> = (0..70)
+            .map(|i| {
+                format!(
+                    "campaign c{i} {{\n  title \"c{i}\"\n  period 2026-01-01 to 2026-12-31 in Asia/Tokyo\n  unit point = 1 JPY\n  \
+                     when merchant.tags has \"t{i}\"\n  award {p}%\n  stack largest in all priority {i}\n}}\n",
+                    p = 1 + i % 9
+                )
+            })
+            .collect();
+        let text = campaigns.concat() + "group all {\n  title \"all\"\n}\n";
+        let checked = camp_lang::check_sources(&[&text]);
+        assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+        let program = Arc::new(
+            crate::lower(&checked.program, &[crate::SourceFile { name: "tags", text: &text }])
+                .unwrap_or_else(|e| panic!("{e}")),
+        );
+        let jit = Jit::new(program.clone()).unwrap_or_else(|e| panic!("{e}"));
+        let interp = Interp::new(program.clone());
+        assert_eq!(jit.compiled_campaigns(), 70);
+        let sym = |s: &str| program.symbols.get(s).unwrap_or(Sym(crate::symbols::FIRST_UNNAMED));
+        let attributes = vec![Value::Absent; program.attributes.len()];
+        let tenders = [TenderView { method: sym("cash"), amount: Decimal::from(1000), installments: Decimal::ONE }];
+        let at = crate::time::nanos(
+            chrono::DateTime::parse_from_rfc3339("2026-02-10T10:00:00+09:00").unwrap_or_default().to_utc(),
+        );
+        let (mut native, mut fell_back, mut eligible) = (0, 0, 0);
+        for held in [vec![], vec!["t0"], vec!["t62"], vec!["t63"], vec!["t69"], vec!["t5", "t66"], vec!["nobody"]] {
+            let tags: Vec<Sym> = held.iter().map(|t| sym(t)).collect();
+            let view = PaymentView {
+                amount: Decimal::from(1000),
+                currency: sym("JPY"),
+                channel: sym("in_store"),
+                terminal: sym("pos"),
+                app: sym("paypay"),
+                at,
+                merchant: [None; 5],
+                tags: &tags,
+                categories: &[],
+                tenders: &tenders,
+                attributes: &attributes,
+                flat: None,
+            };
+            let flat = jit.flatten(&view).unwrap_or_else(|| panic!("flattens"));
+            for index in 0..70 {
+                let expected = interp.evaluate(index, &view, &NoCounters);
+                assert_eq!(jit.evaluate(index, &view, &NoCounters), expected, "c{index} with {held:?}");
+                eligible += usize::from(expected.as_ref().is_ok_and(|o| o.ineligible.is_none()));
+                let Some((status, _)) = jit.kernel(index, &flat) else { panic!("c{index} is simple") };
+                if status == FALL_BACK {
+                    fell_back += 1;
+                } else {
+                    native += 1;
+                    let holds = held.contains(&format!("t{index}").as_str());
+                    assert_eq!(status == ELIGIBLE, holds, "c{index} with {held:?}");
+                }
+            }
+        }
+        assert_eq!(eligible, 6, "each campaign whose tag is held, and only those");
+        // Only payments holding a tag without a bit (three of them) make the seven campaigns
+        // without a bit fall back; everything else answers natively.
+        assert_eq!((native, fell_back), (7 * 70 - 3 * 7, 3 * 7));
     }
 }
 
