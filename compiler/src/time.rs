@@ -99,7 +99,58 @@ pub fn local_nanos(at: Nanos, zone: Zone) -> i128 {
 /// The calendar month of a local time given as [`local_nanos`]: the civil date of its day
 /// number (the proleptic Gregorian calendar, as chrono's), in integers only.
 pub fn month_of_local(local: i128) -> MonthKey {
-    let days = local.div_euclid(i128::from(NANOS_PER_DAY));
+    match day_of_local(local) {
+        Some((days, _)) => {
+            // Payments come in time order and evaluation asks for the months of a few days
+            // (the payment's, the windows' shifted ones) many times over: the last few days'
+            // months are kept, by day.
+            let slot = usize::try_from(days.rem_euclid(DAY_MONTHS as i64)).unwrap_or(0);
+            DAY_MONTH.with(|kept| {
+                let mut kept = kept.get();
+                if let Some((day, month)) = kept[slot]
+                    && day == days
+                {
+                    return month;
+                }
+                let month = civil_month(days);
+                kept[slot] = Some((days, month));
+                DAY_MONTH.set(kept);
+                month
+            })
+        }
+        None => {
+            if local < 0 {
+                MonthKey::MIN
+            } else {
+                MonthKey::MAX
+            }
+        }
+    }
+}
+
+/// How many days' months [`month_of_local`] keeps.
+const DAY_MONTHS: usize = 4;
+
+thread_local! {
+    /// The months of the last days asked for, each in the slot its day number picks.
+    static DAY_MONTH: std::cell::Cell<[Option<(i64, MonthKey)>; DAY_MONTHS]> =
+        const { std::cell::Cell::new([None; DAY_MONTHS]) };
+}
+
+/// The day number of a local time and the nanoseconds into that day, in 64-bit arithmetic
+/// (128-bit division is a library call, and this runs for every counter read); `None` for a
+/// time more than 2^40 days from 1970, whose month no `MonthKey` holds.
+fn day_of_local(local: i128) -> Option<(i64, i64)> {
+    if let Ok(local) = i64::try_from(local) {
+        return Some((local.div_euclid(NANOS_PER_DAY), local.rem_euclid(NANOS_PER_DAY)));
+    }
+    let day = i128::from(NANOS_PER_DAY);
+    let days = i64::try_from(local.div_euclid(day)).ok().filter(|d| d.unsigned_abs() < 1 << 40)?;
+    Some((days, i64::try_from(local.rem_euclid(day)).ok()?))
+}
+
+/// The calendar month of day number `days` (|days| < 2^40, so nothing overflows).
+fn civil_month(days: i64) -> MonthKey {
     // Days since 0000-03-01, in 400-year eras of 146,097 days (H. Hinnant's civil_from_days).
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
@@ -108,19 +159,23 @@ pub fn month_of_local(local: i128) -> MonthKey {
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i128::from(month <= 2);
+    let year = yoe + era * 400 + i64::from(month <= 2);
     let key = year * 12 + (month - 1);
     MonthKey::try_from(key).unwrap_or(if key < 0 { MonthKey::MIN } else { MonthKey::MAX })
 }
 
 /// Weekday (0 for Monday) and hour of a local time given as [`local_nanos`].
 pub fn weekday_and_hour_of_local(local: i128) -> (u32, u32) {
-    let day = i128::from(NANOS_PER_DAY);
-    let days = local.div_euclid(day);
-    // 1970-01-01 was a Thursday.
-    let weekday = u32::try_from((days + 3).rem_euclid(7)).unwrap_or(0);
-    let hour = u32::try_from(local.rem_euclid(day) / 3_600_000_000_000).unwrap_or(0);
-    (weekday, hour)
+    let (weekday, into_day) = match day_of_local(local) {
+        // 1970-01-01 was a Thursday.
+        Some((days, into_day)) => ((days + 3).rem_euclid(7), into_day),
+        None => {
+            let day = i128::from(NANOS_PER_DAY);
+            let weekday = (local.div_euclid(day) + 3).rem_euclid(7);
+            (i64::try_from(weekday).unwrap_or(0), i64::try_from(local.rem_euclid(day)).unwrap_or(0))
+        }
+    };
+    (u32::try_from(weekday).unwrap_or(0), u32::try_from(into_day / 3_600_000_000_000).unwrap_or(0))
 }
 
 /// The start of the month of `at`, in `zone`.
@@ -206,6 +261,38 @@ mod tests {
                 let window = 12 * 3_600_000_000_000 + 59;
                 let shifted = expected - chrono::Duration::nanoseconds(window);
                 assert_eq!(count_period_for_local(n, window), month_key(shifted.date()) - 1);
+            }
+        }
+    }
+
+    /// Months, weekdays and hours of local times at the edges of 64 bits and far beyond
+    /// them come out as 128-bit arithmetic throughout (the first version) gives them.
+    #[test]
+    fn local_times_far_from_1970_keep_their_calendar() {
+        let reference = |local: i128| -> (MonthKey, u32, u32) {
+            let day = i128::from(NANOS_PER_DAY);
+            let days = local.div_euclid(day);
+            let z = days + 719_468;
+            let (era, doe) = (z.div_euclid(146_097), z.rem_euclid(146_097));
+            let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+            let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+            let mp = (5 * doy + 2) / 153;
+            let month = if mp < 10 { mp + 3 } else { mp - 9 };
+            let key = (yoe + era * 400 + i128::from(month <= 2)) * 12 + (month - 1);
+            let key = MonthKey::try_from(key).unwrap_or(if key < 0 { MonthKey::MIN } else { MonthKey::MAX });
+            let weekday = u32::try_from((days + 3).rem_euclid(7)).unwrap_or(0);
+            let hour = u32::try_from(local.rem_euclid(day) / 3_600_000_000_000).unwrap_or(0);
+            (key, weekday, hour)
+        };
+        let edges = [i128::from(i64::MAX), i128::from(i64::MIN), 0, i128::MAX / 2, i128::MIN / 2, i128::MAX, i128::MIN];
+        let day = i128::from(NANOS_PER_DAY);
+        let shifts =
+            [0, 1, -1, day, -day, 86_400 * 1_000_000_000 * 400 * 366, day << 40, -(day << 40), (day << 40) - 1];
+        for edge in edges {
+            for shift in shifts {
+                let local = edge.saturating_add(shift);
+                let (weekday, hour) = weekday_and_hour_of_local(local);
+                assert_eq!((month_of_local(local), weekday, hour), reference(local), "at {local}");
             }
         }
     }

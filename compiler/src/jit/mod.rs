@@ -662,11 +662,12 @@ impl Jit {
         flat_form(view, &self.bits, self.origin)
     }
 
-    /// The flat form attached to `payment` if this JIT made it, or a new one.
-    fn flat_of(&self, payment: &PaymentView<'_>) -> Option<FlatPayment> {
+    /// `f` of the flat form attached to `payment` if this JIT made it (not copied: it is a
+    /// few hundred bytes), or of a new one; `None` when the payment does not flatten.
+    fn with_flat<R>(&self, payment: &PaymentView<'_>, f: impl FnOnce(&FlatPayment) -> R) -> Option<R> {
         match payment.flat {
-            Some(flat) if flat.origin == self.origin => Some(*flat),
-            _ => self.flatten(payment),
+            Some(flat) if flat.origin == self.origin => Some(f(flat)),
+            _ => self.flatten(payment).map(|flat| f(&flat)),
         }
     }
 
@@ -770,16 +771,16 @@ impl Jit {
         if !self.attributes_fit(payment) {
             return None;
         }
-        let flat = self.flat_of(payment)?;
         let mut values = [0i64; general::MAX_SLOTS];
         self.fill_slots(index, slots, payment, counters, &mut values)?;
         let mut results = [0i64; N];
-        // SAFETY: `flat` is plain data made by `flat_form`, which keeps `n_tenders` within
-        // its tender array; the code reads only its fields (attributes by index below
+        // SAFETY: the flat payment is plain data made by `flat_form`, which keeps `n_tenders`
+        // within its tender array; the code reads only its fields (attributes by index below
         // `MAX_ATTRIBUTES`, which `new` ensures), at most `general::MAX_SLOTS` slots (it fails
         // to generate with more), and writes at most `N` `i64`s: callers pass 8 for an
         // award's code, 1 for a counter's (see `general`).
-        let status = unsafe { function(&flat, results.as_mut_ptr(), values.as_ptr()) };
+        let status =
+            self.with_flat(payment, |flat| unsafe { function(flat, results.as_mut_ptr(), values.as_ptr()) })?;
         (status != FALL_BACK).then_some((status, results))
     }
 }
@@ -905,16 +906,13 @@ impl Evaluator for Jit {
             }
             return self.interp.evaluate_into(index, payment, counters, out);
         };
-        let Some(flat) = self.flat_of(payment) else {
+        let mut results = [0i64; 6];
+        // SAFETY: as in `kernel`: the flat payment is plain data from `flat_form`, the code
+        // reads only its fields and writes only `results`' six `i64`s.
+        let status = self.with_flat(payment, |flat| unsafe { (compiled.function)(flat, results.as_mut_ptr()) });
+        let Some(status) = status.filter(|s| *s != FALL_BACK) else {
             return self.interp.evaluate_into(index, payment, counters, out);
         };
-        let mut results = [0i64; 6];
-        // SAFETY: as in `kernel`: `flat` is plain data from `flat_form`, the code reads only
-        // its fields and writes only `results`' six `i64`s.
-        let status = unsafe { (compiled.function)(&flat, results.as_mut_ptr()) };
-        if status == FALL_BACK {
-            return self.interp.evaluate_into(index, payment, counters, out);
-        }
         out.reset();
         if status == ELIGIBLE || status >= CONDITION {
             self.interp.reads_into(index, payment.at, &mut out.reads);
