@@ -775,7 +775,6 @@ impl Evaluator for Interp {
             outcome.ineligible = Some(Ineligible::Currency);
             return Ok(());
         }
-        self.reads_into(index, payment.at, &mut outcome.reads);
         let (conditions, filter) = self.preds.get(index).ok_or(EvalError::Internal("no such campaign"))?;
         for (i, pred) in conditions.iter().enumerate() {
             if !ctx.holds(pred)? {
@@ -791,10 +790,15 @@ impl Evaluator for Interp {
         let mut ctx = Ctx::new(&self.program, index, payment, counters)?;
         ctx.award_filter = self.preds.get(index).and_then(|(_, f)| f.as_ref());
         let mut outcome = Outcome::default();
-        self.reads_into(index, payment.at, &mut outcome.reads);
         award(&mut ctx, &mut outcome)?;
         Ok(outcome)
     }
+    fn reads(&self, index: usize, at: crate::ir::Nanos) -> Vec<(u32, MonthKey)> {
+        let mut reads = Vec::new();
+        self.reads_into(index, at, &mut reads);
+        reads
+    }
+
     fn condition_results(&self, index: usize, payment: &PaymentView<'_>, counters: &dyn Counters) -> Result<Vec<bool>> {
         let mut ctx = Ctx::new(&self.program, index, payment, counters)?;
         let campaign = ctx.campaign;

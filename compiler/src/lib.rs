@@ -99,13 +99,10 @@ pub struct Outcome {
     pub points: Decimal,
     /// The caps as evaluated (a cap may come from a table).
     pub caps: CapValues,
-    /// The counters read, with the period each was read for: the runtime re-rates an award
-    /// when a refund changes one of these (S3.9).
-    pub reads: Vec<(u32, time::MonthKey)>,
 }
 
 impl Outcome {
-    /// Back to the default, keeping the `reads` allocation for reuse in hot loops.
+    /// Back to the default.
     pub fn reset(&mut self) {
         self.ineligible = None;
         self.basis = Decimal::ZERO;
@@ -113,7 +110,6 @@ impl Outcome {
         self.uncapped = Decimal::ZERO;
         self.points = Decimal::ZERO;
         self.caps = CapValues::default();
-        self.reads.clear();
     }
 }
 
@@ -148,6 +144,12 @@ pub trait Evaluator: Send + Sync + std::fmt::Debug {
         payment: &PaymentView<'_>,
         counters: &dyn Counters,
     ) -> Result<Outcome, EvalError>;
+
+    /// The counters campaign `index` reads for a payment at `at`, with the period each is
+    /// read for, in order and once each: the runtime re-rates an award when a refund changes
+    /// one of these (S3.9). It depends on the program alone, so every evaluator gives the
+    /// same; the runtime asks only for the awards it keeps.
+    fn reads(&self, index: usize, at: ir::Nanos) -> Vec<(u32, time::MonthKey)>;
 
     /// Whether each condition of campaign `index` holds, for explanations.
     fn condition_results(

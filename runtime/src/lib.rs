@@ -553,8 +553,6 @@ impl Runtime {
 #[derive(Debug)]
 pub struct PreparedPayment<'r> {
     interned: Interned,
-    /// Its flat form, made once here, for evaluators that read one.
-    flat: Option<camp_compiler::jit::FlatPayment>,
     amount: Decimal,
     at: Nanos,
     account: Option<&'r Account>,
@@ -572,8 +570,7 @@ impl Runtime {
             |a| a.attributes_at(event.at, program.attributes.len()),
         );
         let interned = Interned::new(p, &program.symbols, attributes);
-        let flat = self.evaluator.flatten(&interned.view(p.amount, event.at));
-        Some(PreparedPayment { interned, flat, amount: p.amount, at: event.at, account })
+        Some(PreparedPayment { interned, amount: p.amount, at: event.at, account })
     }
 
     /// The evaluators' part of settling a payment, and nothing else: every campaign's counter
@@ -587,7 +584,10 @@ impl Runtime {
     ) -> Result<Decimal, EvalError> {
         let program = self.program();
         let view = payment.interned.view(payment.amount, payment.at);
-        let view = PaymentView { flat: payment.flat.as_ref(), ..view };
+        // Flattened here, as settling a payment does: kept with every prepared payment, the
+        // flat form (a few hundred bytes) made the pass stream far more memory than it read.
+        let flat = self.evaluator.flatten(&view);
+        let view = PaymentView { flat: flat.as_ref(), ..view };
         let empty = Account::default();
         let account = payment.account.unwrap_or(&empty);
         let mut total = Decimal::ZERO;
@@ -693,7 +693,7 @@ impl Runtime {
                 campaign: cand.campaign,
                 points: cand.points,
                 month,
-                reads: cand.outcome.reads.clone(),
+                reads: self.evaluator.reads(cand.campaign, at),
             });
             entries.push(Entry::Award {
                 event: s.cause.clone(),
