@@ -29,8 +29,13 @@ use cranelift_jit::JITModule;
 use cranelift_module::{FuncId, Linkage, Module};
 use std::mem::offset_of;
 
-/// The most slots one function reads.
+/// The most slots one function reads. The slot after them is 1 when the counters are
+/// filled in, 0 when not.
 pub(crate) const MAX_SLOTS: usize = 16;
+
+/// What a function returns when it needs the counters and they were not filled in: the
+/// caller fills them and calls again.
+pub(crate) const NEED_COUNTERS: i32 = -3;
 
 /// The most decimal places a number in generated code may have: ten to this fits an `i64`.
 const MAX_SCALE: u32 = 18;
@@ -178,10 +183,25 @@ pub(crate) fn generate_award(
                 let before = g.b.use_var(total);
                 let after = g.checked_add(before, amount);
                 g.b.def_var(total, after);
+                // The rate only for a tender the basis keeps (another adds nothing): a rate
+                // read from counters is then read only for payments that earn.
+                let rated = g.b.create_block();
+                let merged = g.b.create_block();
+                g.b.append_block_param(merged, types::I64);
+                g.b.ins().brif(keep, rated, &[], merged, &[zero.into()]);
+                g.b.switch_to_block(rated);
+                g.b.seal_block(rated);
+                // `let`s computed here do not reach past the branch.
+                g.lets.push(std::collections::HashMap::new());
                 let (rate, scale) = g.number_or_zero(&award.value, c)?;
                 let (part, overflow) = g.b.ins().smul_overflow(rate, amount);
                 g.exit_if(overflow, FALL_BACK);
                 let whole = g.round(part, scale.checked_add(SCALE)?, c.rounding)?;
+                g.lets.pop();
+                g.b.ins().jump(merged, &[whole.into()]);
+                g.b.switch_to_block(merged);
+                g.b.seal_block(merged);
+                let whole = g.b.block_params(merged)[0];
                 let before = g.b.use_var(points);
                 let after = g.checked_add(before, whole);
                 g.b.def_var(points, after);
@@ -322,6 +342,11 @@ impl Gen<'_> {
             }
             None => return None,
         };
+        if matches!(slot, Slot::Counter { .. }) {
+            let filled = self.b.ins().load(types::I64, MemFlagsData::trusted(), base, 8 * MAX_SLOTS as i32);
+            let missing = self.b.ins().icmp_imm_u(IntCC::Equal, filled, 0);
+            self.exit_if(missing, NEED_COUNTERS);
+        }
         let offset = i32::try_from(8 * index).ok()?;
         Some(self.b.ins().load(types::I64, MemFlagsData::trusted(), base, offset))
     }

@@ -749,19 +749,24 @@ impl Jit {
 
     /// Computes the slots a general function reads; `None` when a counter is not exact at
     /// [`SCALE`] places (the interpreter answers then).
+    /// Counters only when `with_counters` (the code asks for them with `NEED_COUNTERS`, and
+    /// `values[MAX_SLOTS]` says they are there).
     fn fill_slots(
         &self,
         index: usize,
         slots: &[general::Slot],
         payment: &PaymentView<'_>,
         counters: &dyn Counters,
-        values: &mut [i64; general::MAX_SLOTS],
+        values: &mut [i64; general::MAX_SLOTS + 1],
+        with_counters: bool,
     ) -> Option<()> {
         use crate::time;
         let c = self.interp.program().campaigns.get(index)?;
         let mut local = crate::interp::LocalTime::new(payment.at, c.zone);
+        values[general::MAX_SLOTS] = i64::from(with_counters);
         for (slot, value) in slots.iter().zip(values.iter_mut()) {
             *value = match *slot {
+                general::Slot::Counter { .. } if !with_counters => 0,
                 general::Slot::MonthStart => time::month_start_of(time::month_of_local(local.get()), c.zone),
                 general::Slot::Weekday => i64::from(time::weekday_and_hour_of_local(local.get()).0),
                 general::Slot::Hour => i64::from(time::weekday_and_hour_of_local(local.get()).1),
@@ -806,17 +811,28 @@ impl Jit {
         if !self.attributes_fit(payment) {
             return None;
         }
-        let mut values = [0i64; general::MAX_SLOTS];
-        self.fill_slots(index, slots, payment, counters, &mut values)?;
+        // Counters are read from the account only when the code gets to a place that needs
+        // them (most payments never do: the interpreter does not read them either), so the
+        // code runs first without them and again with them if it asks.
+        let mut values = [0i64; general::MAX_SLOTS + 1];
         let mut results = [0i64; N];
-        // SAFETY: the flat payment is plain data made by `flat_form`, which keeps `n_tenders`
-        // within its tender array; the code reads only its fields (attributes by index below
-        // `MAX_ATTRIBUTES`, which `new` ensures), at most `general::MAX_SLOTS` slots (it fails
-        // to generate with more), and writes at most `N` `i64`s: callers pass 8 for an
-        // award's code, 1 for a counter's (see `general`).
-        let status =
-            self.with_flat(payment, |flat| unsafe { function(flat, results.as_mut_ptr(), values.as_ptr()) })?;
-        (status != FALL_BACK).then_some((status, results))
+        let mut with_counters = !slots.iter().any(|s| matches!(s, general::Slot::Counter { .. }));
+        loop {
+            self.fill_slots(index, slots, payment, counters, &mut values, with_counters)?;
+            // SAFETY: the flat payment is plain data made by `flat_form`, which keeps
+            // `n_tenders` within its tender array; the code reads only its fields (attributes
+            // by index below `MAX_ATTRIBUTES`, which `new` ensures), at most
+            // `general::MAX_SLOTS` slots and the flag after them (it fails to generate with
+            // more), and writes at most `N` `i64`s: callers pass 8 for an award's code, 1 for a
+            // counter's (see `general`).
+            let status =
+                self.with_flat(payment, |flat| unsafe { function(flat, results.as_mut_ptr(), values.as_ptr()) })?;
+            match status {
+                general::NEED_COUNTERS if !with_counters => with_counters = true,
+                FALL_BACK | general::NEED_COUNTERS => return None,
+                _ => return Some((status, results)),
+            }
+        }
     }
 }
 
