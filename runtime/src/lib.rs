@@ -29,7 +29,7 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
 pub use account::{Account, AwardRecord, Payment};
-use account::{Contribution, Interned, PERIOD};
+use account::{Contribution, IndexMap, Interned, PERIOD};
 pub use camp_compiler::{Outcome, SourceFile};
 pub use event::{Event, EventKind, Reject};
 pub use ledger::Entry;
@@ -121,7 +121,7 @@ struct Candidate {
 /// Counters with changes not yet committed.
 struct Overlay<'a> {
     account: &'a Account,
-    changes: &'a HashMap<(usize, usize, MonthKey), Decimal>,
+    changes: &'a IndexMap<(usize, usize, MonthKey), Decimal>,
 }
 
 impl Counters for Overlay<'_> {
@@ -630,7 +630,7 @@ impl Runtime {
 
         // Counting comes first, and does not depend on which campaign wins (S4.8).
         let mut contributions = Vec::new();
-        let mut changes: HashMap<(usize, usize, MonthKey), Decimal> = HashMap::new();
+        let mut changes: IndexMap<(usize, usize, MonthKey), Decimal> = IndexMap::default();
         for (ci, c) in program.campaigns.iter().enumerate() {
             if c.counters.is_empty() || !in_period(c, payment.at) {
                 continue;
@@ -876,8 +876,8 @@ impl Runtime {
         let fail = |e| eval_reject(&event.id, e);
 
         let mut entries = Vec::new();
-        let mut changes: HashMap<(usize, usize, MonthKey), Decimal> = HashMap::new();
-        let mut usage: HashMap<(usize, MonthKey), Decimal> = HashMap::new();
+        let mut changes: IndexMap<(usize, usize, MonthKey), Decimal> = IndexMap::default();
+        let mut usage: IndexMap<(usize, MonthKey), Decimal> = IndexMap::default();
         let mut new_awards: HashMap<(String, usize), Decimal> = HashMap::new();
         if !payment.provisional {
             let attributes = account.attributes_at(payment.at, program.attributes.len());
@@ -891,7 +891,7 @@ impl Runtime {
                 } else if c.counts_payments {
                     c.value
                 } else {
-                    let overlay = Overlay { account, changes: &HashMap::new() };
+                    let overlay = Overlay { account, changes: &IndexMap::default() };
                     self.evaluator
                         .counter_contribution(c.campaign, c.counter, &view, &overlay)
                         .map_err(fail)?
