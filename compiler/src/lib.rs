@@ -32,6 +32,34 @@ pub(crate) mod test_support {
         *state
     }
 
+    /// A JPY payment of `amount` at 2026-02-10 10:00 in Tokyo, in store at a POS through the
+    /// PayPay app, with the given tags and tenders; tests change other fields with `..`.
+    pub fn paypay_payment<'a>(
+        program: &crate::ir::Program,
+        amount: rust_decimal::Decimal,
+        tags: &'a [crate::symbols::Sym],
+        tenders: &'a [crate::view::TenderView],
+        attributes: &'a [crate::ir::Value],
+    ) -> crate::view::PaymentView<'a> {
+        let sym = |s: &str| program.symbols.get(s).unwrap_or(crate::symbols::Sym(crate::symbols::FIRST_UNNAMED));
+        crate::view::PaymentView {
+            amount,
+            currency: sym("JPY"),
+            channel: sym("in_store"),
+            terminal: sym("pos"),
+            app: sym("paypay"),
+            at: crate::time::nanos(
+                chrono::DateTime::parse_from_rfc3339("2026-02-10T10:00:00+09:00").unwrap_or_default().to_utc(),
+            ),
+            merchant: [None; 5],
+            tags,
+            categories: &[],
+            tenders,
+            attributes,
+            flat: None,
+        }
+    }
+
     /// The five seed campaigns, checked and lowered together.
     pub fn seeds() -> Arc<crate::ir::Program> {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/seeds");

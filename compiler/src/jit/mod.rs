@@ -1323,12 +1323,7 @@ impl<'a> Gen<'a> {
         for (ok, _) in &checks {
             eligible = self.b.ins().band(eligible, *ok);
         }
-        let failed = self.b.create_block();
-        let go_on = self.b.create_block();
-        self.b.set_cold_block(failed);
-        self.b.ins().brif(eligible, go_on, &[], failed, &[]);
-        self.b.switch_to_block(failed);
-        self.b.seal_block(failed);
+        let go_on = self.cold_unless(eligible);
         for (ok, code) in &checks {
             let not_ok = self.b.ins().bxor_imm_u(*ok, 1);
             self.exit_if(not_ok, *code);
@@ -1387,17 +1382,25 @@ impl<'a> Gen<'a> {
         for holds in conditions {
             eligible = self.b.ins().band(eligible, *holds);
         }
-        let failed = self.b.create_block();
-        let go_on = self.b.create_block();
-        self.b.set_cold_block(failed);
-        self.b.ins().brif(eligible, go_on, &[], failed, &[]);
-        self.b.switch_to_block(failed);
-        self.b.seal_block(failed);
+        let go_on = self.cold_unless(eligible);
         let call = self.b.ins().call(status, &[payment]);
         let code = self.b.inst_results(call)[0];
         self.leave(code);
         self.b.switch_to_block(go_on);
         self.b.seal_block(go_on);
+    }
+
+    /// Goes on in a new (cold) block when `ok` is false, returning the block where code for
+    /// `ok` goes on: the cold code must leave, and `switch_to_block` + `seal_block` of the
+    /// returned block follow it.
+    fn cold_unless(&mut self, ok: Reg) -> cranelift_codegen::ir::Block {
+        let failed = self.b.create_block();
+        let go_on = self.b.create_block();
+        self.b.set_cold_block(failed);
+        self.b.ins().brif(ok, go_on, &[], failed, &[]);
+        self.b.switch_to_block(failed);
+        self.b.seal_block(failed);
+        go_on
     }
 
     /// `a + b`, returning `FALL_BACK` from the function on overflow.
@@ -1911,23 +1914,7 @@ mod tests {
             [TenderView { method: sym("paypay_balance"), amount: Decimal::from(1000), installments: Decimal::ONE }];
         let tags = [sym("ama-toku-4")];
         let attributes = vec![Value::Absent; program.attributes.len()];
-        let at = crate::time::nanos(
-            chrono::DateTime::parse_from_rfc3339("2026-02-10T10:00:00+09:00").unwrap_or_default().to_utc(),
-        );
-        let view = PaymentView {
-            amount: Decimal::from(1000),
-            currency: sym("JPY"),
-            channel: sym("in_store"),
-            terminal: sym("pos"),
-            app: sym("paypay"),
-            at,
-            merchant: [None; 5],
-            tags: &tags,
-            categories: &[],
-            tenders: &tenders,
-            attributes: &attributes,
-            flat: None,
-        };
+        let view = crate::test_support::paypay_payment(&program, Decimal::from(1000), &tags, &tenders, &attributes);
         assert_ne!(original.evaluate(ama, &view, &NoCounters), other.evaluate(ama, &view, &NoCounters));
     }
 }
@@ -1951,25 +1938,12 @@ mod kernel_tests {
         let attributes = vec![Value::Absent; program.attributes.len()];
         let tenders =
             [TenderView { method: sym("paypay_balance"), amount: Decimal::from(1200), installments: Decimal::ONE }];
-        let at = crate::time::nanos(
-            chrono::DateTime::parse_from_rfc3339("2026-02-10T10:00:00+09:00").unwrap_or_default().to_utc(),
-        );
         let mut statuses = Vec::new();
         for (tag, channel) in [("ama-toku-4", "in_store"), ("other", "in_store"), ("ama-toku-4", "online")] {
             let tags = [sym(tag)];
             let view = PaymentView {
-                amount: Decimal::from(1200),
-                currency: sym("JPY"),
                 channel: sym(channel),
-                terminal: sym("pos"),
-                app: sym("paypay"),
-                at,
-                merchant: [None; 5],
-                tags: &tags,
-                categories: &[],
-                tenders: &tenders,
-                attributes: &attributes,
-                flat: None,
+                ..crate::test_support::paypay_payment(&program, Decimal::from(1200), &tags, &tenders, &attributes)
             };
             let flat = jit.flatten(&view).unwrap_or_else(|| panic!("flattens"));
             statuses.push(jit.kernel(0, &flat).map(|(s, r)| (s, r[2])));
@@ -2003,26 +1977,10 @@ mod kernel_tests {
         let sym = |s: &str| program.symbols.get(s).unwrap_or(Sym(crate::symbols::FIRST_UNNAMED));
         let attributes = vec![Value::Absent; program.attributes.len()];
         let tenders = [TenderView { method: sym("cash"), amount: Decimal::from(1000), installments: Decimal::ONE }];
-        let at = crate::time::nanos(
-            chrono::DateTime::parse_from_rfc3339("2026-02-10T10:00:00+09:00").unwrap_or_default().to_utc(),
-        );
         let (mut native, mut fell_back, mut eligible) = (0, 0, 0);
         for held in [vec![], vec!["t0"], vec!["t62"], vec!["t63"], vec!["t69"], vec!["t5", "t66"], vec!["nobody"]] {
             let tags: Vec<Sym> = held.iter().map(|t| sym(t)).collect();
-            let view = PaymentView {
-                amount: Decimal::from(1000),
-                currency: sym("JPY"),
-                channel: sym("in_store"),
-                terminal: sym("pos"),
-                app: sym("paypay"),
-                at,
-                merchant: [None; 5],
-                tags: &tags,
-                categories: &[],
-                tenders: &tenders,
-                attributes: &attributes,
-                flat: None,
-            };
+            let view = crate::test_support::paypay_payment(&program, Decimal::from(1000), &tags, &tenders, &attributes);
             let flat = jit.flatten(&view).unwrap_or_else(|| panic!("flattens"));
             for index in 0..70 {
                 let expected = interp.evaluate(index, &view, &NoCounters);
