@@ -74,6 +74,12 @@ fuzz_target!(|data: &[u8]| {
         categories: &[],
         tenders: &tenders,
         attributes: &attributes,
+        flat: None,
     };
-    assert_eq!(jit.evaluate(0, &view, &NoCounters), interp.evaluate(0, &view, &NoCounters), "{source}");
+    let expected = interp.evaluate(0, &view, &NoCounters);
+    assert_eq!(jit.evaluate(0, &view, &NoCounters), expected, "{source}");
+    // The runtime's way: flattened once, attached to the view.
+    let flat = jit.flatten(&view);
+    let attached = PaymentView { flat: flat.as_ref(), ..view };
+    assert_eq!(jit.evaluate(0, &attached, &NoCounters), expected, "{source} (flattened once)");
 });
