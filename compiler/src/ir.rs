@@ -305,19 +305,31 @@ pub struct Window {
 impl Expr {
     /// True when the expression (with the campaign's definitions) reads a tender field.
     pub fn reads_tender(&self, campaign: &Campaign) -> bool {
+        self.reaches(campaign, &|e| matches!(e, Expr::Field(Field::Method | Field::Installments)))
+    }
+
+    /// True when the expression (with the campaign's definitions) reads a counter.
+    pub fn reads_counters(&self, campaign: &Campaign) -> bool {
+        self.reaches(campaign, &|e| matches!(e, Expr::Counter(_)))
+    }
+
+    /// True when `leaf` holds for the expression or any part of it, through the campaign's
+    /// `let`s and tables.
+    fn reaches(&self, campaign: &Campaign, leaf: &dyn Fn(&Expr) -> bool) -> bool {
+        if leaf(self) {
+            return true;
+        }
+        let reaches = |e: &Expr| e.reaches(campaign, leaf);
         match self {
-            Expr::Field(Field::Method | Field::Installments) => true,
             Expr::Const(_) | Expr::Field(_) | Expr::Basis(_) | Expr::Counter(_) => false,
-            Expr::Let(i) => campaign.lets.get(*i as usize).is_some_and(|e| e.reads_tender(campaign)),
+            Expr::Let(i) => campaign.lets.get(*i as usize).is_some_and(reaches),
             Expr::Table(i) => campaign.tables.get(*i as usize).is_some_and(|t| {
-                t.key.reads_tender(campaign)
-                    || t.rows.iter().any(|(_, v)| v.reads_tender(campaign))
-                    || t.default.as_ref().is_some_and(|d| d.reads_tender(campaign))
+                reaches(&t.key) || t.rows.iter().any(|(_, v)| reaches(v)) || t.default.as_ref().is_some_and(reaches)
             }),
-            Expr::Not(e) | Expr::Neg(e) | Expr::LastMonth(e, _) | Expr::IsSet(e) => e.reads_tender(campaign),
-            Expr::Binary(_, a, b) | Expr::Default(a, b) => a.reads_tender(campaign) || b.reads_tender(campaign),
-            Expr::If(c, a, b) => c.reads_tender(campaign) || a.reads_tender(campaign) || b.reads_tender(campaign),
-            Expr::List(items) | Expr::Call(_, items) => items.iter().any(|e| e.reads_tender(campaign)),
+            Expr::Not(e) | Expr::Neg(e) | Expr::LastMonth(e, _) | Expr::IsSet(e) => reaches(e),
+            Expr::Binary(_, a, b) | Expr::Default(a, b) => reaches(a) || reaches(b),
+            Expr::If(c, a, b) => reaches(c) || reaches(a) || reaches(b),
+            Expr::List(items) | Expr::Call(_, items) => items.iter().any(reaches),
         }
     }
 }

@@ -29,13 +29,13 @@ use cranelift_jit::JITModule;
 use cranelift_module::{FuncId, Linkage, Module};
 use std::mem::offset_of;
 
-/// The most slots one function reads. The slot after them is 1 when the counters are
-/// filled in, 0 when not.
+/// The most slots one function reads. The slot after them says which counter slots are
+/// filled in, one bit each.
 pub(crate) const MAX_SLOTS: usize = 16;
 
-/// What a function returns when it needs the counters and they were not filled in: the
-/// caller fills them and calls again.
-pub(crate) const NEED_COUNTERS: i32 = -3;
+/// What a function returns when it needs counter slot `i` and it was not filled in:
+/// `NEED_COUNTER - i`. The caller fills it and calls again.
+pub(crate) const NEED_COUNTER: i32 = -3;
 
 /// The most decimal places a number in generated code may have: ten to this fits an `i64`.
 const MAX_SCALE: u32 = 18;
@@ -344,8 +344,9 @@ impl Gen<'_> {
         };
         if matches!(slot, Slot::Counter { .. }) {
             let filled = self.b.ins().load(types::I64, MemFlagsData::trusted(), base, 8 * MAX_SLOTS as i32);
-            let missing = self.b.ins().icmp_imm_u(IntCC::Equal, filled, 0);
-            self.exit_if(missing, NEED_COUNTERS);
+            let bit = self.b.ins().band_imm_u(filled, 1i64 << index);
+            let missing = self.b.ins().icmp_imm_u(IntCC::Equal, bit, 0);
+            self.exit_if(missing, NEED_COUNTER - i32::try_from(index).ok()?);
         }
         let offset = i32::try_from(8 * index).ok()?;
         Some(self.b.ins().load(types::I64, MemFlagsData::trusted(), base, offset))
@@ -436,6 +437,29 @@ impl Gen<'_> {
     /// A yes/no expression as an `i8` 0 or 1, exactly as `Ctx::test` decides it.
     fn test(&mut self, e: &Expr, c: &Campaign) -> Option<Reg> {
         match e {
+            Expr::Binary(op @ (BinaryOp::And | BinaryOp::Or), a, b) if b.reads_counters(c) => {
+                // Counters are read (each a look-up in the account) only when the left side
+                // leaves the answer open, as the interpreter reads them.
+                let x = self.test(a, c)?;
+                let right = self.b.create_block();
+                let merged = self.b.create_block();
+                self.b.append_block_param(merged, types::I8);
+                if *op == BinaryOp::And {
+                    self.b.ins().brif(x, right, &[], merged, &[x.into()]);
+                } else {
+                    self.b.ins().brif(x, merged, &[x.into()], right, &[]);
+                }
+                self.b.switch_to_block(right);
+                self.b.seal_block(right);
+                // `let`s computed here do not reach past the branch.
+                self.lets.push(std::collections::HashMap::new());
+                let y = self.test(b, c)?;
+                self.lets.pop();
+                self.b.ins().jump(merged, &[y.into()]);
+                self.b.switch_to_block(merged);
+                self.b.seal_block(merged);
+                Some(self.b.block_params(merged)[0])
+            }
             Expr::Binary(op @ (BinaryOp::And | BinaryOp::Or), a, b) => {
                 let (x, y) = (self.test(a, c)?, self.test(b, c)?);
                 Some(if *op == BinaryOp::And { self.b.ins().band(x, y) } else { self.b.ins().bor(x, y) })

@@ -747,10 +747,10 @@ impl Jit {
         self.compiled.iter().zip(&self.general).filter(|(c, g)| c.is_some() || g.is_some()).count()
     }
 
-    /// Computes the slots a general function reads; `None` when a counter is not exact at
-    /// [`SCALE`] places (the interpreter answers then).
-    /// Counters only when `with_counters` (the code asks for them with `NEED_COUNTERS`, and
-    /// `values[MAX_SLOTS]` says they are there).
+    /// Computes slots a general function reads: every slot but the counters when `counter`
+    /// is `None`, else counter slot `counter` alone (the code asks for each with
+    /// `NEED_COUNTER`, and the bits of `values[MAX_SLOTS]` say which are there). `None` when
+    /// the counter is not exact at [`SCALE`] places (the interpreter answers then).
     fn fill_slots(
         &self,
         index: usize,
@@ -758,23 +758,27 @@ impl Jit {
         payment: &PaymentView<'_>,
         counters: &dyn Counters,
         values: &mut [i64; general::MAX_SLOTS + 1],
-        with_counters: bool,
+        counter: Option<usize>,
     ) -> Option<()> {
         use crate::time;
         let c = self.interp.program().campaigns.get(index)?;
         let mut local = crate::interp::LocalTime::new(payment.at, c.zone);
-        values[general::MAX_SLOTS] = i64::from(with_counters);
-        for (slot, value) in slots.iter().zip(values.iter_mut()) {
-            *value = match *slot {
-                general::Slot::Counter { .. } if !with_counters => 0,
-                general::Slot::MonthStart => time::month_start_of(time::month_of_local(local.get()), c.zone),
-                general::Slot::Weekday => i64::from(time::weekday_and_hour_of_local(local.get()).0),
-                general::Slot::Hour => i64::from(time::weekday_and_hour_of_local(local.get()).1),
-                general::Slot::Counter { counter, window } => {
-                    let key = crate::interp::CounterRef { counter, window }.key_at(c, &mut local);
-                    scaled(counters.counter(index, counter as usize, key))?
+        for (i, (slot, value)) in slots.iter().zip(values.iter_mut()).enumerate() {
+            match (*slot, counter) {
+                (general::Slot::Counter { counter: k, window }, Some(wanted)) if wanted == i => {
+                    let key = crate::interp::CounterRef { counter: k, window }.key_at(c, &mut local);
+                    *value = scaled(counters.counter(index, k as usize, key))?;
                 }
-            };
+                (general::Slot::Counter { .. }, _) | (_, Some(_)) => {}
+                (general::Slot::MonthStart, None) => {
+                    *value = time::month_start_of(time::month_of_local(local.get()), c.zone);
+                }
+                (general::Slot::Weekday, None) => *value = i64::from(time::weekday_and_hour_of_local(local.get()).0),
+                (general::Slot::Hour, None) => *value = i64::from(time::weekday_and_hour_of_local(local.get()).1),
+            }
+        }
+        if let Some(i) = counter {
+            values[general::MAX_SLOTS] |= 1 << i;
         }
         Some(())
     }
@@ -811,28 +815,31 @@ impl Jit {
         if !self.attributes_fit(payment) {
             return None;
         }
-        // Counters are read from the account only when the code gets to a place that needs
-        // them (most payments never do: the interpreter does not read them either), so the
-        // code runs first without them and again with them if it asks.
+        // Each counter is read from the account only when the code gets to a place that
+        // needs it (most payments need none, and the interpreter does not read them either):
+        // the code says which it needs, and runs again with it.
         let mut values = [0i64; general::MAX_SLOTS + 1];
         let mut results = [0i64; N];
-        let mut with_counters = !slots.iter().any(|s| matches!(s, general::Slot::Counter { .. }));
-        loop {
-            self.fill_slots(index, slots, payment, counters, &mut values, with_counters)?;
+        self.fill_slots(index, slots, payment, counters, &mut values, None)?;
+        for _ in 0..=general::MAX_SLOTS {
             // SAFETY: the flat payment is plain data made by `flat_form`, which keeps
             // `n_tenders` within its tender array; the code reads only its fields (attributes
             // by index below `MAX_ATTRIBUTES`, which `new` ensures), at most
-            // `general::MAX_SLOTS` slots and the flag after them (it fails to generate with
+            // `general::MAX_SLOTS` slots and the bits after them (it fails to generate with
             // more), and writes at most `N` `i64`s: callers pass 8 for an award's code, 1 for a
             // counter's (see `general`).
             let status =
                 self.with_flat(payment, |flat| unsafe { function(flat, results.as_mut_ptr(), values.as_ptr()) })?;
-            match status {
-                general::NEED_COUNTERS if !with_counters => with_counters = true,
-                FALL_BACK | general::NEED_COUNTERS => return None,
-                _ => return Some((status, results)),
+            let wanted = usize::try_from(general::NEED_COUNTER - status).ok().filter(|i| *i < slots.len());
+            match wanted {
+                // Asked again for one it has: something is wrong; the interpreter answers.
+                Some(i) if values[general::MAX_SLOTS] & 1 << i != 0 => return None,
+                Some(i) => self.fill_slots(index, slots, payment, counters, &mut values, Some(i))?,
+                None if status == FALL_BACK || status < general::NEED_COUNTER => return None,
+                None => return Some((status, results)),
             }
         }
+        None
     }
 }
 
