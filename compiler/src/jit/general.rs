@@ -5,13 +5,17 @@
 //! Values are typed when compiling ([`V`]): a yes/no is an `i8`; a number is an `i64`
 //! mantissa at a scale known when compiling (so `0.5%` is 5 at scale 3), with a register
 //! saying whether it is present; a time is nanoseconds; a symbol its integer. Both sides of
-//! a choice are computed and one is selected, so the code has no data-dependent branches but
-//! the tender loop; an overflow anywhere returns `FALL_BACK` and the interpreter answers.
+//! a choice are computed and one is selected, so the code branches only on the tender loop,
+//! on eligibility, on whether a tender is kept (before a per-tender rate), and on the left
+//! side of an `and`/`or` whose right side reads counters; an overflow anywhere returns
+//! `FALL_BACK` and the interpreter answers.
 //!
-//! What needs the time-zone database or the account's state is computed by the caller
-//! before the call and handed over as *slots* ([`Slot`]): the start of the payment's month,
-//! its weekday and hour in the campaign's zone, and the counters read. The code reads them
-//! at fixed offsets.
+//! What needs the time-zone database or the account's state is computed by the caller and
+//! handed over as *slots* ([`Slot`]): the start of the payment's month, its weekday and hour
+//! in the campaign's zone, and the counters read. The code reads them at fixed offsets. The
+//! counters, each a look-up in the account, are filled in only when the code asks: reaching
+//! one not filled in, it returns `NEED_COUNTER - slot`, and the caller fills that one and
+//! calls again, so the code reads the counters the interpreter would read, no more.
 //!
 //! Anything this module does not lower makes the whole function fail to generate (`None`),
 //! and the campaign stays with the interpreter: a campaign is never half compiled.

@@ -1,13 +1,18 @@
 //! The Cranelift JIT: native code for the per-payment work of a campaign, identical to the
 //! interpreter on every input.
 //!
-//! A campaign is compiled when its shape is one this version lowers: conditions that are
+//! This module is the simple code generator, for the common shape: conditions that are
 //! precompiled predicates (a symbol field against constants, a set holding constants, a yes/no
-//! attribute), a basis of tenders picked by such a predicate, a constant non-negative rate,
-//! floor rounding, constant whole-point caps, and points worth one unit of the currency.
-//! Everything else (tables, `let`s, counters, per-tender rates, other rounding) is evaluated by
-//! the interpreter, which the JIT holds; so is any payment whose amounts are not exact at four
-//! decimal places, and any payment whose arithmetic would overflow an `i64`. Money is a
+//! attribute, amount and attribute comparisons), a basis of tenders picked by such a
+//! predicate, a rate that is a constant, a table by a symbol field or number attribute, or an
+//! `if` between constants, floor rounding, whole-point caps, and points worth one unit of the
+//! currency. `general` lowers the rest of the language (`let`s, counters, per-tender rates,
+//! every rounding). What neither lowers is evaluated by the interpreter, which the JIT holds;
+//! so is any payment whose amounts are not exact at four decimal places or above 2^50 × 10^-4
+//! a tender, and any payment whose arithmetic would overflow an `i64`.
+//!
+//! Payments reach native code as a [`FlatPayment`]: plain data, tags, categories and methods
+//! as bit sets (see `SetBits`). Money is a
 //! scaled integer (amount × 10⁴): sums and products are overflow-checked, and the floor of
 //! `basis × rate` is one exact integer division, so results equal the interpreter's
 //! `rust_decimal` results bit for bit.
