@@ -1964,6 +1964,41 @@ mod kernel_tests {
     }
 
     #[test]
+    fn a_program_with_more_attributes_than_a_flat_payment_holds_is_interpreted() {
+        // Today's vocabulary declares fewer attributes than a flat payment holds; a later one
+        // may declare more. Such a program runs interpreted, with the same outcomes.
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/seeds/ama-toku-4.camp");
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let checked = camp_lang::check_sources(&[&text]);
+        let mut program = crate::lower(&checked.program, &[crate::SourceFile { name: "ama", text: &text }])
+            .unwrap_or_else(|e| panic!("{e}"));
+        while program.attributes.len() <= MAX_ATTRIBUTES {
+            let name = format!("extra_{}", program.attributes.len());
+            program.attributes.push(crate::ir::Attribute { name, kind: crate::ir::AttributeKind::Bool });
+        }
+        let program = Arc::new(program);
+        let jit = Jit::new(program.clone()).unwrap_or_else(|e| panic!("{e}"));
+        let interp = Interp::new(program.clone());
+        assert_eq!(jit.compiled_campaigns(), 0, "no campaign of such a program runs natively");
+        let sym = |s: &str| program.symbols.get(s).unwrap_or(Sym(crate::symbols::FIRST_UNNAMED));
+        let tenders =
+            [TenderView { method: sym("paypay_balance"), amount: Decimal::from(1000), installments: Decimal::ONE }];
+        let tags = [sym("ama-toku-4")];
+        let consent = program.attributes.iter().position(|a| a.name == "consent_purchase_data").unwrap_or(0);
+        for value in [Value::Absent, Value::Bool(false), Value::Bool(true)] {
+            let mut attributes = vec![Value::Absent; program.attributes.len()];
+            attributes[consent] = value.clone();
+            let view = crate::test_support::paypay_payment(&program, Decimal::from(1000), &tags, &tenders, &attributes);
+            assert!(jit.flatten(&view).is_none(), "too many attributes to flatten");
+            let expected = interp.evaluate(0, &view, &NoCounters);
+            assert_eq!(jit.evaluate(0, &view, &NoCounters), expected, "{value:?}");
+            // S4.4: refused consent earns nothing; absent counts as consent.
+            let earns = expected.is_ok_and(|o| o.points == Decimal::from(100));
+            assert_eq!(earns, value != Value::Bool(false), "{value:?}");
+        }
+    }
+
+    #[test]
     fn tags_beyond_the_bits_of_a_flat_payment_are_still_answered_exactly() {
         // 70 campaigns, each asking for its own tag: 63 get a bit, the rest are tested through
         // the overflow bit, and payments holding one of those let the interpreter answer.
