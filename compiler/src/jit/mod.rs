@@ -599,6 +599,10 @@ impl Jit {
         let mut general_ids = Vec::new();
         let mut counter_ids = Vec::new();
         let mut bits = SetBits::default();
+        // This JIT's number, kept in the payments it flattens (the loop over many payments
+        // checks it in native code).
+        static ORIGINS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let origin = ORIGINS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         // Attributes live in a fixed array of the flat payment: a program with more stays
         // with the interpreter entirely.
         let campaigns = if kinds.len() <= MAX_ATTRIBUTES { &program.campaigns[..] } else { &[] };
@@ -629,7 +633,7 @@ impl Jit {
                 continue;
             };
             general_ids.push(None);
-            let id = generate(&mut module, &mut bits, index, c, &shape)?;
+            let id = generate(&mut module, &mut bits, origin, index, c, &shape)?;
             let scales = (shape.month_cap.as_ref().map(|r| r.scale), shape.period_cap.as_ref().map(|r| r.scale));
             ids.push(Some((id, shape.rate.scale, shape.caps, scales)));
         }
@@ -689,8 +693,6 @@ impl Jit {
                     .collect()
             })
             .collect();
-        static ORIGINS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-        let origin = ORIGINS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(Jit { interp, compiled, general, counters, bits, origin, _code: Code(module) })
     }
 
@@ -731,12 +733,13 @@ impl Jit {
     }
 
     /// [`Jit::kernel`] over many payments in one call, the loop in native code: `out[i]` is
-    /// what campaign `index` found for `payments[i]`. `None` (and `out` untouched) when the
-    /// campaign does not compile to the simple code, the lengths differ, or a payment was
-    /// flattened by another JIT. For evaluating one campaign over many stored payments.
+    /// what campaign `index` found for `payments[i]`; a payment another JIT flattened gets
+    /// status -1 (the interpreter must answer it). `None` (and `out` untouched) when the
+    /// campaign does not compile to the simple code or the lengths differ. For evaluating
+    /// one campaign over many stored payments.
     pub fn kernel_many(&self, index: usize, payments: &[FlatPayment], out: &mut [Evaluated]) -> Option<()> {
         let compiled = self.compiled.get(index)?.as_ref()?;
-        if payments.len() != out.len() || payments.iter().any(|p| p.origin != self.origin) {
+        if payments.len() != out.len() {
             return None;
         }
         let n = i64::try_from(payments.len()).ok()?;
@@ -1061,6 +1064,7 @@ pub(crate) fn enter(b: &mut FunctionBuilder<'_>) -> Vec<cranelift_codegen::ir::V
 fn generate(
     module: &mut JITModule,
     bits: &mut SetBits,
+    origin: u64,
     index: usize,
     c: &crate::ir::Campaign,
     shape: &Shape<'_>,
@@ -1112,6 +1116,10 @@ fn generate(
         let values = b.ins().iadd_imm_u(record, stride(offset_of!(Evaluated, values))?);
         let mut g = Gen::new(b, pointer, payment, bits);
         g.exit = Exit::Next { block: next, status_at: record };
+        // A payment another JIT flattened has other bits: the interpreter must answer it.
+        let made_by = g.load(types::I64, payment, offset_of!(FlatPayment, origin));
+        let foreign = g.b.ins().icmp_imm_u(IntCC::NotEqual, made_by, origin.cast_signed());
+        g.exit_if(foreign, FALL_BACK);
         award_body(&mut g, c, shape, values, status)?;
         let mut b = g.b;
         b.switch_to_block(next);
@@ -1961,6 +1969,17 @@ mod kernel_tests {
             statuses.push(jit.kernel(0, &flat).map(|(s, r)| (s, r[2])));
         }
         assert_eq!(statuses, [Some((ELIGIBLE, 120)), Some((CONDITION, 0)), Some((CONDITION + 1, 0))]);
+
+        // A payment another JIT flattened (its bits may differ) is left to the interpreter.
+        let other = Jit::new(program.clone()).unwrap_or_else(|e| panic!("{e}"));
+        let tags = [sym("ama-toku-4")];
+        let view = crate::test_support::paypay_payment(&program, Decimal::from(1200), &tags, &tenders, &attributes);
+        let (own, foreign) = (jit.flatten(&view), other.flatten(&view));
+        let payments: Vec<FlatPayment> = own.into_iter().chain(foreign).collect();
+        let mut out = vec![Evaluated::default(); payments.len()];
+        assert!(jit.kernel_many(0, &payments, &mut out).is_some());
+        assert_eq!(out.iter().map(|e| e.status).collect::<Vec<_>>(), [i64::from(ELIGIBLE), i64::from(FALL_BACK)]);
+        assert!(jit.kernel(0, &payments[1]).is_none());
     }
 
     #[test]
