@@ -15,43 +15,8 @@ use crate::event;
 /// The key of cap usage over a whole period (month caps use the month's key).
 pub const PERIOD: MonthKey = MonthKey::MIN;
 
-/// A hasher for the small integer keys of an account's counters and cap usage (campaign and
-/// counter indices, month keys): a multiply and a rotate per word. Those keys are made by
-/// the runtime, never by a user, so the flooding SipHash guards against cannot happen, and
-/// SipHash was a tenth of the time of reading a counter.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct IndexHasher(u64);
-
-impl std::hash::Hasher for IndexHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(u64::from(*b));
-        }
-    }
-
-    fn write_u64(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-
-    fn write_usize(&mut self, word: usize) {
-        self.write_u64(word as u64);
-    }
-
-    fn write_u32(&mut self, word: u32) {
-        self.write_u64(u64::from(word));
-    }
-
-    fn write_i32(&mut self, word: i32) {
-        self.write_u64(u64::from(word.cast_unsigned()));
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
 /// A map keyed by runtime-made integers.
-pub(crate) type IndexMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<IndexHasher>>;
+pub(crate) type IndexMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<camp_compiler::symbols::QuickHasher>>;
 
 /// One account.
 #[derive(Clone, Debug, Default)]
