@@ -104,18 +104,16 @@ pub struct FlatPayment {
 /// (more than 63 were named), and tests of such symbols let the interpreter answer then.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct SetBits {
-    /// By symbol: 0 not named by any test, 1 + bit, or [`NO_BIT`].
-    tags: Vec<u8>,
-    categories: Vec<u8>,
-    methods: Vec<u8>,
+    /// Per [`SetKind`], by symbol: 0 not named by any test, 1 + bit, or [`NO_BIT`].
+    tables: [Vec<u8>; 3],
 }
 
-/// Which of [`SetBits`]' tables.
+/// Which of [`SetBits`]' tables (its index there).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum SetKind {
-    Tags,
-    Categories,
-    Methods,
+    Tags = 0,
+    Categories = 1,
+    Methods = 2,
 }
 
 /// The most a tender's amount may be (× 10^[`SCALE`]) for compiled code, so that the sum of
@@ -134,7 +132,7 @@ impl SetBits {
     /// The bit of `sym` in one of the two sets, handing out the next free one if it has none;
     /// `None` when none is left.
     pub(crate) fn bit(&mut self, kind: SetKind, sym: Sym) -> Option<u32> {
-        let table = self.table(kind);
+        let table = &mut self.tables[kind as usize];
         let index = sym.0 as usize;
         if index >= crate::symbols::FIRST_UNNAMED as usize {
             // An unnamed symbol is in no campaign's constant: nothing asks for it.
@@ -157,21 +155,9 @@ impl SetBits {
         }
     }
 
-    fn table(&mut self, kind: SetKind) -> &mut Vec<u8> {
-        match kind {
-            SetKind::Tags => &mut self.tags,
-            SetKind::Categories => &mut self.categories,
-            SetKind::Methods => &mut self.methods,
-        }
-    }
-
     /// The bit set of a payment's symbols.
     fn of(&self, kind: SetKind, syms: &[Sym]) -> u64 {
-        let table = match kind {
-            SetKind::Tags => &self.tags,
-            SetKind::Categories => &self.categories,
-            SetKind::Methods => &self.methods,
-        };
+        let table = &self.tables[kind as usize];
         syms.iter().fold(0, |bits, s| match table.get(s.0 as usize) {
             None | Some(0) => bits,
             Some(&NO_BIT) => bits | 1 << OVERFLOW_BIT,
