@@ -189,23 +189,12 @@ pub(crate) fn generate_award(
                 g.b.def_var(total, after);
                 // The rate only for a tender the basis keeps (another adds nothing): a rate
                 // read from counters is then read only for payments that earn.
-                let rated = g.b.create_block();
-                let merged = g.b.create_block();
-                g.b.append_block_param(merged, types::I64);
-                g.b.ins().brif(keep, rated, &[], merged, &[zero.into()]);
-                g.b.switch_to_block(rated);
-                g.b.seal_block(rated);
-                // `let`s computed here do not reach past the branch.
-                g.lets.push(std::collections::HashMap::new());
-                let (rate, scale) = g.number_or_zero(&award.value, c)?;
-                let (part, overflow) = g.b.ins().smul_overflow(rate, amount);
-                g.exit_if(overflow, FALL_BACK);
-                let whole = g.round(part, scale.checked_add(SCALE)?, c.rounding)?;
-                g.lets.pop();
-                g.b.ins().jump(merged, &[whole.into()]);
-                g.b.switch_to_block(merged);
-                g.b.seal_block(merged);
-                let whole = g.b.block_params(merged)[0];
+                let whole = g.only_if(keep, true, zero, |g| {
+                    let (rate, scale) = g.number_or_zero(&award.value, c)?;
+                    let (part, overflow) = g.b.ins().smul_overflow(rate, amount);
+                    g.exit_if(overflow, FALL_BACK);
+                    g.round(part, scale.checked_add(SCALE)?, c.rounding)
+                })?;
                 let before = g.b.use_var(points);
                 let after = g.checked_add(before, whole);
                 g.b.def_var(points, after);
@@ -438,6 +427,36 @@ impl Gen<'_> {
         Some(self.b.ins().iadd(q, up))
     }
 
+    /// `value` computed only when `condition` (an `i8`) is `when`, else `otherwise` (of the
+    /// same type): a real branch, for values that read counters or need not be computed.
+    /// `let`s computed inside do not reach past it.
+    fn only_if(
+        &mut self,
+        condition: Reg,
+        when: bool,
+        otherwise: Reg,
+        value: impl FnOnce(&mut Self) -> Option<Reg>,
+    ) -> Option<Reg> {
+        let computed = self.b.create_block();
+        let merged = self.b.create_block();
+        let ty = self.b.func.dfg.value_type(otherwise);
+        self.b.append_block_param(merged, ty);
+        if when {
+            self.b.ins().brif(condition, computed, &[], merged, &[otherwise.into()]);
+        } else {
+            self.b.ins().brif(condition, merged, &[otherwise.into()], computed, &[]);
+        }
+        self.b.switch_to_block(computed);
+        self.b.seal_block(computed);
+        self.lets.push(std::collections::HashMap::new());
+        let made = value(self)?;
+        self.lets.pop();
+        self.b.ins().jump(merged, &[made.into()]);
+        self.b.switch_to_block(merged);
+        self.b.seal_block(merged);
+        Some(self.b.block_params(merged)[0])
+    }
+
     /// A yes/no expression as an `i8` 0 or 1, exactly as `Ctx::test` decides it.
     fn test(&mut self, e: &Expr, c: &Campaign) -> Option<Reg> {
         match e {
@@ -445,24 +464,7 @@ impl Gen<'_> {
                 // Counters are read (each a look-up in the account) only when the left side
                 // leaves the answer open, as the interpreter reads them.
                 let x = self.test(a, c)?;
-                let right = self.b.create_block();
-                let merged = self.b.create_block();
-                self.b.append_block_param(merged, types::I8);
-                if *op == BinaryOp::And {
-                    self.b.ins().brif(x, right, &[], merged, &[x.into()]);
-                } else {
-                    self.b.ins().brif(x, merged, &[x.into()], right, &[]);
-                }
-                self.b.switch_to_block(right);
-                self.b.seal_block(right);
-                // `let`s computed here do not reach past the branch.
-                self.lets.push(std::collections::HashMap::new());
-                let y = self.test(b, c)?;
-                self.lets.pop();
-                self.b.ins().jump(merged, &[y.into()]);
-                self.b.switch_to_block(merged);
-                self.b.seal_block(merged);
-                Some(self.b.block_params(merged)[0])
+                self.only_if(x, *op == BinaryOp::And, x, |g| g.test(b, c))
             }
             Expr::Binary(op @ (BinaryOp::And | BinaryOp::Or), a, b) => {
                 let (x, y) = (self.test(a, c)?, self.test(b, c)?);
