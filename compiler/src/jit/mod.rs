@@ -796,13 +796,41 @@ impl Jit {
             })
     }
 
-    /// Runs a campaign's general code: the status and what it wrote, or `None` when the
-    /// interpreter must answer.
+    /// A general campaign's award on a payment (`flat` its flat form): the status and what
+    /// the code wrote, or `None` when the interpreter must answer.
+    fn general_award(
+        &self,
+        index: usize,
+        code: &GeneralAward,
+        flat: &FlatPayment,
+        payment: &PaymentView<'_>,
+        counters: &dyn Counters,
+    ) -> Option<(i32, [i64; 8])> {
+        // A payment the period, the currency or a leading condition rules out is answered
+        // before any slot (counter) is read, as the interpreter stops there too.
+        if let Some(precheck) = code.precheck {
+            // SAFETY: the precheck reads only the flat payment's fields (see `kernel`).
+            let status = unsafe { precheck(flat) };
+            if status > ELIGIBLE {
+                return Some((status, [0; 8]));
+            }
+        }
+        let answer = self.run_general::<8>(index, code.function, &code.slots, flat, payment, counters);
+        #[cfg(test)]
+        if answer.is_some() {
+            tests::GENERAL_RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        answer
+    }
+
+    /// Runs a campaign's general code on a payment (`flat` its flat form): the status and
+    /// what it wrote, or `None` when the interpreter must answer.
     fn run_general<const N: usize>(
         &self,
         index: usize,
         function: GeneralFn,
         slots: &[general::Slot],
+        flat: &FlatPayment,
         payment: &PaymentView<'_>,
         counters: &dyn Counters,
     ) -> Option<(i32, [i64; N])> {
@@ -822,8 +850,7 @@ impl Jit {
             // `general::MAX_SLOTS` slots and the bits after them (it fails to generate with
             // more), and writes at most `N` `i64`s: callers pass 8 for an award's code, 1 for a
             // counter's (see `general`).
-            let status =
-                self.with_flat(payment, |flat| unsafe { function(flat, results.as_mut_ptr(), values.as_ptr()) })?;
+            let status = unsafe { function(flat, results.as_mut_ptr(), values.as_ptr()) };
             let wanted = usize::try_from(general::NEED_COUNTER - status).ok().filter(|i| *i < slots.len());
             match wanted {
                 // Asked again for one it has: something is wrong; the interpreter answers.
@@ -930,23 +957,10 @@ impl Evaluator for Jit {
         out: &mut Outcome,
     ) -> Result<(), EvalError> {
         let Some(Some(compiled)) = self.compiled.get(index) else {
-            // A payment the period, the currency or a leading condition rules out is answered
-            // before any slot (counter) is read, as the interpreter stops there too.
-            if let Some(Some(GeneralAward { precheck: Some(precheck), .. })) = self.general.get(index)
-                // SAFETY: the precheck reads only the flat payment's fields (see `kernel`).
-                && let Some(status) = self.with_flat(payment, |flat| unsafe { precheck(flat) })
-                && status > ELIGIBLE
-            {
-                out.reset();
-                out.ineligible = ineligible(status);
-                return Ok(());
-            }
             if let Some(Some(code)) = self.general.get(index)
-                && let Some((status, results)) =
-                    self.run_general::<8>(index, code.function, &code.slots, payment, counters)
+                && let Some(Some((status, results))) =
+                    self.with_flat(payment, |flat| self.general_award(index, code, flat, payment, counters))
             {
-                #[cfg(test)]
-                tests::GENERAL_RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 out.reset();
                 out.ineligible = ineligible(status);
                 if status == ELIGIBLE {
@@ -1021,7 +1035,9 @@ impl Evaluator for Jit {
         counters: &dyn Counters,
     ) -> Result<Option<Decimal>, EvalError> {
         if let Some(Some(code)) = self.counters.get(index).and_then(|c| c.get(counter))
-            && let Some((status, [value])) = self.run_general::<1>(index, code.function, &code.slots, payment, counters)
+            && let Some(Some((status, [value]))) = self.with_flat(payment, |flat| {
+                self.run_general::<1>(index, code.function, &code.slots, flat, payment, counters)
+            })
         {
             match status {
                 0 => return Ok(None),
