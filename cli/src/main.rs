@@ -578,7 +578,7 @@ fn bench(files: &[PathBuf], events: &std::path::Path, format: Format, lang: Lang
         // Evaluation: every campaign's counters and award on every payment, against the
         // accounts as the stream left them; nothing else.
         let prepared: Vec<_> = decoded.iter().filter_map(|(event, _)| runtime.prepare(event)).collect();
-        let mut outcome = camp_runtime::Outcome::default();
+        let mut outcome = camp_runtime::PaymentOutcome::default();
         let mut evaluation = std::time::Duration::MAX;
         let mut checksum = rust_decimal::Decimal::ZERO;
         let started = std::time::Instant::now();

@@ -113,6 +113,27 @@ pub struct Campaign {
     pub source: Source,
 }
 
+impl Campaign {
+    /// Whether a payment at `at` falls in the period (its counters count it only then).
+    pub fn in_period(&self, at: Nanos) -> bool {
+        self.start.is_none_or(|s| at >= s) && self.end.is_none_or(|e| at < e)
+    }
+
+    /// The calendar month of `at` in the campaign's zone: what month caps count in.
+    pub fn month_of(&self, at: Nanos) -> crate::time::MonthKey {
+        crate::time::month_of(at, self.zone)
+    }
+
+    /// The key a payment at `at` adds to counter `counter` under: its month for monthly
+    /// counters, 0 for counters kept over the period.
+    pub fn counter_key(&self, counter: usize, at: Nanos) -> crate::time::MonthKey {
+        match self.counters.get(counter).map(|k| k.scope) {
+            Some(CounterScope::Month) => self.month_of(at),
+            _ => 0,
+        }
+    }
+}
+
 /// A `when` (or a negated `unless`) line.
 #[derive(Debug)]
 pub struct Condition {

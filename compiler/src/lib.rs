@@ -141,6 +141,52 @@ impl Outcome {
     }
 }
 
+/// Everything the evaluators decide about one payment ([`Evaluator::evaluate_payment`]):
+/// what it adds to every counter, and what every campaign gives it. Reused across payments
+/// so that settling one allocates nothing.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PaymentOutcome {
+    /// What the payment adds to counters, in program order (campaign, then counter); a
+    /// counter whose filter leaves the payment out is not here.
+    pub contributions: Vec<view::Contribution>,
+    /// Each campaign's outcome, by campaign index.
+    pub outcomes: Vec<Outcome>,
+}
+
+/// [`Evaluator::evaluate_payment`] by parts: every counter with
+/// [`Evaluator::counter_contribution`], then every campaign with [`Evaluator::evaluate_into`].
+/// Counting comes first and does not depend on the awards (S4.8): a payment's counters count
+/// it only inside their campaign's period, each against the account's counters plus what
+/// the payment added before it; the awards read the counters with all of it added.
+pub fn evaluate_by_parts<E: Evaluator + ?Sized>(
+    evaluator: &E,
+    payment: &PaymentView<'_>,
+    counters: &dyn Counters,
+    out: &mut PaymentOutcome,
+) -> Result<(), EvalError> {
+    let PaymentOutcome { contributions, outcomes } = out;
+    let program = evaluator.program();
+    contributions.clear();
+    for (ci, c) in program.campaigns.iter().enumerate() {
+        if c.counters.is_empty() || !c.in_period(payment.at) {
+            continue;
+        }
+        for k in 0..c.counters.len() {
+            let overlay = view::Overlay { base: counters, added: contributions };
+            if let Some(value) = evaluator.counter_contribution(ci, k, payment, &overlay)? {
+                let key = c.counter_key(k, payment.at);
+                contributions.push(view::Contribution { campaign: ci, counter: k, key, value });
+            }
+        }
+    }
+    outcomes.resize_with(program.campaigns.len(), Outcome::default);
+    let overlay = view::Overlay { base: counters, added: contributions };
+    for (ci, outcome) in outcomes.iter_mut().enumerate() {
+        evaluator.evaluate_into(ci, payment, &overlay, outcome)?;
+    }
+    Ok(())
+}
+
 /// Evaluates campaigns on payments. Implemented by the interpreter and the JIT; the
 /// runtime does not know which one it holds.
 pub trait Evaluator: Send + Sync + std::fmt::Debug {
@@ -156,6 +202,19 @@ pub trait Evaluator: Send + Sync + std::fmt::Debug {
         counters: &dyn Counters,
         out: &mut Outcome,
     ) -> Result<(), EvalError>;
+
+    /// Every campaign's counter contributions and outcome on `payment`, against the account's
+    /// `counters`, into `out` (its old contents replaced): what settling a payment needs of
+    /// the evaluators, in one call. The same as [`evaluate_by_parts`], which is the default;
+    /// an evaluator may do it faster, never differently.
+    fn evaluate_payment(
+        &self,
+        payment: &PaymentView<'_>,
+        counters: &dyn Counters,
+        out: &mut PaymentOutcome,
+    ) -> Result<(), EvalError> {
+        evaluate_by_parts(self, payment, counters, out)
+    }
 
     /// What campaign `index` gives `payment`, before account caps and stacking.
     fn evaluate(&self, index: usize, payment: &PaymentView<'_>, counters: &dyn Counters) -> Result<Outcome, EvalError> {

@@ -65,3 +65,39 @@ impl Counters for NoCounters {
         Decimal::ZERO
     }
 }
+
+/// What one payment adds to one counter.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Contribution {
+    /// The campaign.
+    pub campaign: usize,
+    /// The counter, by index in the campaign.
+    pub counter: usize,
+    /// The month it counts in, or 0 for counters kept over the period.
+    pub key: MonthKey,
+    /// What it adds.
+    pub value: Decimal,
+}
+
+/// An account's counters with what one payment adds to them so far: what the payment's later
+/// counters and its awards are evaluated against.
+#[derive(Clone, Copy)]
+pub struct Overlay<'a> {
+    /// The counters as the account holds them.
+    pub base: &'a dyn Counters,
+    /// The payment's contributions so far.
+    pub added: &'a [Contribution],
+}
+
+impl std::fmt::Debug for Overlay<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Overlay").field("added", &self.added).finish_non_exhaustive()
+    }
+}
+
+impl Counters for Overlay<'_> {
+    fn counter(&self, campaign: usize, counter: usize, key: MonthKey) -> Decimal {
+        let added = self.added.iter().filter(|c| c.campaign == campaign && c.counter == counter && c.key == key);
+        added.fold(self.base.counter(campaign, counter, key), |total, c| total + c.value)
+    }
+}

@@ -18,7 +18,7 @@ fn main() {
         rt.process_line(i + 1, line);
     }
     let prepared: Vec<_> = events.iter().filter_map(|e| rt.prepare(e)).collect();
-    let mut outcome = camp_runtime::Outcome::default();
+    let mut outcome = camp_runtime::PaymentOutcome::default();
     let mut total = rust_decimal::Decimal::ZERO;
     for _ in 0..10 {
         for p in &prepared {
@@ -32,7 +32,7 @@ fn main() {
 fn evaluate(
     rt: &camp_runtime::Runtime,
     p: &camp_runtime::PreparedPayment<'_>,
-    o: &mut camp_runtime::Outcome,
+    o: &mut camp_runtime::PaymentOutcome,
 ) -> rust_decimal::Decimal {
     rt.evaluate_prepared(p, o).unwrap_or_default()
 }

@@ -20,9 +20,9 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use camp_compiler::ir::{Campaign, CounterScope, Nanos, Program, RefundPolicy, Value};
-use camp_compiler::time::{self, MonthKey};
-use camp_compiler::view::{Counters, PaymentView};
+use camp_compiler::ir::{Campaign, Nanos, Program, RefundPolicy, Value};
+use camp_compiler::time::MonthKey;
+use camp_compiler::view::{Counters, NoCounters, PaymentView};
 use camp_compiler::{EvalError, Evaluator, Interp, Jit};
 use camp_lang::Diagnostic;
 use rust_decimal::Decimal;
@@ -30,7 +30,7 @@ use rust_decimal::prelude::ToPrimitive;
 
 pub use account::{Account, AwardRecord, Payment};
 use account::{Contribution, IndexMap, Interned, PERIOD};
-pub use camp_compiler::{Outcome, SourceFile};
+pub use camp_compiler::{Outcome, PaymentOutcome, SourceFile};
 pub use event::{Event, EventKind, Reject};
 pub use ledger::Entry;
 
@@ -201,12 +201,8 @@ fn hash_json(value: &serde_json::Value, hasher: &mut impl Hasher) {
     }
 }
 
-fn in_period(c: &Campaign, at: Nanos) -> bool {
-    c.start.is_none_or(|s| at >= s) && c.end.is_none_or(|e| at < e)
-}
-
 fn month_of(c: &Campaign, at: Nanos) -> MonthKey {
-    time::month_of(at, c.zone)
+    c.month_of(at)
 }
 
 impl Runtime {
@@ -575,32 +571,27 @@ impl Runtime {
 
     /// The evaluators' part of settling a payment, and nothing else: every campaign's counter
     /// contributions and its award before account caps and stacking, against the account's
-    /// counters as they are. Changes nothing; returns the sum of the awards (for comparing
-    /// engines). `outcome` is scratch space reused across calls.
+    /// counters as they are. Changes nothing; returns the sum of the contributions and awards
+    /// (for comparing engines). `out` is scratch space reused across calls and holds what
+    /// was evaluated.
     pub fn evaluate_prepared(
         &self,
         payment: &PreparedPayment<'_>,
-        outcome: &mut Outcome,
+        out: &mut PaymentOutcome,
     ) -> Result<Decimal, EvalError> {
-        let program = self.program();
         let view = payment.interned.view(payment.amount, payment.at);
-        // Flattened here, as settling a payment does: kept with every prepared payment, the
-        // flat form (a few hundred bytes) made the pass stream far more memory than it read.
-        let flat = self.evaluator.flatten(&view);
-        let view = PaymentView { flat: flat.as_ref(), ..view };
-        let empty = Account::default();
-        let account = payment.account.unwrap_or(&empty);
+        let counters: &dyn Counters = match payment.account {
+            Some(account) => account,
+            None => &NoCounters,
+        };
+        self.evaluator.evaluate_payment(&view, counters, out)?;
         let mut total = Decimal::ZERO;
-        for (ci, c) in program.campaigns.iter().enumerate() {
-            if !c.counters.is_empty() && in_period(c, payment.at) {
-                for k in 0..c.counters.len() {
-                    if let Some(value) = self.evaluator.counter_contribution(ci, k, &view, account)? {
-                        total += value;
-                    }
-                }
+        // Most outcomes are zero: adding only the others keeps decimal additions (which
+        // rescale) out of the common case.
+        for value in out.contributions.iter().map(|c| c.value).chain(out.outcomes.iter().map(|o| o.points)) {
+            if !value.is_zero() {
+                total += value;
             }
-            self.evaluator.evaluate_into(ci, &view, account, outcome)?;
-            total += outcome.points;
         }
         Ok(total)
     }
@@ -626,38 +617,25 @@ impl Runtime {
         let view = interned.view(payment.amount, payment.at);
         let flat = self.evaluator.flatten(&view);
         let view = PaymentView { flat: flat.as_ref(), ..view };
-        let fail = |e| eval_reject(cause, e);
-
-        // Counting comes first, and does not depend on which campaign wins (S4.8).
-        let mut contributions = Vec::new();
-        let mut changes: IndexMap<(usize, usize, MonthKey), Decimal> = IndexMap::default();
-        for (ci, c) in program.campaigns.iter().enumerate() {
-            if c.counters.is_empty() || !in_period(c, payment.at) {
-                continue;
-            }
-            for (k, counter) in c.counters.iter().enumerate() {
-                let overlay = Overlay { account, changes: &changes };
-                if let Some(value) = self.evaluator.counter_contribution(ci, k, &view, &overlay).map_err(fail)? {
-                    let key = match counter.scope {
-                        CounterScope::Month => month_of(c, payment.at),
-                        CounterScope::Period => 0,
-                    };
-                    *changes.entry((ci, k, key)).or_default() += value;
-                    contributions.push(Contribution {
-                        campaign: ci,
-                        counter: k,
-                        key,
-                        value,
-                        counts_payments: counter.sum.is_none(),
-                    });
-                }
-            }
-        }
-
-        let overlay = Overlay { account, changes: &changes };
-        let mut candidates = Vec::new();
-        for (ci, c) in program.campaigns.iter().enumerate() {
-            let outcome = self.evaluator.evaluate(ci, &view, &overlay).map_err(fail)?;
+        // Counting comes first, and does not depend on which campaign wins (S4.8): the
+        // evaluator counts, then evaluates every campaign against the counters with this
+        // payment's contributions added.
+        let mut evaluated = PaymentOutcome::default();
+        self.evaluator.evaluate_payment(&view, account, &mut evaluated).map_err(|e| eval_reject(cause, e))?;
+        let PaymentOutcome { contributions: added, outcomes } = evaluated;
+        let contributions = added
+            .iter()
+            .map(|c| Contribution {
+                campaign: c.campaign,
+                counter: c.counter,
+                key: c.key,
+                value: c.value,
+                counts_payments: program.campaigns[c.campaign].counters[c.counter].sum.is_none(),
+            })
+            .collect();
+        let overlay = camp_compiler::view::Overlay { base: account, added: &added };
+        let mut candidates = Vec::with_capacity(outcomes.len());
+        for ((ci, c), outcome) in program.campaigns.iter().enumerate().zip(outcomes) {
             let enrolled = !c.entry_required || account.enrolled_at(&c.id).is_some_and(|at| at <= payment.at);
             let mut points = if outcome.ineligible.is_none() && enrolled { outcome.points } else { Decimal::ZERO };
             if let Some(cap) = outcome.caps.month {
