@@ -156,6 +156,14 @@ impl LocalTime {
     pub(crate) fn get(&mut self) -> i128 {
         *self.local.get_or_insert_with(|| time::local_nanos(self.at, self.zone))
     }
+
+    pub(crate) fn zone(&self) -> crate::ir::Zone {
+        self.zone
+    }
+
+    pub(crate) fn at(&self) -> crate::ir::Nanos {
+        self.at
+    }
 }
 
 impl Interp {

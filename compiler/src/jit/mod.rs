@@ -98,6 +98,26 @@ pub struct FlatPayment {
     pub(crate) attribute_values: [i64; MAX_ATTRIBUTES],
 }
 
+impl FlatPayment {
+    /// Nothing yet: what [`flat_form`] writes over (no JIT's origin is 0).
+    const EMPTY: FlatPayment = FlatPayment {
+        at: 0,
+        amount: 0,
+        tag_bits: 0,
+        category_bits: 0,
+        currency: ABSENT,
+        channel: ABSENT,
+        terminal: ABSENT,
+        app: ABSENT,
+        merchant: [ABSENT; 5],
+        n_tenders: 0,
+        origin: 0,
+        tenders: [FlatTender { amount: 0, method: ABSENT, installments: 0, method_bit: 0 }; MAX_TENDERS],
+        attributes: [ATTR_ABSENT; MAX_ATTRIBUTES],
+        attribute_values: [0; MAX_ATTRIBUTES],
+    };
+}
+
 /// Which bit of [`FlatPayment::tag_bits`] (or `category_bits`) stands for which symbol. Bits
 /// are handed out as code is generated, to the symbols set tests name; the last bit,
 /// [`OVERFLOW_BIT`], says that the payment holds a named symbol that got no bit of its own
@@ -687,16 +707,8 @@ impl Jit {
     /// [`SCALE`] places or the payment has more than [`MAX_TENDERS`] tenders or
     /// [`MAX_ATTRIBUTES`] attributes (the interpreter answers for it then).
     pub fn flatten(&self, view: &PaymentView<'_>) -> Option<FlatPayment> {
-        flat_form(view, &self.bits, self.origin)
-    }
-
-    /// `f` of the flat form attached to `payment` if this JIT made it (not copied: it is a
-    /// few hundred bytes), or of a new one; `None` when the payment does not flatten.
-    fn with_flat<R>(&self, payment: &PaymentView<'_>, f: impl FnOnce(&FlatPayment) -> R) -> Option<R> {
-        match payment.flat {
-            Some(flat) if flat.origin == self.origin => Some(f(flat)),
-            _ => self.flatten(payment).map(|flat| f(&flat)),
-        }
+        let mut flat = FlatPayment::EMPTY;
+        flat_form(view, &self.bits, self.origin, &mut flat).map(|()| flat)
     }
 
     /// Runs a campaign's native code on a flattened payment: the status (0 eligible, 1
@@ -749,26 +761,23 @@ impl Jit {
         &self,
         index: usize,
         slots: &[general::Slot],
-        payment: &PaymentView<'_>,
+        clock: &mut Clock,
         counters: &dyn Counters,
         values: &mut [i64; general::MAX_SLOTS + 1],
         counter: Option<usize>,
     ) -> Option<()> {
-        use crate::time;
         let c = self.interp.program().campaigns.get(index)?;
-        let mut local = crate::interp::LocalTime::new(payment.at, c.zone);
+        let clock = clock.in_zone(c.zone);
         for (i, (slot, value)) in slots.iter().zip(values.iter_mut()).enumerate() {
             match (*slot, counter) {
                 (general::Slot::Counter { counter: k, window }, Some(wanted)) if wanted == i => {
-                    let key = crate::interp::CounterRef { counter: k, window }.key_at(c, &mut local);
+                    let key = crate::interp::CounterRef { counter: k, window }.key_at(c, &mut clock.local);
                     *value = scaled(counters.counter(index, k as usize, key))?;
                 }
                 (general::Slot::Counter { .. }, _) | (_, Some(_)) => {}
-                (general::Slot::MonthStart, None) => {
-                    *value = time::month_start_of(time::month_of_local(local.get()), c.zone);
-                }
-                (general::Slot::Weekday, None) => *value = i64::from(time::weekday_and_hour_of_local(local.get()).0),
-                (general::Slot::Hour, None) => *value = i64::from(time::weekday_and_hour_of_local(local.get()).1),
+                (general::Slot::MonthStart, None) => *value = clock.month_start(),
+                (general::Slot::Weekday, None) => *value = i64::from(clock.weekday_and_hour().0),
+                (general::Slot::Hour, None) => *value = i64::from(clock.weekday_and_hour().1),
             }
         }
         if let Some(i) = counter {
@@ -796,26 +805,122 @@ impl Jit {
             })
     }
 
-    /// A general campaign's award on a payment (`flat` its flat form): the status and what
-    /// the code wrote, or `None` when the interpreter must answer.
+    /// A payment ready for native code, or `None` when it does not flatten (the interpreter
+    /// answers for it then). `scratch` holds a flat form made here.
+    fn ready<'p>(&self, payment: &'p PaymentView<'p>, scratch: &'p mut Option<FlatPayment>) -> Option<Ready<'p>> {
+        let flat = match payment.flat {
+            Some(flat) if flat.origin == self.origin => flat,
+            _ => {
+                let flat = scratch.insert(FlatPayment::EMPTY);
+                flat_form(payment, &self.bits, self.origin, flat)?;
+                flat
+            }
+        };
+        Some(Ready {
+            flat,
+            view: payment,
+            attributes_fit: self.attributes_fit(payment),
+            clock: Clock::new(payment.at, self.interp.program().campaigns.first().map_or(DEFAULT_ZONE, |c| c.zone)),
+        })
+    }
+
+    /// What campaign `index` gives a payment, into `out`: native code where the campaign
+    /// compiled and the payment allows, the interpreter otherwise.
+    fn award(
+        &self,
+        index: usize,
+        payment: &mut Ready<'_>,
+        counters: &dyn Counters,
+        out: &mut Outcome,
+    ) -> Result<(), EvalError> {
+        let Some(Some(compiled)) = self.compiled.get(index) else {
+            if let Some(Some(code)) = self.general.get(index)
+                && let Some((status, results)) = self.general_award(index, code, payment, counters)
+            {
+                out.reset();
+                out.ineligible = ineligible(status);
+                if status == ELIGIBLE {
+                    out.basis = Decimal::new(results[0], SCALE);
+                    out.uncapped = Decimal::from(results[1]);
+                    out.points = Decimal::from(results[2]);
+                    out.value = Decimal::new(results[3], code.value_scale);
+                    let bits = results[7];
+                    let cap = |bit: i64, value: i64| (bits & bit != 0).then(|| Decimal::from(value));
+                    out.caps = CapValues {
+                        month: cap(general::HAS_MONTH_CAP, results[4]),
+                        period: cap(general::HAS_PERIOD_CAP, results[5]),
+                        payment: cap(general::HAS_PAYMENT_CAP, results[6]),
+                    };
+                }
+                return Ok(());
+            }
+            return self.interp.evaluate_into(index, payment.view, counters, out);
+        };
+        let mut results = [0i64; 6];
+        // SAFETY: as in `kernel`: the flat payment is plain data from `flat_form`, the code
+        // reads only its fields and writes only `results`' six `i64`s.
+        let status = unsafe { (compiled.function)(payment.flat, results.as_mut_ptr()) };
+        if status == FALL_BACK {
+            return self.interp.evaluate_into(index, payment.view, counters, out);
+        }
+        out.reset();
+        out.ineligible = ineligible(status);
+        if status == ELIGIBLE {
+            out.basis = Decimal::new(results[0], SCALE);
+            out.value = Decimal::new(results[3], compiled.rate_scale);
+            out.uncapped = Decimal::from(results[1]);
+            out.points = Decimal::from(results[2]);
+            out.caps = compiled.caps;
+            if let Some(scale) = compiled.month_cap_scale {
+                out.caps.month = Some(Decimal::new(results[4], scale));
+            }
+            if let Some(scale) = compiled.period_cap_scale {
+                out.caps.period = Some(Decimal::new(results[5], scale));
+            }
+        }
+        Ok(())
+    }
+
+    /// What a payment adds to counter `counter` of campaign `index`: native code where the
+    /// counter compiled and the payment allows, the interpreter otherwise.
+    fn contribution(
+        &self,
+        index: usize,
+        counter: usize,
+        payment: &mut Ready<'_>,
+        counters: &dyn Counters,
+    ) -> Result<Option<Decimal>, EvalError> {
+        if let Some(Some(code)) = self.counters.get(index).and_then(|c| c.get(counter))
+            && let Some((status, [value])) = self.run_general::<1>(index, code.function, &code.slots, payment, counters)
+        {
+            match status {
+                0 => return Ok(None),
+                1 => return Ok(Some(Decimal::new(value, code.scale))),
+                _ => {}
+            }
+        }
+        self.interp.counter_contribution(index, counter, payment.view, counters)
+    }
+
+    /// A general campaign's award on a payment: the status and what the code wrote, or
+    /// `None` when the interpreter must answer.
     fn general_award(
         &self,
         index: usize,
         code: &GeneralAward,
-        flat: &FlatPayment,
-        payment: &PaymentView<'_>,
+        payment: &mut Ready<'_>,
         counters: &dyn Counters,
     ) -> Option<(i32, [i64; 8])> {
         // A payment the period, the currency or a leading condition rules out is answered
         // before any slot (counter) is read, as the interpreter stops there too.
         if let Some(precheck) = code.precheck {
             // SAFETY: the precheck reads only the flat payment's fields (see `kernel`).
-            let status = unsafe { precheck(flat) };
+            let status = unsafe { precheck(payment.flat) };
             if status > ELIGIBLE {
                 return Some((status, [0; 8]));
             }
         }
-        let answer = self.run_general::<8>(index, code.function, &code.slots, flat, payment, counters);
+        let answer = self.run_general::<8>(index, code.function, &code.slots, payment, counters);
         #[cfg(test)]
         if answer.is_some() {
             tests::GENERAL_RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -823,18 +928,17 @@ impl Jit {
         answer
     }
 
-    /// Runs a campaign's general code on a payment (`flat` its flat form): the status and
-    /// what it wrote, or `None` when the interpreter must answer.
+    /// Runs a campaign's general code on a payment: the status and what it wrote, or `None`
+    /// when the interpreter must answer.
     fn run_general<const N: usize>(
         &self,
         index: usize,
         function: GeneralFn,
         slots: &[general::Slot],
-        flat: &FlatPayment,
-        payment: &PaymentView<'_>,
+        payment: &mut Ready<'_>,
         counters: &dyn Counters,
     ) -> Option<(i32, [i64; N])> {
-        if !self.attributes_fit(payment) {
+        if !payment.attributes_fit {
             return None;
         }
         // Each counter is read from the account only when the code gets to a place that
@@ -842,7 +946,7 @@ impl Jit {
         // the code says which it needs, and runs again with it.
         let mut values = [0i64; general::MAX_SLOTS + 1];
         let mut results = [0i64; N];
-        self.fill_slots(index, slots, payment, counters, &mut values, None)?;
+        self.fill_slots(index, slots, &mut payment.clock, counters, &mut values, None)?;
         for _ in 0..=general::MAX_SLOTS {
             // SAFETY: the flat payment is plain data made by `flat_form`, which keeps
             // `n_tenders` within its tender array; the code reads only its fields (attributes
@@ -850,17 +954,84 @@ impl Jit {
             // `general::MAX_SLOTS` slots and the bits after them (it fails to generate with
             // more), and writes at most `N` `i64`s: callers pass 8 for an award's code, 1 for a
             // counter's (see `general`).
-            let status = unsafe { function(flat, results.as_mut_ptr(), values.as_ptr()) };
+            let status = unsafe { function(payment.flat, results.as_mut_ptr(), values.as_ptr()) };
             let wanted = usize::try_from(general::NEED_COUNTER - status).ok().filter(|i| *i < slots.len());
             match wanted {
                 // Asked again for one it has: something is wrong; the interpreter answers.
                 Some(i) if values[general::MAX_SLOTS] & 1 << i != 0 => return None,
-                Some(i) => self.fill_slots(index, slots, payment, counters, &mut values, Some(i))?,
+                Some(i) => self.fill_slots(index, slots, &mut payment.clock, counters, &mut values, Some(i))?,
                 None if status == FALL_BACK || status < general::NEED_COUNTER => return None,
                 None => return Some((status, results)),
             }
         }
         None
+    }
+}
+
+/// The zone a clock starts in when the program has no campaign (it is never read then).
+const DEFAULT_ZONE: crate::ir::Zone = crate::ir::Zone::Fixed(match chrono::FixedOffset::east_opt(0) {
+    Some(utc) => utc,
+    None => panic!("a zero offset is valid"),
+});
+
+/// A payment on its way through native code: its flat form and view, and what is worked out
+/// once for all of its campaigns.
+struct Ready<'p> {
+    flat: &'p FlatPayment,
+    view: &'p PaymentView<'p>,
+    /// Every attribute holds a value of its declared kind ([`Jit::attributes_fit`]).
+    attributes_fit: bool,
+    clock: Clock,
+}
+
+/// A payment's local time in one zone and the facts general code reads of it, each worked
+/// out when first asked for and kept for the payment's other campaigns in that zone (a
+/// program's campaigns usually share one).
+struct Clock {
+    local: crate::interp::LocalTime,
+    month: Option<crate::time::MonthKey>,
+    month_start: Option<crate::ir::Nanos>,
+    weekday_and_hour: Option<(u32, u32)>,
+}
+
+impl Clock {
+    fn new(at: crate::ir::Nanos, zone: crate::ir::Zone) -> Clock {
+        Clock { local: crate::interp::LocalTime::new(at, zone), month: None, month_start: None, weekday_and_hour: None }
+    }
+
+    /// [`Campaign::counter_key`](crate::ir::Campaign::counter_key), the month worked out once.
+    fn counter_key(&mut self, c: &crate::ir::Campaign, counter: usize) -> crate::time::MonthKey {
+        match c.counters.get(counter).map(|k| k.scope) {
+            Some(crate::ir::CounterScope::Month) => self.in_zone(c.zone).month(),
+            _ => 0,
+        }
+    }
+
+    fn month(&mut self) -> crate::time::MonthKey {
+        let Clock { local, month, .. } = self;
+        *month.get_or_insert_with(|| crate::time::month_of_local(local.get()))
+    }
+
+    /// This clock, moved to `zone` (forgetting what it knew) if it was in another.
+    fn in_zone(&mut self, zone: crate::ir::Zone) -> &mut Clock {
+        if self.local.zone() != zone {
+            *self = Clock::new(self.local.at(), zone);
+        }
+        self
+    }
+
+    fn month_start(&mut self) -> crate::ir::Nanos {
+        if let Some(start) = self.month_start {
+            return start;
+        }
+        let start = crate::time::month_start_of(self.month(), self.local.zone());
+        self.month_start = Some(start);
+        start
+    }
+
+    fn weekday_and_hour(&mut self) -> (u32, u32) {
+        let Clock { local, weekday_and_hour, .. } = self;
+        *weekday_and_hour.get_or_insert_with(|| crate::time::weekday_and_hour_of_local(local.get()))
     }
 }
 
@@ -886,29 +1057,25 @@ fn scaled(amount: Decimal) -> Option<i64> {
     mantissa.checked_mul(10i64.checked_pow(shift)?)
 }
 
-/// The flat form of a payment with `bits`' sets; `None` when an amount is not exact at
-/// [`SCALE`] places or a tender's is over [`MAX_TENDER_AMOUNT`], or the payment has more
-/// tenders or attributes than fit.
-fn flat_form(view: &PaymentView<'_>, bits: &SetBits, origin: u64) -> Option<FlatPayment> {
+/// The flat form of a payment with `bits`' sets, written over `flat`; `None` (and `flat` not
+/// to be read) when an amount is not exact at [`SCALE`] places or a tender's is over
+/// [`MAX_TENDER_AMOUNT`], or the payment has more tenders or attributes than fit. Written in
+/// place: the form is a few hundred bytes, and returning it would copy it.
+fn flat_form(view: &PaymentView<'_>, bits: &SetBits, origin: u64, flat: &mut FlatPayment) -> Option<()> {
     if view.tenders.len() > MAX_TENDERS || view.attributes.len() > MAX_ATTRIBUTES {
         return None;
     }
-    let mut flat = FlatPayment {
-        at: view.at,
-        amount: scaled(view.amount)?,
-        tag_bits: bits.of(SetKind::Tags, view.tags),
-        category_bits: bits.of(SetKind::Categories, view.categories),
-        currency: view.currency.0,
-        channel: view.channel.0,
-        terminal: view.terminal.0,
-        app: view.app.0,
-        merchant: view.merchant.map(|m| m.map_or(ABSENT, |s: Sym| s.0)),
-        n_tenders: u32::try_from(view.tenders.len()).ok()?,
-        origin,
-        tenders: [FlatTender { amount: 0, method: ABSENT, installments: 0, method_bit: 0 }; MAX_TENDERS],
-        attributes: [ATTR_ABSENT; MAX_ATTRIBUTES],
-        attribute_values: [0; MAX_ATTRIBUTES],
-    };
+    flat.at = view.at;
+    flat.amount = scaled(view.amount)?;
+    flat.tag_bits = bits.of(SetKind::Tags, view.tags);
+    flat.category_bits = bits.of(SetKind::Categories, view.categories);
+    flat.currency = view.currency.0;
+    flat.channel = view.channel.0;
+    flat.terminal = view.terminal.0;
+    flat.app = view.app.0;
+    flat.merchant = view.merchant.map(|m| m.map_or(ABSENT, |s: Sym| s.0));
+    flat.n_tenders = u32::try_from(view.tenders.len()).ok()?;
+    flat.tenders = [FlatTender { amount: 0, method: ABSENT, installments: 0, method_bit: 0 }; MAX_TENDERS];
     for (slot, t) in flat.tenders.iter_mut().zip(view.tenders) {
         // A whole number written without decimals (as the interpreter compares it).
         let installments =
@@ -917,6 +1084,8 @@ fn flat_form(view: &PaymentView<'_>, bits: &SetBits, origin: u64) -> Option<Flat
         let method_bit = bits.of(SetKind::Methods, std::slice::from_ref(&t.method));
         *slot = FlatTender { amount, method: t.method.0, installments, method_bit };
     }
+    flat.attributes = [ATTR_ABSENT; MAX_ATTRIBUTES];
+    flat.attribute_values = [0; MAX_ATTRIBUTES];
     for ((tag, value), a) in flat.attributes.iter_mut().zip(flat.attribute_values.iter_mut()).zip(view.attributes) {
         (*tag, *value) = match a {
             Value::Absent => (ATTR_ABSENT, 0),
@@ -927,7 +1096,9 @@ fn flat_form(view: &PaymentView<'_>, bits: &SetBits, origin: u64) -> Option<Flat
             _ => (ATTR_OTHER, 0),
         };
     }
-    Some(flat)
+    // Last: a form left half written by a `None` above is nobody's.
+    flat.origin = origin;
+    Some(())
 }
 
 /// What a status other than `FALL_BACK` says about eligibility.
@@ -949,6 +1120,41 @@ impl Evaluator for Jit {
         Jit::flatten(self, payment)
     }
 
+    fn evaluate_payment(
+        &self,
+        payment: &PaymentView<'_>,
+        counters: &dyn Counters,
+        out: &mut crate::PaymentOutcome,
+    ) -> Result<(), EvalError> {
+        let mut owned = None;
+        let Some(mut ready) = self.ready(payment, &mut owned) else {
+            return crate::evaluate_by_parts(self, payment, counters, out);
+        };
+        // As `evaluate_by_parts` does, with the payment flattened, its attributes checked and
+        // its local time worked out once for every campaign.
+        let crate::PaymentOutcome { contributions, outcomes } = out;
+        let program = self.interp.program();
+        contributions.clear();
+        for (ci, c) in program.campaigns.iter().enumerate() {
+            if c.counters.is_empty() || !c.in_period(payment.at) {
+                continue;
+            }
+            for k in 0..c.counters.len() {
+                let overlay = crate::view::Overlay { base: counters, added: contributions };
+                if let Some(value) = self.contribution(ci, k, &mut ready, &overlay)? {
+                    let key = ready.clock.counter_key(c, k);
+                    contributions.push(crate::view::Contribution { campaign: ci, counter: k, key, value });
+                }
+            }
+        }
+        outcomes.resize_with(program.campaigns.len(), Outcome::default);
+        let overlay = crate::view::Overlay { base: counters, added: contributions };
+        for (ci, outcome) in outcomes.iter_mut().enumerate() {
+            self.award(ci, &mut ready, &overlay, outcome)?;
+        }
+        Ok(())
+    }
+
     fn evaluate_into(
         &self,
         index: usize,
@@ -956,53 +1162,11 @@ impl Evaluator for Jit {
         counters: &dyn Counters,
         out: &mut Outcome,
     ) -> Result<(), EvalError> {
-        let Some(Some(compiled)) = self.compiled.get(index) else {
-            if let Some(Some(code)) = self.general.get(index)
-                && let Some(Some((status, results))) =
-                    self.with_flat(payment, |flat| self.general_award(index, code, flat, payment, counters))
-            {
-                out.reset();
-                out.ineligible = ineligible(status);
-                if status == ELIGIBLE {
-                    out.basis = Decimal::new(results[0], SCALE);
-                    out.uncapped = Decimal::from(results[1]);
-                    out.points = Decimal::from(results[2]);
-                    out.value = Decimal::new(results[3], code.value_scale);
-                    let bits = results[7];
-                    let cap = |bit: i64, value: i64| (bits & bit != 0).then(|| Decimal::from(value));
-                    out.caps = CapValues {
-                        month: cap(general::HAS_MONTH_CAP, results[4]),
-                        period: cap(general::HAS_PERIOD_CAP, results[5]),
-                        payment: cap(general::HAS_PAYMENT_CAP, results[6]),
-                    };
-                }
-                return Ok(());
-            }
-            return self.interp.evaluate_into(index, payment, counters, out);
-        };
-        let mut results = [0i64; 6];
-        // SAFETY: as in `kernel`: the flat payment is plain data from `flat_form`, the code
-        // reads only its fields and writes only `results`' six `i64`s.
-        let status = self.with_flat(payment, |flat| unsafe { (compiled.function)(flat, results.as_mut_ptr()) });
-        let Some(status) = status.filter(|s| *s != FALL_BACK) else {
-            return self.interp.evaluate_into(index, payment, counters, out);
-        };
-        out.reset();
-        out.ineligible = ineligible(status);
-        if status == ELIGIBLE {
-            out.basis = Decimal::new(results[0], SCALE);
-            out.value = Decimal::new(results[3], compiled.rate_scale);
-            out.uncapped = Decimal::from(results[1]);
-            out.points = Decimal::from(results[2]);
-            out.caps = compiled.caps;
-            if let Some(scale) = compiled.month_cap_scale {
-                out.caps.month = Some(Decimal::new(results[4], scale));
-            }
-            if let Some(scale) = compiled.period_cap_scale {
-                out.caps.period = Some(Decimal::new(results[5], scale));
-            }
+        let mut owned = None;
+        match self.ready(payment, &mut owned) {
+            Some(mut ready) => self.award(index, &mut ready, counters, out),
+            None => self.interp.evaluate_into(index, payment, counters, out),
         }
-        Ok(())
     }
 
     fn evaluate_award(
@@ -1034,18 +1198,11 @@ impl Evaluator for Jit {
         payment: &PaymentView<'_>,
         counters: &dyn Counters,
     ) -> Result<Option<Decimal>, EvalError> {
-        if let Some(Some(code)) = self.counters.get(index).and_then(|c| c.get(counter))
-            && let Some(Some((status, [value]))) = self.with_flat(payment, |flat| {
-                self.run_general::<1>(index, code.function, &code.slots, flat, payment, counters)
-            })
-        {
-            match status {
-                0 => return Ok(None),
-                1 => return Ok(Some(Decimal::new(value, code.scale))),
-                _ => {}
-            }
+        let mut owned = None;
+        match self.ready(payment, &mut owned) {
+            Some(mut ready) => self.contribution(index, counter, &mut ready, counters),
+            None => self.interp.counter_contribution(index, counter, payment, counters),
         }
-        self.interp.counter_contribution(index, counter, payment, counters)
     }
 }
 
@@ -1832,6 +1989,7 @@ mod tests {
         .map(|t| crate::time::nanos(chrono::DateTime::parse_from_rfc3339(t).unwrap_or_default().to_utc()));
         let mut state = 0x2545_F491_4F6C_DD1D_u64;
         let mut compared = 0;
+        let mut contributed = 0;
         let mut flats = Vec::new();
         for _ in 0..20_000 {
             let mut pick = |n: usize| (next(&mut state) % n as u64) as usize;
@@ -1900,8 +2058,18 @@ mod tests {
                     assert_eq!(got, expected, "counter {k} of {} on {view:?}", program.campaigns[index].id);
                 }
             }
+            // The whole payment at once: counters, then every campaign against them.
+            let mut expected = crate::PaymentOutcome::default();
+            let by_parts = interp.evaluate_payment(&view, &counters, &mut expected);
+            for payment in [&view, &attached] {
+                let mut got = crate::PaymentOutcome::default();
+                assert_eq!(jit.evaluate_payment(payment, &counters, &mut got), by_parts);
+                assert_eq!(got, expected, "the whole of {view:?}");
+            }
+            contributed += expected.contributions.len();
         }
         assert!(compared >= 100_000);
+        assert!(contributed > 5_000, "payments count: {contributed}");
         // The loop over many payments in native code finds what one call per payment finds.
         assert!(flats.len() > 15_000, "most payments flatten");
         let mut simple = 0;
@@ -2335,6 +2503,13 @@ mod random_campaigns {
                         "counter {k} of\n{source}\npayment: {view:?}"
                     );
                 }
+                // The whole payment: its awards read the counters with its own contributions.
+                let (mut expected, mut got) = (crate::PaymentOutcome::default(), crate::PaymentOutcome::default());
+                assert_eq!(
+                    jit.evaluate_payment(&view, &counters, &mut got),
+                    interp.evaluate_payment(&view, &counters, &mut expected)
+                );
+                assert_eq!(got, expected, "the whole payment with\n{source}\npayment: {view:?}");
                 compared += 1;
             }
         }
