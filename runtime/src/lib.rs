@@ -91,8 +91,9 @@ pub struct Runtime {
     owners: HashMap<String, String>,
     /// Payments to explain, and their explanations once processed.
     explain: HashMap<String, Option<String>>,
-    /// What accepted events changed since [`Runtime::take_changes`] was last called.
-    changes: Changes,
+    /// What accepted events changed since [`Runtime::take_changes`] was last called, when
+    /// asked to keep it ([`Runtime::track_changes`]): only a store needs it.
+    changes: Option<Changes>,
 }
 
 /// What accepted events changed: for a store, to write only that.
@@ -246,7 +247,7 @@ impl Runtime {
             seen: HashMap::new(),
             owners: HashMap::new(),
             explain: HashMap::new(),
-            changes: Changes::default(),
+            changes: None,
         }
     }
 
@@ -326,7 +327,8 @@ impl Runtime {
     }
 
     fn note_changes(&mut self, event: &Event, entries: &[Entry]) {
-        self.changes.accounts.insert(event.account.clone());
+        let Some(changes) = &mut self.changes else { return };
+        changes.accounts.insert(event.account.clone());
         let named = match &event.kind {
             EventKind::Payment(_) => Some(&event.id),
             EventKind::Refund { payment, .. } | EventKind::Complete { payment } => Some(payment),
@@ -337,16 +339,23 @@ impl Runtime {
             _ => None,
         });
         for payment in named.into_iter().chain(adjusted) {
-            self.changes.payments.insert((event.account.clone(), payment.clone()));
+            changes.payments.insert((event.account.clone(), payment.clone()));
         }
     }
 }
 
 /// Keeping state outside the process: what a store needs from the runtime.
 impl Runtime {
-    /// What accepted events changed since the last call, and starts afresh.
+    /// Keeps what accepted events change from now on, for [`Runtime::take_changes`]. Off
+    /// until asked for: a runtime without a store would keep it for nobody.
+    pub fn track_changes(&mut self) {
+        self.changes.get_or_insert_with(Changes::default);
+    }
+
+    /// What accepted events changed since the last call (or since
+    /// [`Runtime::track_changes`]), and starts afresh; nothing when changes are not tracked.
     pub fn take_changes(&mut self) -> Changes {
-        std::mem::take(&mut self.changes)
+        self.changes.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// An account's own state, named for keeping; `None` when no event named the account.
@@ -404,7 +413,9 @@ impl Runtime {
         self.accounts.clear();
         self.owners.clear();
         self.seen.clear();
-        self.changes = Changes::default();
+        if let Some(changes) = &mut self.changes {
+            *changes = Changes::default();
+        }
     }
 
     /// Records an event accepted earlier (by a store), so that it is a duplicate now.

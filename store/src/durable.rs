@@ -96,7 +96,9 @@ impl Decoded {
 
 impl Durable {
     /// A runtime over a store. Accounts are read from the store as events need them.
-    pub fn new(runtime: Runtime, store: Box<dyn Store>) -> Durable {
+    pub fn new(mut runtime: Runtime, store: Box<dyn Store>) -> Durable {
+        // What a batch changed is what it writes.
+        runtime.track_changes();
         Durable { runtime, store, versions: HashMap::new(), cache_limit: DEFAULT_CACHE_LIMIT }
     }
 

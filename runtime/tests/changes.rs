@@ -1,0 +1,33 @@
+//! What a store asks of the runtime: the accounts and payments accepted events changed.
+
+mod common;
+
+const PAYMENT: &str = r#"{"type":"payment","id":"p1","account":"u1","at":"2026-02-10T10:00:00+09:00","amount":1000,"method":"paypay_balance","merchant":{"tags":["ama-toku-4"]}}"#;
+const REFUND: &str =
+    r#"{"type":"refund","id":"r1","account":"u1","at":"2026-02-11T10:00:00+09:00","payment":"p1","amount":100}"#;
+const ENROLL: &str =
+    r#"{"type":"enroll","id":"e1","account":"u2","at":"2026-02-11T10:00:00+09:00","campaign":"aupay-amazon-2026"}"#;
+
+#[test]
+fn changes_are_kept_only_when_asked_for_and_name_what_events_touched() {
+    let mut untracked = common::seeds();
+    untracked.process_line(1, PAYMENT);
+    assert_eq!(untracked.take_changes(), camp_runtime::Changes::default(), "nobody asked for them");
+
+    let mut rt = common::seeds();
+    rt.track_changes();
+    rt.process_line(1, PAYMENT);
+    let changes = rt.take_changes();
+    assert_eq!(changes.accounts.iter().collect::<Vec<_>>(), ["u1"]);
+    assert_eq!(changes.payments.iter().collect::<Vec<_>>(), [&("u1".to_string(), "p1".to_string())]);
+    assert_eq!(rt.take_changes(), camp_runtime::Changes::default(), "taken, so afresh");
+
+    rt.process_line(2, REFUND);
+    rt.process_line(3, ENROLL);
+    let changes = rt.take_changes();
+    assert_eq!(changes.accounts.iter().collect::<Vec<_>>(), ["u1", "u2"]);
+    assert_eq!(changes.payments.iter().collect::<Vec<_>>(), [&("u1".to_string(), "p1".to_string())]);
+    // A duplicate changes nothing.
+    rt.process_line(4, PAYMENT);
+    assert_eq!(rt.take_changes(), camp_runtime::Changes::default());
+}
