@@ -106,7 +106,7 @@ pub struct Payment {
     /// Refunded in full or cancelled.
     pub void: bool,
     /// The decoded event (tenders keep what is left of each).
-    pub(crate) event: event::Payment,
+    pub(crate) event: std::sync::Arc<event::Payment>,
     /// What it added to counters: (campaign, counter, key, value, counts payments).
     pub(crate) contributions: Vec<Contribution>,
     /// What campaigns awarded it.

@@ -27,8 +27,9 @@ pub struct Event {
 /// The kinds of event.
 #[derive(Clone, Debug, PartialEq)]
 pub enum EventKind {
-    /// A payment (boxed: it is much larger than the other kinds).
-    Payment(Box<Payment>),
+    /// A payment (shared: it is much larger than the other kinds, and the account keeps it as
+    /// it came, without a copy).
+    Payment(std::sync::Arc<Payment>),
     /// Part of a payment taken back; `None` for a `cancel` (all of it).
     Refund {
         /// The payment's id.
@@ -134,7 +135,7 @@ pub fn decode(value: &Value) -> Result<Event, Reject> {
     }
     let at = fields.time("at")?;
     let kind = match kind_name.as_str() {
-        "payment" => EventKind::Payment(Box::new(payment(&fields)?)),
+        "payment" => EventKind::Payment(std::sync::Arc::new(payment(&fields)?)),
         "refund" => {
             let amount = fields.amount("amount")?;
             if amount <= Decimal::ZERO {

@@ -498,7 +498,7 @@ impl Runtime {
         Ok(Vec::new())
     }
 
-    fn payment(&mut self, event: &Event, p: &event::Payment) -> Result<Vec<Entry>, Reject> {
+    fn payment(&mut self, event: &Event, p: &Arc<event::Payment>) -> Result<Vec<Entry>, Reject> {
         let record = Payment {
             id: event.id.clone(),
             at: event.at,
@@ -506,7 +506,7 @@ impl Runtime {
             amount: p.amount,
             provisional: p.provisional,
             void: false,
-            event: p.clone(),
+            event: Arc::clone(p),
             contributions: Vec::new(),
             awards: Vec::new(),
             detached: Default::default(),
@@ -851,11 +851,13 @@ impl Runtime {
         }
         let program = Arc::clone(self.program());
         let mut after = payment.clone();
-        after.event.tenders = split_refund(&payment.event.tenders, refund);
+        // The event is shared with the payment as it was: changed, it is copied first.
+        let tenders = &mut Arc::make_mut(&mut after.event).tenders;
+        *tenders = split_refund(&payment.event.tenders, refund);
         after.amount = payment.amount - refund;
         after.void = after.amount.is_zero() || amount.is_none();
         if after.void {
-            for t in &mut after.event.tenders {
+            for t in tenders.iter_mut() {
                 t.amount = Decimal::ZERO;
             }
         }

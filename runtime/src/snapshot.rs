@@ -208,7 +208,7 @@ pub(crate) fn payment_state(payment: &Payment, program: &Program) -> PaymentStat
         amount: payment.amount,
         provisional: payment.provisional,
         void: payment.void,
-        event: payment.event.clone(),
+        event: (*payment.event).clone(),
         contributions: payment
             .contributions
             .iter()
@@ -301,7 +301,7 @@ pub(crate) fn restore(state: AccountState, payments: Vec<PaymentState>, program:
                 amount: p.amount,
                 provisional: p.provisional,
                 void: p.void,
-                event: p.event,
+                event: std::sync::Arc::new(p.event),
                 contributions,
                 awards,
                 detached,
