@@ -29,7 +29,7 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
 pub use account::{Account, AwardRecord, Payment};
-use account::{Contribution, IndexMap, Interned, PERIOD};
+use account::{Contribution, IdMap, IndexMap, Interned, PERIOD};
 pub use camp_compiler::{Outcome, PaymentOutcome, SourceFile};
 pub use event::{Event, EventKind, Reject};
 pub use ledger::Entry;
@@ -84,13 +84,13 @@ pub fn compile(files: &[SourceFile<'_>]) -> Result<Arc<Program>, LoadError> {
 #[derive(Debug)]
 pub struct Runtime {
     evaluator: Box<dyn Evaluator>,
-    accounts: HashMap<String, Account>,
+    accounts: IdMap<String, Account>,
     /// Accepted event ids with a hash of their content.
-    seen: HashMap<String, u64>,
+    seen: IdMap<String, u64>,
     /// Payment id → account id.
-    owners: HashMap<String, String>,
+    owners: IdMap<String, String>,
     /// Payments to explain, and their explanations once processed.
-    explain: HashMap<String, Option<String>>,
+    explain: IdMap<String, Option<String>>,
     /// What accepted events changed since [`Runtime::take_changes`] was last called, when
     /// asked to keep it ([`Runtime::track_changes`]): only a store needs it.
     changes: Option<Changes>,
@@ -243,10 +243,10 @@ impl Runtime {
     pub fn with_evaluator(evaluator: Box<dyn Evaluator>) -> Runtime {
         Runtime {
             evaluator,
-            accounts: HashMap::new(),
-            seen: HashMap::new(),
-            owners: HashMap::new(),
-            explain: HashMap::new(),
+            accounts: IdMap::default(),
+            seen: IdMap::default(),
+            owners: IdMap::default(),
+            explain: IdMap::default(),
             changes: None,
         }
     }
@@ -709,20 +709,19 @@ impl Runtime {
 
 /// Largest-applies groups, then combined caps (S4.8).
 fn stack(program: &Program, candidates: &mut [Candidate], amount: Decimal) {
-    let mut best: HashMap<&str, usize> = HashMap::new();
+    // Group → the best candidate so far: a program has a few groups, so a list does.
+    let mut best: Vec<(&str, usize)> = Vec::new();
     for (i, cand) in candidates.iter().enumerate() {
         let c = &program.campaigns[cand.campaign];
         let Some((group, priority)) = &c.stacking.largest_in else { continue };
-        match best.get(group.as_str()) {
-            None => {
-                best.insert(group, i);
-            }
-            Some(&j) => {
-                let other = &candidates[j];
+        match best.iter_mut().find(|(g, _)| *g == group.as_str()) {
+            None => best.push((group, i)),
+            Some((_, j)) => {
+                let other = &candidates[*j];
                 let other_priority =
                     program.campaigns[other.campaign].stacking.largest_in.as_ref().map_or(u32::MAX, |g| g.1);
                 if cand.points > other.points || (cand.points == other.points && *priority < other_priority) {
-                    best.insert(group, i);
+                    *j = i;
                 }
             }
         }
@@ -730,7 +729,7 @@ fn stack(program: &Program, candidates: &mut [Candidate], amount: Decimal) {
     for i in 0..candidates.len() {
         let c = &program.campaigns[candidates[i].campaign];
         if let Some((group, _)) = &c.stacking.largest_in {
-            let winner = best.get(group.as_str()).copied().unwrap_or(i);
+            let winner = best.iter().find(|(g, _)| *g == group.as_str()).map_or(i, |(_, j)| *j);
             if winner != i && candidates[i].points > Decimal::ZERO {
                 let winner_id = &program.campaigns[candidates[winner].campaign].id;
                 candidates[i].stacking = Some(format!(
