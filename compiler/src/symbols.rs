@@ -98,28 +98,29 @@ impl Symbols {
 }
 
 /// Interns the texts of one event: known texts get their campaign symbol, others a fresh
-/// symbol above [`FIRST_UNNAMED`], the same one for equal texts of the event.
+/// symbol above [`FIRST_UNNAMED`], the same one for equal texts of the event (kept borrowed
+/// from the event, so that interning allocates nothing but this short list).
 #[derive(Debug)]
-pub struct Interner<'a> {
+pub struct Interner<'a, 't> {
     symbols: &'a Symbols,
-    unnamed: Vec<String>,
+    unnamed: Vec<&'t str>,
 }
 
-impl<'a> Interner<'a> {
+impl<'a, 't> Interner<'a, 't> {
     /// An interner over the program's symbols.
-    pub fn new(symbols: &'a Symbols) -> Interner<'a> {
+    pub fn new(symbols: &'a Symbols) -> Interner<'a, 't> {
         Interner { symbols, unnamed: Vec::new() }
     }
 
     /// The symbol of a text of the event.
-    pub fn sym(&mut self, text: &str) -> Sym {
+    pub fn sym(&mut self, text: &'t str) -> Sym {
         if let Some(sym) = self.symbols.get(text) {
             return sym;
         }
-        let index = match self.unnamed.iter().position(|t| t == text) {
+        let index = match self.unnamed.iter().position(|t| *t == text) {
             Some(i) => i,
             None => {
-                self.unnamed.push(text.to_string());
+                self.unnamed.push(text);
                 self.unnamed.len() - 1
             }
         };
@@ -131,6 +132,20 @@ impl<'a> Interner<'a> {
 mod tests {
     use super::*;
     use std::hash::{BuildHasher, BuildHasherDefault};
+
+    #[test]
+    fn an_events_unknown_texts_get_one_fresh_symbol_each() {
+        let mut symbols = Symbols::default();
+        let known = symbols.intern("paypay");
+        let (first, second) = (String::from("tokyo-cafe"), String::from("tokyo-cafe"));
+        let mut interner = Interner::new(&symbols);
+        let cafe = interner.sym(&first);
+        assert_eq!(interner.sym("paypay"), known);
+        assert_eq!(interner.sym(&second), cafe, "equal texts, one symbol");
+        let other = interner.sym("kyoto-cafe");
+        assert_ne!(other, cafe);
+        assert!(cafe.0 >= FIRST_UNNAMED && other.0 >= FIRST_UNNAMED && known.0 < FIRST_UNNAMED);
+    }
 
     #[test]
     fn texts_of_every_length_intern_and_look_up() {

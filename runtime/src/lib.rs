@@ -691,7 +691,9 @@ impl Runtime {
                 payment: payment_id.to_string(),
                 points: cand.points.to_i64().unwrap_or(i64::MAX),
                 unit: c.unit.clone(),
-                grant_on: grant::date(c, at).format("%Y-%m-%d").to_string(),
+                // ISO 8601, as `%Y-%m-%d` writes it (a sign beyond year 9999), without
+                // parsing a format for every award.
+                grant_on: grant::date(c, at).to_string(),
                 source: c.award.source.to_string(),
                 reason: explain::award_reason(c, cand),
             });
