@@ -91,6 +91,8 @@ pub struct Runtime {
     owners: IdMap<String, String>,
     /// Payments to explain, and their explanations once processed.
     explain: IdMap<String, Option<String>>,
+    /// Scratch space for what the evaluator decides about a payment, reused across payments.
+    evaluated: PaymentOutcome,
     /// What accepted events changed since [`Runtime::take_changes`] was last called, when
     /// asked to keep it ([`Runtime::track_changes`]): only a store needs it.
     changes: Option<Changes>,
@@ -202,6 +204,12 @@ fn hash_json(value: &serde_json::Value, hasher: &mut impl Hasher) {
     }
 }
 
+/// The state of an account no event has named yet.
+fn no_account() -> &'static Account {
+    static EMPTY: std::sync::LazyLock<Account> = std::sync::LazyLock::new(Account::default);
+    &EMPTY
+}
+
 fn month_of(c: &Campaign, at: Nanos) -> MonthKey {
     c.month_of(at)
 }
@@ -247,6 +255,7 @@ impl Runtime {
             seen: IdMap::default(),
             owners: IdMap::default(),
             explain: IdMap::default(),
+            evaluated: PaymentOutcome::default(),
             changes: None,
         }
     }
@@ -511,7 +520,14 @@ impl Runtime {
             awards: Vec::new(),
             detached: Default::default(),
         };
-        let settled = if p.provisional { None } else { Some(self.settle(&event.account, &record, &event.id)?) };
+        let settled = if p.provisional {
+            None
+        } else {
+            let mut evaluated = std::mem::take(&mut self.evaluated);
+            let settled = self.settle(&event.account, &record, &event.id, &mut evaluated);
+            self.evaluated = evaluated;
+            Some(settled?)
+        };
         let account = self.accounts.entry(event.account.clone()).or_default();
         account.order.push(event.id.clone());
         account.payments.insert(event.id.clone(), record);
@@ -533,7 +549,10 @@ impl Runtime {
         if !record.provisional {
             return Err(Reject::new(Some(&event.id), format!("payment {payment} is not provisional")));
         }
-        let settlement = self.settle(&event.account, &record, &event.id)?;
+        let mut evaluated = std::mem::take(&mut self.evaluated);
+        let settlement = self.settle(&event.account, &record, &event.id, &mut evaluated);
+        self.evaluated = evaluated;
+        let settlement = settlement?;
         if let Some(p) = self.accounts.get_mut(&event.account).and_then(|a| a.payments.get_mut(payment)) {
             p.provisional = false;
         }
@@ -619,10 +638,16 @@ struct Settlement {
 
 impl Runtime {
     /// Counts a (completed) payment and decides what every campaign awards it.
-    fn settle(&self, account_id: &str, payment: &Payment, cause: &str) -> Result<Settlement, Reject> {
+    /// `evaluated` is scratch space, reused across payments.
+    fn settle(
+        &self,
+        account_id: &str,
+        payment: &Payment,
+        cause: &str,
+        evaluated: &mut PaymentOutcome,
+    ) -> Result<Settlement, Reject> {
         let program = Arc::clone(self.program());
-        let empty = Account::default();
-        let account = self.accounts.get(account_id).unwrap_or(&empty);
+        let account = self.accounts.get(account_id).unwrap_or_else(|| no_account());
         let attributes = account.attributes_at(payment.at, program.attributes.len());
         let interned = Interned::new(&payment.event, &program.symbols, attributes);
         let view = interned.view(payment.amount, payment.at);
@@ -631,8 +656,7 @@ impl Runtime {
         // Counting comes first, and does not depend on which campaign wins (S4.8): the
         // evaluator counts, then evaluates every campaign against the counters with this
         // payment's contributions added.
-        let mut evaluated = PaymentOutcome::default();
-        self.evaluator.evaluate_payment(&view, account, &mut evaluated).map_err(|e| eval_reject(cause, e))?;
+        self.evaluator.evaluate_payment(&view, account, evaluated).map_err(|e| eval_reject(cause, e))?;
         let PaymentOutcome { contributions: added, outcomes } = evaluated;
         let contributions = added
             .iter()
@@ -644,9 +668,9 @@ impl Runtime {
                 counts_payments: program.campaigns[c.campaign].counters[c.counter].sum.is_none(),
             })
             .collect();
-        let overlay = camp_compiler::view::Overlay { base: account, added: &added };
+        let overlay = camp_compiler::view::Overlay { base: account, added };
         let mut candidates = Vec::with_capacity(outcomes.len());
-        for ((ci, c), outcome) in program.campaigns.iter().enumerate().zip(outcomes) {
+        for ((ci, c), outcome) in program.campaigns.iter().enumerate().zip(outcomes.iter().cloned()) {
             let enrolled = !c.entry_required || account.enrolled_at(&c.id).is_some_and(|at| at <= payment.at);
             let mut points = if outcome.ineligible.is_none() && enrolled { outcome.points } else { Decimal::ZERO };
             if let Some(cap) = outcome.caps.month {
@@ -863,8 +887,7 @@ impl Runtime {
             }
         }
         let account_id = event.account.clone();
-        let empty = Account::default();
-        let account = self.accounts.get(&account_id).unwrap_or(&empty);
+        let account = self.accounts.get(&account_id).unwrap_or_else(|| no_account());
         let fail = |e| eval_reject(&event.id, e);
 
         let mut entries = Vec::new();
