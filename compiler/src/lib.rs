@@ -154,27 +154,80 @@ pub struct PaymentOutcome {
 }
 
 /// [`Evaluator::evaluate_payment`] by parts: every counter with
-/// [`Evaluator::counter_contribution`], then every campaign with [`Evaluator::evaluate_into`].
-/// Counting comes first and does not depend on the awards (S4.8): a payment's counters count
-/// it only inside their campaign's period, each against the account's counters plus what
-/// the payment added before it; the awards read the counters with all of it added.
+/// [`Evaluator::counter_contribution`], then every campaign with [`Evaluator::evaluate_into`],
+/// in the order every evaluator follows (see `evaluate_in_order`).
 pub fn evaluate_by_parts<E: Evaluator + ?Sized>(
     evaluator: &E,
     payment: &PaymentView<'_>,
     counters: &dyn Counters,
     out: &mut PaymentOutcome,
 ) -> Result<(), EvalError> {
+    evaluate_in_order(evaluator.program(), payment.at, counters, &mut ByParts { evaluator, payment }, out)
+}
+
+/// The parts of a payment's evaluation, for [`evaluate_in_order`].
+pub(crate) trait PaymentParts {
+    /// The key the payment adds to counter `counter` of `campaign` under.
+    fn counter_key(&mut self, campaign: &ir::Campaign, counter: usize) -> time::MonthKey;
+
+    /// What the payment adds to counter `counter` of campaign `index`.
+    fn contribution(
+        &mut self,
+        index: usize,
+        counter: usize,
+        counters: &dyn Counters,
+    ) -> Result<Option<Decimal>, EvalError>;
+
+    /// What campaign `index` gives the payment.
+    fn award(&mut self, index: usize, counters: &dyn Counters, out: &mut Outcome) -> Result<(), EvalError>;
+}
+
+/// A payment evaluated by an evaluator's one-campaign methods.
+struct ByParts<'e, 'p, E: ?Sized> {
+    evaluator: &'e E,
+    payment: &'e PaymentView<'p>,
+}
+
+impl<E: Evaluator + ?Sized> PaymentParts for ByParts<'_, '_, E> {
+    fn counter_key(&mut self, campaign: &ir::Campaign, counter: usize) -> time::MonthKey {
+        campaign.counter_key(counter, self.payment.at)
+    }
+
+    fn contribution(
+        &mut self,
+        index: usize,
+        counter: usize,
+        counters: &dyn Counters,
+    ) -> Result<Option<Decimal>, EvalError> {
+        self.evaluator.counter_contribution(index, counter, self.payment, counters)
+    }
+
+    fn award(&mut self, index: usize, counters: &dyn Counters, out: &mut Outcome) -> Result<(), EvalError> {
+        self.evaluator.evaluate_into(index, self.payment, counters, out)
+    }
+}
+
+/// The order of a payment's evaluation, the same for every evaluator: counting comes first
+/// and does not depend on the awards (S4.8); a payment's counters count it only inside their
+/// campaign's period, each against the account's counters plus what the payment added before
+/// it; then every campaign, against the counters with all of it added.
+pub(crate) fn evaluate_in_order(
+    program: &ir::Program,
+    at: ir::Nanos,
+    counters: &dyn Counters,
+    parts: &mut impl PaymentParts,
+    out: &mut PaymentOutcome,
+) -> Result<(), EvalError> {
     let PaymentOutcome { contributions, outcomes } = out;
-    let program = evaluator.program();
     contributions.clear();
     for (ci, c) in program.campaigns.iter().enumerate() {
-        if c.counters.is_empty() || !c.in_period(payment.at) {
+        if c.counters.is_empty() || !c.in_period(at) {
             continue;
         }
         for k in 0..c.counters.len() {
             let overlay = view::Overlay { base: counters, added: contributions };
-            if let Some(value) = evaluator.counter_contribution(ci, k, payment, &overlay)? {
-                let key = c.counter_key(k, payment.at);
+            if let Some(value) = parts.contribution(ci, k, &overlay)? {
+                let key = parts.counter_key(c, k);
                 contributions.push(view::Contribution { campaign: ci, counter: k, key, value });
             }
         }
@@ -182,7 +235,7 @@ pub fn evaluate_by_parts<E: Evaluator + ?Sized>(
     outcomes.resize_with(program.campaigns.len(), Outcome::default);
     let overlay = view::Overlay { base: counters, added: contributions };
     for (ci, outcome) in outcomes.iter_mut().enumerate() {
-        evaluator.evaluate_into(ci, payment, &overlay, outcome)?;
+        parts.award(ci, &overlay, outcome)?;
     }
     Ok(())
 }

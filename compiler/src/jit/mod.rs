@@ -968,6 +968,31 @@ impl Jit {
     }
 }
 
+/// A payment evaluated by a JIT, ready once for all of its campaigns.
+struct JitParts<'j, 'p> {
+    jit: &'j Jit,
+    ready: Ready<'p>,
+}
+
+impl crate::PaymentParts for JitParts<'_, '_> {
+    fn counter_key(&mut self, campaign: &crate::ir::Campaign, counter: usize) -> crate::time::MonthKey {
+        self.ready.clock.counter_key(campaign, counter)
+    }
+
+    fn contribution(
+        &mut self,
+        index: usize,
+        counter: usize,
+        counters: &dyn Counters,
+    ) -> Result<Option<Decimal>, EvalError> {
+        self.jit.contribution(index, counter, &mut self.ready, counters)
+    }
+
+    fn award(&mut self, index: usize, counters: &dyn Counters, out: &mut Outcome) -> Result<(), EvalError> {
+        self.jit.award(index, &mut self.ready, counters, out)
+    }
+}
+
 /// The zone a clock starts in when the program has no campaign (it is never read then).
 const DEFAULT_ZONE: crate::ir::Zone = crate::ir::Zone::Fixed(match chrono::FixedOffset::east_opt(0) {
     Some(utc) => utc,
@@ -1127,32 +1152,12 @@ impl Evaluator for Jit {
         out: &mut crate::PaymentOutcome,
     ) -> Result<(), EvalError> {
         let mut owned = None;
-        let Some(mut ready) = self.ready(payment, &mut owned) else {
+        let Some(ready) = self.ready(payment, &mut owned) else {
             return crate::evaluate_by_parts(self, payment, counters, out);
         };
         // As `evaluate_by_parts` does, with the payment flattened, its attributes checked and
         // its local time worked out once for every campaign.
-        let crate::PaymentOutcome { contributions, outcomes } = out;
-        let program = self.interp.program();
-        contributions.clear();
-        for (ci, c) in program.campaigns.iter().enumerate() {
-            if c.counters.is_empty() || !c.in_period(payment.at) {
-                continue;
-            }
-            for k in 0..c.counters.len() {
-                let overlay = crate::view::Overlay { base: counters, added: contributions };
-                if let Some(value) = self.contribution(ci, k, &mut ready, &overlay)? {
-                    let key = ready.clock.counter_key(c, k);
-                    contributions.push(crate::view::Contribution { campaign: ci, counter: k, key, value });
-                }
-            }
-        }
-        outcomes.resize_with(program.campaigns.len(), Outcome::default);
-        let overlay = crate::view::Overlay { base: counters, added: contributions };
-        for (ci, outcome) in outcomes.iter_mut().enumerate() {
-            self.award(ci, &mut ready, &overlay, outcome)?;
-        }
-        Ok(())
+        crate::evaluate_in_order(self.interp.program(), payment.at, counters, &mut JitParts { jit: self, ready }, out)
     }
 
     fn evaluate_into(
