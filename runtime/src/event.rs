@@ -128,13 +128,13 @@ pub fn decode(value: &Value) -> Result<Event, Reject> {
         None => return Err(Reject::new(None, "the event has no `id`")),
     };
     let fields = Fields { object, id: &id };
-    let kind_name = fields.string("type")?;
+    let kind_name = fields.str("type")?;
     let account = fields.string("account")?;
     if account.is_empty() {
         return Err(fields.reject("`account` is empty"));
     }
     let at = fields.time("at")?;
-    let kind = match kind_name.as_str() {
+    let kind = match kind_name {
         "payment" => EventKind::Payment(std::sync::Arc::new(payment(&fields)?)),
         "refund" => {
             let amount = fields.amount("amount")?;
@@ -174,24 +174,33 @@ impl Fields<'_> {
     }
 
     fn string(&self, name: &str) -> Result<String, Reject> {
+        self.str(name).map(str::to_string)
+    }
+
+    /// A string field, borrowed (for fields only compared or parsed).
+    fn str(&self, name: &str) -> Result<&str, Reject> {
         match self.object.get(name) {
-            Some(Value::String(s)) => Ok(s.clone()),
+            Some(Value::String(s)) => Ok(s),
             Some(_) => Err(self.reject(format!("`{name}` must be a string"))),
             None => Err(self.reject(format!("event {} has no `{name}`", self.id))),
         }
     }
 
     fn optional_string(&self, name: &str, default: &str) -> Result<String, Reject> {
+        self.optional_str(name, default).map(str::to_string)
+    }
+
+    fn optional_str<'f>(&'f self, name: &str, default: &'f str) -> Result<&'f str, Reject> {
         match self.object.get(name) {
-            None | Some(Value::Null) => Ok(default.to_string()),
-            Some(Value::String(s)) => Ok(s.clone()),
+            None | Some(Value::Null) => Ok(default),
+            Some(Value::String(s)) => Ok(s),
             Some(_) => Err(self.reject(format!("`{name}` must be a string"))),
         }
     }
 
     fn time(&self, name: &str) -> Result<Nanos, Reject> {
-        let text = self.string(name)?;
-        parse_time(&text).ok_or_else(|| {
+        let text = self.str(name)?;
+        parse_time(text).ok_or_else(|| {
             self.reject(format!(
                 "`{name}` is `{text}`, not an RFC 3339 time with an offset such as 2026-02-03T10:15:00+09:00"
             ))
@@ -215,11 +224,12 @@ pub fn parse_time(text: &str) -> Option<Nanos> {
 /// A JSON number or decimal string, exactly as written.
 pub fn decimal(value: &Value) -> Option<Decimal> {
     let text = match value {
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => s.trim().to_string(),
+        // As written: numbers keep their text (serde_json's `arbitrary_precision`).
+        Value::Number(n) => n.as_str(),
+        Value::String(s) => s.trim(),
         _ => return None,
     };
-    Decimal::from_str(&text).ok().or_else(|| Decimal::from_scientific(&text).ok())
+    Decimal::from_str(text).ok().or_else(|| Decimal::from_scientific(text).ok())
 }
 
 fn payment(f: &Fields<'_>) -> Result<Payment, Reject> {
@@ -266,12 +276,13 @@ fn payment(f: &Fields<'_>) -> Result<Payment, Reject> {
         }
         Some(_) => return Err(f.reject("`merchant` must be an object")),
     }
-    let channel = f.optional_string("channel", "in_store")?;
+    let channel = f.optional_str("channel", "in_store")?;
     if channel != "in_store" && channel != "online" {
         return Err(f.reject(format!("`channel` is `{channel}`; it must be `in_store` or `online`")));
     }
-    let status = f.optional_string("status", "completed")?;
-    let provisional = match status.as_str() {
+    let channel = channel.to_string();
+    let status = f.optional_str("status", "completed")?;
+    let provisional = match status {
         "completed" => false,
         "provisional" => true,
         other => return Err(f.reject(format!("`status` is `{other}`; it must be `completed` or `provisional`"))),
