@@ -127,27 +127,27 @@ pub fn decode(value: &Value) -> Result<Event, Reject> {
         Some(_) => return Err(Reject::new(None, "`id` must be a string")),
         None => return Err(Reject::new(None, "the event has no `id`")),
     };
-    let fields = Fields { object, id: &id };
-    let kind_name = fields.str("type")?;
-    let account = fields.string("account")?;
+    let fields = Fields::new(object, &id);
+    let kind_name = fields.str(Key::Type)?;
+    let account = fields.string(Key::Account)?;
     if account.is_empty() {
         return Err(fields.reject("`account` is empty"));
     }
-    let at = fields.time("at")?;
+    let at = fields.time(Key::At)?;
     let kind = match kind_name {
         "payment" => EventKind::Payment(std::sync::Arc::new(payment(&fields)?)),
         "refund" => {
-            let amount = fields.amount("amount")?;
+            let amount = fields.amount(Key::Amount)?;
             if amount <= Decimal::ZERO {
                 return Err(fields.reject(format!("refund amount {amount} must be above zero")));
             }
-            EventKind::Refund { payment: fields.string("payment")?, amount: Some(amount) }
+            EventKind::Refund { payment: fields.string(Key::Payment)?, amount: Some(amount) }
         }
-        "cancel" => EventKind::Refund { payment: fields.string("payment")?, amount: None },
-        "complete" => EventKind::Complete { payment: fields.string("payment")? },
-        "enroll" => EventKind::Enroll { campaign: fields.string("campaign")? },
+        "cancel" => EventKind::Refund { payment: fields.string(Key::Payment)?, amount: None },
+        "complete" => EventKind::Complete { payment: fields.string(Key::Payment)? },
+        "enroll" => EventKind::Enroll { campaign: fields.string(Key::Campaign)? },
         "account" => {
-            let Some(Value::Object(attrs)) = object.get("attrs") else {
+            let Some(Value::Object(attrs)) = fields.get(Key::Attrs) else {
                 return Err(fields.reject("an `account` event needs `attrs`, an object of attribute values"));
             };
             let attrs =
@@ -163,9 +163,96 @@ pub fn decode(value: &Value) -> Result<Event, Reject> {
     Ok(Event { id, account, at, kind })
 }
 
+/// The fields an event's object may have (others are ignored).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Key {
+    Type,
+    Account,
+    At,
+    Amount,
+    Payment,
+    Campaign,
+    Attrs,
+    Currency,
+    Method,
+    Tenders,
+    Merchant,
+    Channel,
+    Status,
+    Items,
+    Terminal,
+    App,
+}
+
+/// How many [`Key`]s there are.
+const KEYS: usize = Key::App as usize + 1;
+
+impl Key {
+    fn of(name: &str) -> Option<Key> {
+        Some(match name {
+            "type" => Key::Type,
+            "account" => Key::Account,
+            "at" => Key::At,
+            "amount" => Key::Amount,
+            "payment" => Key::Payment,
+            "campaign" => Key::Campaign,
+            "attrs" => Key::Attrs,
+            "currency" => Key::Currency,
+            "method" => Key::Method,
+            "tenders" => Key::Tenders,
+            "merchant" => Key::Merchant,
+            "channel" => Key::Channel,
+            "status" => Key::Status,
+            "items" => Key::Items,
+            "terminal" => Key::Terminal,
+            "app" => Key::App,
+            _ => return None,
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Key::Type => "type",
+            Key::Account => "account",
+            Key::At => "at",
+            Key::Amount => "amount",
+            Key::Payment => "payment",
+            Key::Campaign => "campaign",
+            Key::Attrs => "attrs",
+            Key::Currency => "currency",
+            Key::Method => "method",
+            Key::Tenders => "tenders",
+            Key::Merchant => "merchant",
+            Key::Channel => "channel",
+            Key::Status => "status",
+            Key::Items => "items",
+            Key::Terminal => "terminal",
+            Key::App => "app",
+        }
+    }
+}
+
+/// An event's fields, found in one pass over its object: looking each up in the map compared
+/// strings again for every field.
 struct Fields<'a> {
-    object: &'a Map<String, Value>,
+    found: [Option<&'a Value>; KEYS],
     id: &'a str,
+}
+
+impl<'a> Fields<'a> {
+    fn new(object: &'a Map<String, Value>, id: &'a str) -> Fields<'a> {
+        let mut found = [None; KEYS];
+        for (name, value) in object {
+            if let Some(key) = Key::of(name) {
+                found[key as usize] = Some(value);
+            }
+        }
+        Fields { found, id }
+    }
+
+    fn get(&self, key: Key) -> Option<&'a Value> {
+        self.found[key as usize]
+    }
 }
 
 impl Fields<'_> {
@@ -173,33 +260,36 @@ impl Fields<'_> {
         Reject::new(Some(self.id), error)
     }
 
-    fn string(&self, name: &str) -> Result<String, Reject> {
-        self.str(name).map(str::to_string)
+    fn string(&self, key: Key) -> Result<String, Reject> {
+        self.str(key).map(str::to_string)
     }
 
     /// A string field, borrowed (for fields only compared or parsed).
-    fn str(&self, name: &str) -> Result<&str, Reject> {
-        match self.object.get(name) {
+    fn str(&self, key: Key) -> Result<&str, Reject> {
+        let name = key.name();
+        match self.get(key) {
             Some(Value::String(s)) => Ok(s),
             Some(_) => Err(self.reject(format!("`{name}` must be a string"))),
             None => Err(self.reject(format!("event {} has no `{name}`", self.id))),
         }
     }
 
-    fn optional_string(&self, name: &str, default: &str) -> Result<String, Reject> {
-        self.optional_str(name, default).map(str::to_string)
+    fn optional_string(&self, key: Key, default: &str) -> Result<String, Reject> {
+        self.optional_str(key, default).map(str::to_string)
     }
 
-    fn optional_str<'f>(&'f self, name: &str, default: &'f str) -> Result<&'f str, Reject> {
-        match self.object.get(name) {
+    fn optional_str<'f>(&'f self, key: Key, default: &'f str) -> Result<&'f str, Reject> {
+        let name = key.name();
+        match self.get(key) {
             None | Some(Value::Null) => Ok(default),
             Some(Value::String(s)) => Ok(s),
             Some(_) => Err(self.reject(format!("`{name}` must be a string"))),
         }
     }
 
-    fn time(&self, name: &str) -> Result<Nanos, Reject> {
-        let text = self.str(name)?;
+    fn time(&self, key: Key) -> Result<Nanos, Reject> {
+        let name = key.name();
+        let text = self.str(key)?;
         parse_time(text).ok_or_else(|| {
             self.reject(format!(
                 "`{name}` is `{text}`, not an RFC 3339 time with an offset such as 2026-02-03T10:15:00+09:00"
@@ -207,8 +297,9 @@ impl Fields<'_> {
         })
     }
 
-    fn amount(&self, name: &str) -> Result<Decimal, Reject> {
-        match self.object.get(name) {
+    fn amount(&self, key: Key) -> Result<Decimal, Reject> {
+        let name = key.name();
+        match self.get(key) {
             Some(v) => decimal(v).ok_or_else(|| self.reject(format!("`{name}` must be a number or a decimal string"))),
             None => Err(self.reject(format!("event {} has no `{name}`", self.id))),
         }
@@ -233,12 +324,12 @@ pub fn decimal(value: &Value) -> Option<Decimal> {
 }
 
 fn payment(f: &Fields<'_>) -> Result<Payment, Reject> {
-    let amount = f.amount("amount")?;
+    let amount = f.amount(Key::Amount)?;
     if amount < Decimal::ZERO {
         return Err(f.reject(format!("payment amount {amount} is negative")));
     }
-    let currency = f.optional_string("currency", "JPY")?;
-    let tenders = match (f.object.get("method"), f.object.get("tenders")) {
+    let currency = f.optional_string(Key::Currency, "JPY")?;
+    let tenders = match (f.get(Key::Method), f.get(Key::Tenders)) {
         (Some(_), Some(_)) => return Err(f.reject("give `method` or `tenders`, not both")),
         (None, None) => return Err(f.reject("a payment needs `method` or `tenders`")),
         (Some(Value::String(method)), None) => {
@@ -254,7 +345,7 @@ fn payment(f: &Fields<'_>) -> Result<Payment, Reject> {
     }
     let mut merchant: [Option<String>; 5] = Default::default();
     let mut tags = Vec::new();
-    match f.object.get("merchant") {
+    match f.get(Key::Merchant) {
         None | Some(Value::Null) => {}
         Some(Value::Object(m)) => {
             for (i, key) in ["id", "brand", "region", "class", "category"].iter().enumerate() {
@@ -276,18 +367,18 @@ fn payment(f: &Fields<'_>) -> Result<Payment, Reject> {
         }
         Some(_) => return Err(f.reject("`merchant` must be an object")),
     }
-    let channel = f.optional_str("channel", "in_store")?;
+    let channel = f.optional_str(Key::Channel, "in_store")?;
     if channel != "in_store" && channel != "online" {
         return Err(f.reject(format!("`channel` is `{channel}`; it must be `in_store` or `online`")));
     }
     let channel = channel.to_string();
-    let status = f.optional_str("status", "completed")?;
+    let status = f.optional_str(Key::Status, "completed")?;
     let provisional = match status {
         "completed" => false,
         "provisional" => true,
         other => return Err(f.reject(format!("`status` is `{other}`; it must be `completed` or `provisional`"))),
     };
-    let categories = match f.object.get("items") {
+    let categories = match f.get(Key::Items) {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items
             .iter()
@@ -305,8 +396,8 @@ fn payment(f: &Fields<'_>) -> Result<Payment, Reject> {
         merchant,
         tags,
         channel,
-        terminal: f.optional_string("terminal", "pos")?,
-        app: f.optional_string("app", "paypay")?,
+        terminal: f.optional_string(Key::Terminal, "pos")?,
+        app: f.optional_string(Key::App, "paypay")?,
         categories,
         provisional,
     })
