@@ -7,8 +7,8 @@ use camp_compiler::view::{Counters, PaymentView};
 use camp_compiler::{Evaluator, Ineligible};
 use rust_decimal::Decimal;
 
+use crate::Candidate;
 use crate::account::{Account, PERIOD, Payment};
-use crate::{Candidate, month_of};
 
 fn percent(rate: Decimal) -> String {
     format!("{}%", Plain(rate * Decimal::ONE_HUNDRED))
@@ -170,7 +170,7 @@ pub(crate) fn payment(
             let (label, limit, used) = match cap.scope {
                 camp_compiler::ir::CapScope::Payment => ("per payment", o.caps.payment, None),
                 camp_compiler::ir::CapScope::Month => {
-                    ("per account this month", o.caps.month, Some(account.used(cand.campaign, month_of(c, payment.at))))
+                    ("per account this month", o.caps.month, Some(account.used(cand.campaign, c.month_of(payment.at))))
                 }
                 camp_compiler::ir::CapScope::Period => {
                     ("per account over the period", o.caps.period, Some(account.used(cand.campaign, PERIOD)))

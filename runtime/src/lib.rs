@@ -20,9 +20,9 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use camp_compiler::ir::{Campaign, Nanos, Program, RefundPolicy, Value};
+use camp_compiler::ir::{Nanos, Program, RefundPolicy, Value};
 use camp_compiler::time::MonthKey;
-use camp_compiler::view::{Counters, NoCounters, PaymentView};
+use camp_compiler::view::{self, Counters, NoCounters, PaymentView};
 use camp_compiler::{EvalError, Evaluator, Interp, Jit};
 use camp_lang::Diagnostic;
 use rust_decimal::Decimal;
@@ -121,19 +121,6 @@ struct Candidate {
     stacking: Option<String>,
 }
 
-/// Counters with changes not yet committed.
-struct Overlay<'a> {
-    account: &'a Account,
-    changes: &'a IndexMap<(usize, usize, MonthKey), Decimal>,
-}
-
-impl Counters for Overlay<'_> {
-    fn counter(&self, campaign: usize, counter: usize, key: MonthKey) -> Decimal {
-        self.account.counter(campaign, counter, key)
-            + self.changes.get(&(campaign, counter, key)).copied().unwrap_or_default()
-    }
-}
-
 fn eval_reject(event: &str, e: EvalError) -> Reject {
     Reject::new(Some(event), format!("event {event} cannot be evaluated: {e}"))
 }
@@ -208,10 +195,6 @@ fn hash_json(value: &serde_json::Value, hasher: &mut impl Hasher) {
 fn no_account() -> &'static Account {
     static EMPTY: std::sync::LazyLock<Account> = std::sync::LazyLock::new(Account::default);
     &EMPTY
-}
-
-fn month_of(c: &Campaign, at: Nanos) -> MonthKey {
-    c.month_of(at)
 }
 
 impl Runtime {
@@ -520,14 +503,8 @@ impl Runtime {
             awards: Vec::new(),
             detached: Default::default(),
         };
-        let settled = if p.provisional {
-            None
-        } else {
-            let mut evaluated = std::mem::take(&mut self.evaluated);
-            let settled = self.settle(&event.account, &record, &event.id, &mut evaluated);
-            self.evaluated = evaluated;
-            Some(settled?)
-        };
+        let settled =
+            if p.provisional { None } else { Some(self.settle_reusing_scratch(&event.account, &record, &event.id)?) };
         let account = self.accounts.entry(event.account.clone()).or_default();
         account.order.push(event.id.clone());
         account.payments.insert(event.id.clone(), record);
@@ -549,10 +526,7 @@ impl Runtime {
         if !record.provisional {
             return Err(Reject::new(Some(&event.id), format!("payment {payment} is not provisional")));
         }
-        let mut evaluated = std::mem::take(&mut self.evaluated);
-        let settlement = self.settle(&event.account, &record, &event.id, &mut evaluated);
-        self.evaluated = evaluated;
-        let settlement = settlement?;
+        let settlement = self.settle_reusing_scratch(&event.account, &record, &event.id)?;
         if let Some(p) = self.accounts.get_mut(&event.account).and_then(|a| a.payments.get_mut(payment)) {
             p.provisional = false;
         }
@@ -637,6 +611,19 @@ struct Settlement {
 }
 
 impl Runtime {
+    /// [`Runtime::settle`] with the runtime's scratch space for what the evaluator decides.
+    fn settle_reusing_scratch(
+        &mut self,
+        account_id: &str,
+        payment: &Payment,
+        cause: &str,
+    ) -> Result<Settlement, Reject> {
+        let mut evaluated = std::mem::take(&mut self.evaluated);
+        let settled = self.settle(account_id, payment, cause, &mut evaluated);
+        self.evaluated = evaluated;
+        settled
+    }
+
     /// Counts a (completed) payment and decides what every campaign awards it.
     /// `evaluated` is scratch space, reused across payments.
     fn settle(
@@ -668,13 +655,13 @@ impl Runtime {
                 counts_payments: program.campaigns[c.campaign].counters[c.counter].sum.is_none(),
             })
             .collect();
-        let overlay = camp_compiler::view::Overlay { base: account, added };
+        let overlay = view::Overlay { base: account, added };
         let mut candidates = Vec::with_capacity(outcomes.len());
         for ((ci, c), outcome) in program.campaigns.iter().enumerate().zip(outcomes.iter().cloned()) {
             let enrolled = !c.entry_required || account.enrolled_at(&c.id).is_some_and(|at| at <= payment.at);
             let mut points = if outcome.ineligible.is_none() && enrolled { outcome.points } else { Decimal::ZERO };
             if let Some(cap) = outcome.caps.month {
-                points = points.min((cap - account.used(ci, month_of(c, payment.at))).max(Decimal::ZERO));
+                points = points.min((cap - account.used(ci, c.month_of(payment.at))).max(Decimal::ZERO));
             }
             if let Some(cap) = outcome.caps.period {
                 points = points.min((cap - account.used(ci, PERIOD)).max(Decimal::ZERO));
@@ -699,7 +686,7 @@ impl Runtime {
         let mut records = Vec::new();
         for cand in s.candidates.iter().filter(|c| c.points > Decimal::ZERO) {
             let c = &program.campaigns[cand.campaign];
-            let month = month_of(c, at);
+            let month = c.month_of(at);
             *account.usage.entry((cand.campaign, month)).or_default() += cand.points;
             *account.usage.entry((cand.campaign, PERIOD)).or_default() += cand.points;
             records.push(AwardRecord {
@@ -891,7 +878,8 @@ impl Runtime {
         let fail = |e| eval_reject(&event.id, e);
 
         let mut entries = Vec::new();
-        let mut changes: IndexMap<(usize, usize, MonthKey), Decimal> = IndexMap::default();
+        // What the refund changes counters by: one change per counter the payment counted in.
+        let mut changes: Vec<view::Contribution> = Vec::new();
         let mut usage: IndexMap<(usize, MonthKey), Decimal> = IndexMap::default();
         let mut new_awards: HashMap<(String, usize), Decimal> = HashMap::new();
         if !payment.provisional {
@@ -906,14 +894,20 @@ impl Runtime {
                 } else if c.counts_payments {
                     c.value
                 } else {
-                    let overlay = Overlay { account, changes: &IndexMap::default() };
+                    let overlay = view::Overlay { base: account, added: &[] };
                     self.evaluator
                         .counter_contribution(c.campaign, c.counter, &view, &overlay)
                         .map_err(fail)?
                         .unwrap_or_default()
                 };
                 if value != c.value {
-                    *changes.entry((c.campaign, c.counter, c.key)).or_default() += value - c.value;
+                    let delta = value - c.value;
+                    changes.push(view::Contribution {
+                        campaign: c.campaign,
+                        counter: c.counter,
+                        key: c.key,
+                        value: delta,
+                    });
                 }
                 contributions.push(Contribution { value, ..c.clone() });
             }
@@ -929,7 +923,7 @@ impl Runtime {
                         RefundPolicy::Recompute => {
                             // Eligibility was decided when the payment was made; only the
                             // amounts change, and never upward (S1.7, S4.7).
-                            let overlay = Overlay { account, changes: &changes };
+                            let overlay = view::Overlay { base: account, added: &changes };
                             self.recompute_ignoring_conditions(award.campaign, &view, &overlay)
                                 .map_err(fail)?
                                 .min(award.points)
@@ -955,7 +949,7 @@ impl Runtime {
             }
             // Re-rating (S3.9): awards that read a counter this refund changed.
             let changed: HashSet<(usize, MonthKey)> =
-                changes.iter().filter(|(_, d)| !d.is_zero()).map(|((c, _, key), _)| (*c, *key)).collect();
+                changes.iter().filter(|d| !d.value.is_zero()).map(|d| (d.campaign, d.key)).collect();
             for other in account.payments() {
                 if other.id == payment_id || other.void || other.provisional {
                     continue;
@@ -969,7 +963,7 @@ impl Runtime {
                     let attributes = account.attributes_at(other.at, program.attributes.len());
                     let interned = Interned::new(&other.event, &program.symbols, attributes);
                     let view = interned.view(other.amount, other.at);
-                    let overlay = Overlay { account, changes: &changes };
+                    let overlay = view::Overlay { base: account, added: &changes };
                     let new = self.recompute_ignoring_conditions(award.campaign, &view, &overlay).map_err(fail)?;
                     let delta = new - award.points;
                     if delta != Decimal::ZERO {
@@ -995,8 +989,8 @@ impl Runtime {
         }
         // Commit.
         let account = self.accounts.entry(account_id).or_default();
-        for (key, delta) in changes {
-            *account.counters.entry(key).or_default() += delta;
+        for d in changes {
+            *account.counters.entry((d.campaign, d.counter, d.key)).or_default() += d.value;
         }
         for (key, delta) in usage {
             *account.usage.entry(key).or_default() += delta;
