@@ -285,8 +285,18 @@ fn refresh(
     tx: &mut dyn Tx,
     accounts: &[String],
 ) -> Result<(), StoreError> {
-    let stored: HashMap<String, i64> = tx.versions(accounts)?.into_iter().collect();
-    for account in accounts {
+    let in_memory = |account: &str| versions.get(account).copied().filter(|_| runtime.has_account(account));
+    // When no other connection wrote since this one last did, the accounts in memory are the
+    // store's: only the others' versions are read.
+    let unknown: Vec<String>;
+    let to_check = if tx.others_may_have_written()? {
+        accounts
+    } else {
+        unknown = accounts.iter().filter(|a| in_memory(a).is_none()).cloned().collect();
+        &unknown
+    };
+    let stored: HashMap<String, i64> = tx.versions(to_check)?.into_iter().collect();
+    for account in to_check {
         let in_memory = versions.get(account).copied().filter(|_| runtime.has_account(account));
         match (stored.get(account), in_memory) {
             (Some(s), Some(m)) if *s == m => {}

@@ -125,6 +125,12 @@ pub trait Tx {
     fn owners(&mut self, payments: &[String]) -> Result<Vec<(String, String)>, StoreError>;
     /// The versions of these accounts, for those kept.
     fn versions(&mut self, accounts: &[String]) -> Result<Vec<(String, i64)>, StoreError>;
+    /// Whether another connection may have committed since this connection's previous
+    /// transaction began (`true` when the backend cannot tell). When none did, every account
+    /// this connection read or wrote is as it left it, so its version need not be read again.
+    fn others_may_have_written(&mut self) -> Result<bool, StoreError> {
+        Ok(true)
+    }
     /// An account as kept.
     fn load(&mut self, account: &str) -> Result<Option<StoredAccount>, StoreError>;
     /// Records events as accepted.

@@ -44,6 +44,9 @@ const MIGRATIONS: &[&str] = &["
 pub struct SqliteStore {
     connection: Connection,
     path: String,
+    /// `PRAGMA data_version` as the previous transaction found it: SQLite changes it when
+    /// another connection commits, never for this connection's own commits.
+    data_version: Option<i64>,
 }
 
 impl SqliteStore {
@@ -60,7 +63,7 @@ impl SqliteStore {
         connection.pragma_update(None, "cache_size", -65_536)?;
         connection.pragma_update(None, "wal_autocheckpoint", 16_384)?;
         migrate(&mut connection)?;
-        Ok(SqliteStore { connection, path: path.display().to_string() })
+        Ok(SqliteStore { connection, path: path.display().to_string(), data_version: None })
     }
 }
 
@@ -93,6 +96,8 @@ fn lookup<T: rusqlite::types::FromSql>(
 
 struct SqliteTx<'c> {
     tx: rusqlite::Transaction<'c>,
+    /// The store's `data_version` from the previous transaction, updated by this one.
+    data_version: &'c mut Option<i64>,
 }
 
 impl Tx for SqliteTx<'_> {
@@ -112,6 +117,13 @@ impl Tx for SqliteTx<'_> {
 
     fn versions(&mut self, accounts: &[String]) -> Result<Vec<(String, i64)>, StoreError> {
         lookup(&self.tx, "SELECT version FROM accounts WHERE id = ?1", accounts)
+    }
+
+    fn others_may_have_written(&mut self) -> Result<bool, StoreError> {
+        // Read under the write lock BEGIN IMMEDIATE took: nobody can commit between this read
+        // and this transaction's end, so the next transaction's comparison covers all of it.
+        let now: i64 = self.tx.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        Ok(self.data_version.replace(now) != Some(now))
     }
 
     fn load(&mut self, account: &str) -> Result<Option<StoredAccount>, StoreError> {
@@ -172,7 +184,7 @@ impl Tx for SqliteTx<'_> {
 impl Store for SqliteStore {
     fn transact(&mut self, work: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>) -> Result<(), StoreError> {
         let tx = self.connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut tx = SqliteTx { tx };
+        let mut tx = SqliteTx { tx, data_version: &mut self.data_version };
         work(&mut tx)?;
         tx.tx.commit()?;
         Ok(())
