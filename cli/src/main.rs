@@ -523,11 +523,8 @@ fn bench(files: &[PathBuf], events: &std::path::Path, format: Format, lang: Lang
             return ExitCode::from(2);
         }
     };
-    let decoded: Vec<(camp_runtime::Event, u64)> = text
-        .lines()
-        .filter_map(|line| camp_runtime::event::parse_line(line).ok().flatten())
-        .map(|(event, raw)| (event, camp_runtime::content_hash(&raw)))
-        .collect();
+    let decoded: Vec<(camp_runtime::Event, u64)> =
+        text.lines().filter_map(|line| camp_runtime::event::parse_line(line).ok().flatten()).collect();
     if decoded.is_empty() {
         eprintln!("error: `{}` holds no readable events", events.display());
         return ExitCode::from(2);

@@ -4,7 +4,7 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use camp_runtime::{Runtime, content_hash, event};
+use camp_runtime::{Runtime, event};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 
 mod stream_gen;
@@ -16,11 +16,7 @@ fn runtime() -> Runtime {
 
 fn bench(c: &mut Criterion) {
     let lines = stream();
-    let decoded: Vec<(event::Event, u64)> = lines
-        .iter()
-        .filter_map(|l| event::parse_line(l).ok().flatten())
-        .map(|(e, raw)| (e, content_hash(&raw)))
-        .collect();
+    let decoded: Vec<(event::Event, u64)> = lines.iter().filter_map(|l| event::parse_line(l).ok().flatten()).collect();
     let mut group = c.benchmark_group("five_seeds_1m_events");
     group.sample_size(10);
     group.throughput(Throughput::Elements(EVENTS as u64));

@@ -4,12 +4,15 @@
 //! `arbitrary_precision`), never through a binary float. Every problem with an event is a
 //! [`Reject`] with a message a person can act on.
 
+use std::hash::Hasher;
 use std::str::FromStr;
 
 use camp_compiler::ir::Nanos;
 use chrono::DateTime;
 use rust_decimal::Decimal;
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use crate::json::Raw;
 
 /// An event, decoded and validated.
 #[derive(Clone, Debug, PartialEq)]
@@ -105,25 +108,27 @@ impl Reject {
     }
 }
 
-/// Reads one line of the stream. `Ok(None)` for a blank line.
-pub fn parse_line(line: &str) -> Result<Option<(Event, Value)>, Reject> {
+/// Reads one line of the stream: the event and its content hash ([`crate::content_hash`] of
+/// the line's JSON). `Ok(None)` for a blank line.
+pub fn parse_line(line: &str) -> Result<Option<(Event, u64)>, Reject> {
     if line.trim().is_empty() {
         return Ok(None);
     }
-    let value: Value =
-        serde_json::from_str(line).map_err(|e| Reject::new(None, format!("the line is not a JSON object: {e}")))?;
-    let event = decode(&value)?;
-    Ok(Some((event, value)))
+    let raw = Raw::parse(line).map_err(|e| Reject::new(None, format!("the line is not a JSON object: {e}")))?;
+    let event = decode(&raw)?;
+    let mut hasher = crate::Fnv1a::default();
+    raw.hash_into(&mut hasher);
+    Ok(Some((event, hasher.finish())))
 }
 
 /// Decodes and validates one event.
-pub fn decode(value: &Value) -> Result<Event, Reject> {
-    let Value::Object(object) = value else {
+fn decode(value: &Raw<'_>) -> Result<Event, Reject> {
+    let Raw::Object(object) = value else {
         return Err(Reject::new(None, "an event must be a JSON object"));
     };
-    let id = match object.get("id") {
-        Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        Some(Value::String(_)) => return Err(Reject::new(None, "`id` is empty")),
+    let id = match value.get("id") {
+        Some(Raw::String(s)) if !s.is_empty() => s.to_string(),
+        Some(Raw::String(_)) => return Err(Reject::new(None, "`id` is empty")),
         Some(_) => return Err(Reject::new(None, "`id` must be a string")),
         None => return Err(Reject::new(None, "the event has no `id`")),
     };
@@ -147,11 +152,14 @@ pub fn decode(value: &Value) -> Result<Event, Reject> {
         "complete" => EventKind::Complete { payment: fields.string(Key::Payment)? },
         "enroll" => EventKind::Enroll { campaign: fields.string(Key::Campaign)? },
         "account" => {
-            let Some(Value::Object(attrs)) = fields.get(Key::Attrs) else {
+            let Some(attrs @ Raw::Object(_)) = fields.get(Key::Attrs) else {
                 return Err(fields.reject("an `account` event needs `attrs`, an object of attribute values"));
             };
-            let attrs =
-                attrs.iter().map(|(k, v)| (k.clone(), if v.is_null() { None } else { Some(v.clone()) })).collect();
+            let attrs = attrs
+                .members()
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), if v.is_null() { None } else { Some(v.to_value()) }))
+                .collect();
             EventKind::Account { attrs }
         }
         other => {
@@ -234,13 +242,14 @@ impl Key {
 
 /// An event's fields, found in one pass over its object: looking each up in the map compared
 /// strings again for every field.
-struct Fields<'a> {
-    found: [Option<&'a Value>; KEYS],
+struct Fields<'a, 'l> {
+    found: [Option<&'a Raw<'l>>; KEYS],
     id: &'a str,
 }
 
-impl<'a> Fields<'a> {
-    fn new(object: &'a Map<String, Value>, id: &'a str) -> Fields<'a> {
+impl<'a, 'l> Fields<'a, 'l> {
+    /// The members in the order written: of a repeated key, the last counts.
+    fn new(object: &'a [(std::borrow::Cow<'l, str>, Raw<'l>)], id: &'a str) -> Fields<'a, 'l> {
         let mut found = [None; KEYS];
         for (name, value) in object {
             if let Some(key) = Key::of(name) {
@@ -250,12 +259,12 @@ impl<'a> Fields<'a> {
         Fields { found, id }
     }
 
-    fn get(&self, key: Key) -> Option<&'a Value> {
+    fn get(&self, key: Key) -> Option<&'a Raw<'l>> {
         self.found[key as usize]
     }
 }
 
-impl Fields<'_> {
+impl Fields<'_, '_> {
     fn reject(&self, error: impl Into<String>) -> Reject {
         Reject::new(Some(self.id), error)
     }
@@ -268,7 +277,7 @@ impl Fields<'_> {
     fn str(&self, key: Key) -> Result<&str, Reject> {
         let name = key.name();
         match self.get(key) {
-            Some(Value::String(s)) => Ok(s),
+            Some(Raw::String(s)) => Ok(s),
             Some(_) => Err(self.reject(format!("`{name}` must be a string"))),
             None => Err(self.reject(format!("event {} has no `{name}`", self.id))),
         }
@@ -281,8 +290,8 @@ impl Fields<'_> {
     fn optional_str<'f>(&'f self, key: Key, default: &'f str) -> Result<&'f str, Reject> {
         let name = key.name();
         match self.get(key) {
-            None | Some(Value::Null) => Ok(default),
-            Some(Value::String(s)) => Ok(s),
+            None | Some(Raw::Null) => Ok(default),
+            Some(Raw::String(s)) => Ok(s),
             Some(_) => Err(self.reject(format!("`{name}` must be a string"))),
         }
     }
@@ -300,7 +309,9 @@ impl Fields<'_> {
     fn amount(&self, key: Key) -> Result<Decimal, Reject> {
         let name = key.name();
         match self.get(key) {
-            Some(v) => decimal(v).ok_or_else(|| self.reject(format!("`{name}` must be a number or a decimal string"))),
+            Some(v) => {
+                raw_decimal(v).ok_or_else(|| self.reject(format!("`{name}` must be a number or a decimal string")))
+            }
             None => Err(self.reject(format!("event {} has no `{name}`", self.id))),
         }
     }
@@ -314,16 +325,20 @@ pub fn parse_time(text: &str) -> Option<Nanos> {
 
 /// A JSON number or decimal string, exactly as written.
 pub fn decimal(value: &Value) -> Option<Decimal> {
+    raw_decimal(&Raw::from_value(value))
+}
+
+fn raw_decimal(value: &Raw<'_>) -> Option<Decimal> {
     let text = match value {
         // As written: numbers keep their text (serde_json's `arbitrary_precision`).
-        Value::Number(n) => n.as_str(),
-        Value::String(s) => s.trim(),
+        Raw::Number(n) => n.as_ref(),
+        Raw::String(s) => s.trim(),
         _ => return None,
     };
     Decimal::from_str(text).ok().or_else(|| Decimal::from_scientific(text).ok())
 }
 
-fn payment(f: &Fields<'_>) -> Result<Payment, Reject> {
+fn payment(f: &Fields<'_, '_>) -> Result<Payment, Reject> {
     let amount = f.amount(Key::Amount)?;
     if amount < Decimal::ZERO {
         return Err(f.reject(format!("payment amount {amount} is negative")));
@@ -332,11 +347,11 @@ fn payment(f: &Fields<'_>) -> Result<Payment, Reject> {
     let tenders = match (f.get(Key::Method), f.get(Key::Tenders)) {
         (Some(_), Some(_)) => return Err(f.reject("give `method` or `tenders`, not both")),
         (None, None) => return Err(f.reject("a payment needs `method` or `tenders`")),
-        (Some(Value::String(method)), None) => {
-            vec![Tender { method: method.clone(), amount, installments: Decimal::ONE }]
+        (Some(Raw::String(method)), None) => {
+            vec![Tender { method: method.to_string(), amount, installments: Decimal::ONE }]
         }
         (Some(_), None) => return Err(f.reject("`method` must be a string")),
-        (None, Some(Value::Array(list))) => tenders(f, list)?,
+        (None, Some(Raw::Array(list))) => tenders(f, list)?,
         (None, Some(_)) => return Err(f.reject("`tenders` must be a list of {method, amount}")),
     };
     let total: Decimal = tenders.iter().map(|t| t.amount).sum();
@@ -346,18 +361,18 @@ fn payment(f: &Fields<'_>) -> Result<Payment, Reject> {
     let mut merchant: [Option<String>; 5] = Default::default();
     let mut tags = Vec::new();
     match f.get(Key::Merchant) {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(m)) => {
+        None | Some(Raw::Null) => {}
+        Some(m @ Raw::Object(_)) => {
             for (i, key) in ["id", "brand", "region", "class", "category"].iter().enumerate() {
-                merchant[i] = match m.get(*key) {
-                    None | Some(Value::Null) => None,
-                    Some(Value::String(s)) => Some(s.clone()),
+                merchant[i] = match m.get(key) {
+                    None | Some(Raw::Null) => None,
+                    Some(Raw::String(s)) => Some(s.to_string()),
                     Some(_) => return Err(f.reject(format!("`merchant.{key}` must be a string"))),
                 };
             }
             tags = match m.get("tags") {
-                None | Some(Value::Null) => Vec::new(),
-                Some(Value::Array(list)) => list
+                None | Some(Raw::Null) => Vec::new(),
+                Some(Raw::Array(list)) => list
                     .iter()
                     .map(|t| t.as_str().map(str::to_string))
                     .collect::<Option<_>>()
@@ -379,11 +394,11 @@ fn payment(f: &Fields<'_>) -> Result<Payment, Reject> {
         other => return Err(f.reject(format!("`status` is `{other}`; it must be `completed` or `provisional`"))),
     };
     let categories = match f.get(Key::Items) {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) => items
+        None | Some(Raw::Null) => Vec::new(),
+        Some(Raw::Array(items)) => items
             .iter()
             .map(|item| match item.get("category") {
-                Some(Value::String(c)) => Ok(c.clone()),
+                Some(Raw::String(c)) => Ok(c.to_string()),
                 _ => Err(f.reject("each of `items` needs a `category` string")),
             })
             .collect::<Result<_, _>>()?,
@@ -403,23 +418,22 @@ fn payment(f: &Fields<'_>) -> Result<Payment, Reject> {
     })
 }
 
-fn tenders(f: &Fields<'_>, list: &[Value]) -> Result<Vec<Tender>, Reject> {
+fn tenders(f: &Fields<'_, '_>, list: &[Raw<'_>]) -> Result<Vec<Tender>, Reject> {
     if list.is_empty() {
         return Err(f.reject("`tenders` is empty"));
     }
     list.iter()
         .map(|t| {
-            let method = t
-                .get("method")
-                .and_then(Value::as_str)
-                .ok_or_else(|| f.reject("each tender needs a `method` string"))?;
-            let amount = t.get("amount").and_then(decimal).ok_or_else(|| f.reject("each tender needs an `amount`"))?;
+            let method =
+                t.get("method").and_then(Raw::as_str).ok_or_else(|| f.reject("each tender needs a `method` string"))?;
+            let amount =
+                t.get("amount").and_then(raw_decimal).ok_or_else(|| f.reject("each tender needs an `amount`"))?;
             if amount < Decimal::ZERO {
                 return Err(f.reject(format!("tender amount {amount} is negative")));
             }
             let installments = match t.get("installments") {
-                None | Some(Value::Null) => Decimal::ONE,
-                Some(v) => match decimal(v) {
+                None | Some(Raw::Null) => Decimal::ONE,
+                Some(v) => match raw_decimal(v) {
                     Some(n) if n >= Decimal::ONE && n.fract().is_zero() => n,
                     _ => return Err(f.reject("`installments` must be a whole number of at least 1")),
                 },

@@ -11,13 +11,14 @@ mod account;
 pub mod event;
 mod explain;
 mod grant;
+mod json;
 pub mod ledger;
 pub mod rule_test;
 pub mod snapshot;
 pub mod synthetic;
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{Hash, Hasher};
+use std::hash::Hasher;
 use std::sync::Arc;
 
 use camp_compiler::ir::{Nanos, Program, RefundPolicy, Value};
@@ -134,7 +135,7 @@ fn whole(points: Decimal, event: &str) -> Result<i64, Reject> {
 /// Rust releases).
 pub fn content_hash(value: &serde_json::Value) -> u64 {
     let mut hasher = Fnv1a::default();
-    hash_json(value, &mut hasher);
+    json::Raw::from_value(value).hash_into(&mut hasher);
     hasher.finish()
 }
 
@@ -162,32 +163,6 @@ impl Hasher for Fnv1a {
 
     fn finish(&self) -> u64 {
         self.0
-    }
-}
-
-/// Feeds a JSON value to a hasher, walking it rather than printing it. serde_json's maps are
-/// sorted, and numbers keep their text, so equal values hash alike.
-fn hash_json(value: &serde_json::Value, hasher: &mut impl Hasher) {
-    use serde_json::Value as J;
-    match value {
-        J::Null => 0u8.hash(hasher),
-        J::Bool(b) => (1u8, *b).hash(hasher),
-        J::Number(n) => {
-            2u8.hash(hasher);
-            n.as_str().hash(hasher);
-        }
-        J::String(s) => (3u8, s).hash(hasher),
-        J::Array(items) => {
-            (4u8, items.len()).hash(hasher);
-            items.iter().for_each(|i| hash_json(i, hasher));
-        }
-        J::Object(map) => {
-            (5u8, map.len()).hash(hasher);
-            for (k, v) in map {
-                k.hash(hasher);
-                hash_json(v, hasher);
-            }
-        }
     }
 }
 
@@ -270,7 +245,7 @@ impl Runtime {
         let rejected = |r: Reject| vec![Entry::Reject { event: r.event, line, error: r.error }];
         match event::parse_line(text) {
             Ok(None) => Vec::new(),
-            Ok(Some((event, raw))) => match self.process(&event, &raw) {
+            Ok(Some((event, hash))) => match self.process_hashed(&event, hash) {
                 Ok(entries) => entries,
                 Err(r) => rejected(r),
             },

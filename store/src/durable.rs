@@ -87,7 +87,7 @@ impl Decoded {
     pub fn line(number: usize, text: &str) -> Decoded {
         let what = match event::parse_line(text) {
             Ok(None) => Decoding::Blank,
-            Ok(Some((event, raw))) => Decoding::Event(Box::new(event), camp_runtime::content_hash(&raw)),
+            Ok(Some((event, hash))) => Decoding::Event(Box::new(event), hash),
             Err(reject) => Decoding::Bad(reject),
         };
         Decoded { number, what }

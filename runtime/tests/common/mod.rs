@@ -50,8 +50,8 @@ pub fn through_snapshots(lines: &[String], cuts: &[usize]) -> Vec<camp_runtime::
         for (i, line) in lines[at..at + size].iter().enumerate() {
             let out = rt.process_line(at + i + 1, line);
             let rejected = out.iter().any(|e| matches!(e, camp_runtime::Entry::Reject { .. }));
-            if let (false, Ok(Some((event, raw)))) = (rejected, camp_runtime::event::parse_line(line)) {
-                accepted.push((event.id, camp_runtime::content_hash(&raw)));
+            if let (false, Ok(Some((event, hash)))) = (rejected, camp_runtime::event::parse_line(line)) {
+                accepted.push((event.id, hash));
             }
             entries.extend(out);
         }
