@@ -345,4 +345,38 @@ mod tests {
             }
         }
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Event lines with a member added, a byte dropped or a character inserted anywhere:
+        /// the same value as serde_json's, or the same error, and the same hash.
+        #[test]
+        fn mutated_lines_read_as_serde_json_reads_them(
+            base in 0usize..LINES.len(),
+            cut in 0usize..200,
+            insert in proptest::sample::select(vec!["", "{", "}", "\"", ",", "[", "]", "\\", "9", "\t", ":", "é", "\\u00e9", "-", "."]),
+            member in proptest::sample::select(vec!["", r#""id":"q","#, r#""amount":"7","#, r#""at":null,"#, r#""x":{"y":[1,2.50]},"#]),
+        ) {
+            let line = LINES[base];
+            let mut text = line.to_string();
+            if let Some(rest) = text.strip_prefix('{') {
+                text = format!("{{{member}{rest}");
+            }
+            let at = cut % (text.len() + 1);
+            if text.is_char_boundary(at) {
+                text.insert_str(at, insert);
+            }
+            let ours = Raw::parse(&text);
+            let theirs = serde_json::from_str::<Value>(&text);
+            match (&ours, &theirs) {
+                (Ok(raw), Ok(value)) => {
+                    proptest::prop_assert_eq!(&raw.to_value(), value);
+                    proptest::prop_assert_eq!(hash(raw), hash(&Raw::from_value(value)));
+                }
+                (Err(a), Err(b)) => proptest::prop_assert_eq!(a.to_string(), b.to_string()),
+                _ => proptest::prop_assert!(false, "{text}: ours {:?}, serde_json's {:?}", ours.is_ok(), theirs.is_ok()),
+            }
+        }
+    }
 }
