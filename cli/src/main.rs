@@ -382,24 +382,32 @@ fn run(files: &[PathBuf], events: &std::path::Path, options: &RunOptions<'_>, la
     };
     let mut pending: Vec<(usize, String)> = Vec::new();
     let batch = options.batch.max(1);
-    let mut lines = input.split(b'\n').enumerate().peekable();
-    while let Some((index, line)) = lines.next() {
-        let line = match line {
-            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+    let mut input = input;
+    let mut bytes = Vec::new();
+    let mut index = 0;
+    loop {
+        bytes.clear();
+        let at_end = match input.read_until(b'\n', &mut bytes) {
+            Ok(0) => break,
+            Ok(_) => !bytes.ends_with(b"\n") || input.fill_buf().is_ok_and(<[u8]>::is_empty),
             Err(e) => {
                 eprintln!("error: cannot read `{}`: {e}", events.display());
                 return ExitCode::from(2);
             }
         };
+        index += 1;
+        let text = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
+        // Text that is not UTF-8 is read with replacement characters (and is then not JSON).
+        let line = std::str::from_utf8(text).map_or_else(|_| String::from_utf8_lossy(text), std::borrow::Cow::Borrowed);
         let (entries, json) = match &mut sink {
             Sink::Memory(runtime) => {
-                let entries = runtime.process_line(index + 1, &line);
+                let entries = runtime.process_line(index, &line);
                 let json = entries.iter().map(camp_runtime::Entry::to_json).collect();
                 (entries, json)
             }
             Sink::Store(durable) => {
-                pending.push((index + 1, line));
-                if pending.len() < batch && lines.peek().is_some() {
+                pending.push((index, line.into_owned()));
+                if pending.len() < batch && !at_end {
                     continue;
                 }
                 let numbered: Vec<camp_store::Line<'_>> =
