@@ -447,6 +447,12 @@ fn run(files: &[PathBuf], events: &std::path::Path, options: &RunOptions<'_>, la
             None => eprintln!("payment {id} was not in the events (or was rejected, or is still provisional)"),
         }
     }
+    if let Sink::Memory(runtime) = sink {
+        // The process ends here: freeing every account one by one took a tenth of a run over
+        // a large file, and the system takes the memory back at once. (A store is closed
+        // properly: SQLite checkpoints and removes its log on close.)
+        std::mem::forget(runtime);
+    }
     if rejected > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }
 
