@@ -340,7 +340,7 @@ fn run(files: &[PathBuf], events: &std::path::Path, options: &RunOptions<'_>, la
     for id in options.explain {
         runtime.explain_payment(id);
     }
-    let input = match std::fs::File::open(events) {
+    let mut input = match std::fs::File::open(events) {
         Ok(f) => std::io::BufReader::new(f),
         Err(e) => {
             eprintln!("error: cannot read `{}`: {e}", events.display());
@@ -382,7 +382,6 @@ fn run(files: &[PathBuf], events: &std::path::Path, options: &RunOptions<'_>, la
     };
     let mut pending: Vec<(usize, String)> = Vec::new();
     let batch = options.batch.max(1);
-    let mut input = input;
     let mut bytes = Vec::new();
     let mut index = 0;
     loop {

@@ -4,7 +4,6 @@
 //! `arbitrary_precision`), never through a binary float. Every problem with an event is a
 //! [`Reject`] with a message a person can act on.
 
-use std::hash::Hasher;
 use std::str::FromStr;
 
 use camp_compiler::ir::Nanos;
@@ -116,9 +115,7 @@ pub fn parse_line(line: &str) -> Result<Option<(Event, u64)>, Reject> {
     }
     let raw = Raw::parse(line).map_err(|e| Reject::new(None, format!("the line is not a JSON object: {e}")))?;
     let event = decode(&raw)?;
-    let mut hasher = crate::Fnv1a::default();
-    raw.hash_into(&mut hasher);
-    Ok(Some((event, hasher.finish())))
+    Ok(Some((event, raw.content_hash())))
 }
 
 /// Decodes and validates one event.
@@ -325,16 +322,24 @@ pub fn parse_time(text: &str) -> Option<Nanos> {
 
 /// A JSON number or decimal string, exactly as written.
 pub fn decimal(value: &Value) -> Option<Decimal> {
-    raw_decimal(&Raw::from_value(value))
+    match value {
+        // As written: numbers keep their text (serde_json's `arbitrary_precision`).
+        Value::Number(n) => decimal_text(n.as_str()),
+        Value::String(s) => decimal_text(s.trim()),
+        _ => None,
+    }
 }
 
+/// [`decimal`] of a value read from an event line.
 fn raw_decimal(value: &Raw<'_>) -> Option<Decimal> {
-    let text = match value {
-        // As written: numbers keep their text (serde_json's `arbitrary_precision`).
-        Raw::Number(n) => n.as_ref(),
-        Raw::String(s) => s.trim(),
-        _ => return None,
-    };
+    match value {
+        Raw::Number(n) => decimal_text(n),
+        Raw::String(s) => decimal_text(s.trim()),
+        _ => None,
+    }
+}
+
+fn decimal_text(text: &str) -> Option<Decimal> {
     Decimal::from_str(text).ok().or_else(|| Decimal::from_scientific(text).ok())
 }
 

@@ -103,8 +103,16 @@ impl<'a> Raw<'a> {
         }
     }
 
+    /// The content hash ([`crate::content_hash`]): FNV-1a over the value as [`Raw::hash_into`]
+    /// feeds it.
+    pub(crate) fn content_hash(&self) -> u64 {
+        let mut hasher = crate::Fnv1a::default();
+        self.hash_into(&mut hasher);
+        hasher.finish()
+    }
+
     /// Feeds the value to a hasher: objects by sorted key, the last of a repeated key.
-    pub(crate) fn hash_into(&self, hasher: &mut impl Hasher) {
+    fn hash_into(&self, hasher: &mut impl Hasher) {
         match self {
             Raw::Null => 0u8.hash(hasher),
             Raw::Bool(b) => (1u8, *b).hash(hasher),
@@ -212,8 +220,9 @@ impl<'de> Visitor<'de> for RawVisitor {
         Ok(Raw::Bool(b))
     }
 
-    // Without `arbitrary_precision` numbers would come here; with it (the workspace's
-    // setting) they come as a map under NUMBER_TOKEN. Kept so that either reads the same.
+    // Integers that fit in 64 bits come here even with `arbitrary_precision`, as they do for
+    // `serde_json::Value`, whose number text is then the integer printed: so is ours. Other
+    // numbers come as a map under NUMBER_TOKEN.
     fn visit_i64<E: de::Error>(self, n: i64) -> Result<Raw<'de>, E> {
         Ok(Raw::Number(Cow::Owned(n.to_string())))
     }
@@ -260,12 +269,9 @@ impl<'de> Visitor<'de> for RawVisitor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Fnv1a;
 
     fn hash(raw: &Raw<'_>) -> u64 {
-        let mut hasher = Fnv1a::default();
-        raw.hash_into(&mut hasher);
-        hasher.finish()
+        raw.content_hash()
     }
 
     /// Lines that differ in what the content hash must see or ignore.

@@ -134,9 +134,7 @@ fn whole(points: Decimal, event: &str) -> Result<i64, Reject> {
 /// alike. Stores keep it, so it is FNV-1a, fixed for good (std's hasher may change between
 /// Rust releases).
 pub fn content_hash(value: &serde_json::Value) -> u64 {
-    let mut hasher = Fnv1a::default();
-    json::Raw::from_value(value).hash_into(&mut hasher);
-    hasher.finish()
+    json::Raw::from_value(value).content_hash()
 }
 
 /// 64-bit FNV-1a over the bytes written: stable across platforms and releases, for hashes

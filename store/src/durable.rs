@@ -278,6 +278,11 @@ impl Durable {
     }
 }
 
+/// The stored version of an account memory holds, if it holds it.
+fn version_in_memory(runtime: &Runtime, versions: &HashMap<String, i64>, account: &str) -> Option<i64> {
+    versions.get(account).copied().filter(|_| runtime.has_account(account))
+}
+
 /// Brings the accounts in memory up to the store's versions.
 fn refresh(
     runtime: &mut Runtime,
@@ -285,19 +290,18 @@ fn refresh(
     tx: &mut dyn Tx,
     accounts: &[String],
 ) -> Result<(), StoreError> {
-    let in_memory = |account: &str| versions.get(account).copied().filter(|_| runtime.has_account(account));
     // When no other connection wrote since this one last did, the accounts in memory are the
     // store's: only the others' versions are read.
     let unknown: Vec<String>;
     let to_check = if tx.others_may_have_written()? {
         accounts
     } else {
-        unknown = accounts.iter().filter(|a| in_memory(a).is_none()).cloned().collect();
+        unknown = accounts.iter().filter(|a| version_in_memory(runtime, versions, a).is_none()).cloned().collect();
         &unknown
     };
     let stored: HashMap<String, i64> = tx.versions(to_check)?.into_iter().collect();
     for account in to_check {
-        let in_memory = versions.get(account).copied().filter(|_| runtime.has_account(account));
+        let in_memory = version_in_memory(runtime, versions, account);
         match (stored.get(account), in_memory) {
             (Some(s), Some(m)) if *s == m => {}
             (None, None) => runtime.unload_account(account),
