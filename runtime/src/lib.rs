@@ -97,6 +97,30 @@ pub struct Runtime {
     /// What accepted events changed since [`Runtime::take_changes`] was last called, when
     /// asked to keep it ([`Runtime::track_changes`]): only a store needs it.
     changes: Option<Changes>,
+    /// The sources the program was loaded from, when it was loaded from sources: a store
+    /// keeps them, to replay events with the campaigns that processed them.
+    sources: Option<Arc<[OwnedSource]>>,
+}
+
+/// A campaign source file, owned: its name and text.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OwnedSource {
+    /// The name, usually the path as given.
+    pub name: String,
+    /// The text.
+    pub text: String,
+}
+
+impl OwnedSource {
+    /// Owned copies of source files.
+    pub fn of(files: &[SourceFile<'_>]) -> Arc<[OwnedSource]> {
+        files.iter().map(|f| OwnedSource { name: f.name.to_string(), text: f.text.to_string() }).collect()
+    }
+
+    /// Borrowed views of owned sources, for loading.
+    pub fn files(sources: &[OwnedSource]) -> Vec<SourceFile<'_>> {
+        sources.iter().map(|s| SourceFile { name: &s.name, text: &s.text }).collect()
+    }
 }
 
 /// What accepted events changed: for a store, to write only that.
@@ -186,10 +210,12 @@ impl Runtime {
     ) -> Result<(Runtime, Option<camp_compiler::jit::JitError>), LoadError> {
         let Some(engine) = engine else {
             let program = compile(files)?;
-            return Ok(match Jit::new(program.clone()) {
+            let (mut runtime, error) = match Jit::new(program.clone()) {
                 Ok(jit) => (Runtime::with_evaluator(Box::new(jit)), None),
                 Err(e) => (Runtime::with_evaluator(Box::new(Interp::new(program))), Some(e)),
-            });
+            };
+            runtime.sources = Some(OwnedSource::of(files));
+            return Ok((runtime, error));
         };
         Ok((Runtime::load_with(files, engine)?, None))
     }
@@ -197,10 +223,12 @@ impl Runtime {
     /// Loads campaigns from source, evaluated by the engine given.
     pub fn load_with(files: &[SourceFile<'_>], engine: Engine) -> Result<Runtime, LoadError> {
         let program = compile(files)?;
-        Ok(Runtime::with_evaluator(match engine {
+        let mut runtime = Runtime::with_evaluator(match engine {
             Engine::Interp => Box::new(Interp::new(program)),
             Engine::Jit => Box::new(Jit::new(program).map_err(LoadError::Jit)?),
-        }))
+        });
+        runtime.sources = Some(OwnedSource::of(files));
+        Ok(runtime)
     }
 
     /// A runtime over any evaluator of a compiled program.
@@ -213,7 +241,14 @@ impl Runtime {
             explain: IdMap::default(),
             evaluated: PaymentOutcome::default(),
             changes: None,
+            sources: None,
         }
+    }
+
+    /// The sources the program was loaded from; `None` for a runtime made over an evaluator
+    /// ([`Runtime::with_evaluator`]).
+    pub fn sources(&self) -> Option<&Arc<[OwnedSource]>> {
+        self.sources.as_ref()
     }
 
     /// The program evaluated.
@@ -414,6 +449,7 @@ impl Runtime {
     pub fn reload_sources(&mut self, files: &[SourceFile<'_>], engine: Option<Engine>) -> Result<(), LoadError> {
         let (fresh, _) = Runtime::load_engine(files, engine)?;
         self.reload(fresh.evaluator);
+        self.sources = fresh.sources;
         Ok(())
     }
 
@@ -421,6 +457,7 @@ impl Runtime {
     /// of campaigns that stay keep counting, those of campaigns removed are kept aside and
     /// come back with them.
     pub fn reload(&mut self, evaluator: Box<dyn Evaluator>) {
+        self.sources = None;
         let kept: Vec<(String, snapshot::AccountState, Vec<snapshot::PaymentState>)> = self
             .accounts
             .keys()

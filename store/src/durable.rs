@@ -3,16 +3,25 @@
 //!
 //! The runtime keeps accounts in memory as a cache of the store. Before a batch runs, the
 //! accounts it touches are locked, and any whose stored version is not the one in memory
-//! (another process wrote it, or it was never loaded) is read again. After it runs, what it
-//! changed is written in the same transaction as the ids it accepted and the entries it
-//! wrote. When the store fails, memory is dropped, since it may now be ahead of the store.
+//! (another process wrote it, or it was never loaded) is read again. After it runs, the ids
+//! it accepted, the accepted events themselves (the journal) and the entries it wrote are
+//! written in one transaction.
+//!
+//! An account's state is not written with every event: the journal holds its events, and a
+//! snapshot of its state is written after every [`DEFAULT_SNAPSHOT_EVERY`] of them. Reading
+//! an account back restores its snapshot and replays the events since, each with the
+//! campaigns that processed it then (the store keeps every program's sources), so a reload
+//! between snapshot and replay changes nothing. When the store fails, memory is dropped,
+//! since it may now be ahead of the store.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::hash::Hasher;
 
 use camp_runtime::event::{self, Event, EventKind};
-use camp_runtime::{Entry, Runtime};
+use camp_runtime::snapshot::{AccountState, PaymentState};
+use camp_runtime::{Engine, Entry, OwnedSource, Runtime};
 
-use crate::{Accepted, Store, StoreError, StoredEntry, StoredPayment, Tx};
+use crate::{Accepted, JournalRow, Journaled, Store, StoreError, StoredAccount, StoredEntry, StoredPayment, Tx};
 
 /// One input line: its number in the input (from 1) and its text.
 #[derive(Clone, Copy, Debug)]
@@ -57,14 +66,36 @@ pub struct Applied {
 pub struct Durable {
     runtime: Runtime,
     store: Box<dyn Store>,
-    /// The stored version of each account in memory.
-    versions: HashMap<String, i64>,
+    /// Each account in memory: its stored version, and what its stored snapshot lacks.
+    kept: HashMap<String, Kept>,
     /// The most accounts kept in memory between batches (the store keeps them all).
     cache_limit: usize,
+    /// An account's snapshot is written once this many of its events are not in it.
+    snapshot_every: usize,
+    /// The live program's id in the store, once registered.
+    program: Option<i64>,
+    /// Runtimes of earlier programs, for replaying the events they processed.
+    earlier: HashMap<i64, Runtime>,
+}
+
+/// What is known of an account in memory.
+#[derive(Debug, Default)]
+struct Kept {
+    /// Its version in the store ([`Tx::versions`]).
+    version: i64,
+    /// Its events accepted since its stored snapshot.
+    behind: usize,
+    /// Its payments changed since its stored snapshot.
+    payments: BTreeSet<String>,
 }
 
 /// Accounts kept in memory between batches unless [`Durable::with_cache_limit`] says otherwise.
 pub const DEFAULT_CACHE_LIMIT: usize = 250_000;
+
+/// An account's snapshot is written after this many of its events unless
+/// [`Durable::with_snapshot_every`] says otherwise: reading an account back replays at most
+/// this many events.
+pub const DEFAULT_SNAPSHOT_EVERY: usize = 16;
 
 /// A line decoded ahead of [`Durable::apply_decoded`]: decoding needs no state, so a service
 /// can do it on other threads while the writer works.
@@ -79,7 +110,8 @@ pub struct Decoded {
 enum Decoding {
     Blank,
     Bad(event::Reject),
-    Event(Box<Event>, u64),
+    /// The event, its content hash and its line (for the journal).
+    Event(Box<Event>, u64, Box<str>),
 }
 
 impl Decoded {
@@ -87,7 +119,7 @@ impl Decoded {
     pub fn line(number: usize, text: &str) -> Decoded {
         let what = match event::parse_line(text) {
             Ok(None) => Decoding::Blank,
-            Ok(Some((event, hash))) => Decoding::Event(Box::new(event), hash),
+            Ok(Some((event, hash))) => Decoding::Event(Box::new(event), hash, text.trim().into()),
             Err(reject) => Decoding::Bad(reject),
         };
         Decoded { number, what }
@@ -97,9 +129,17 @@ impl Decoded {
 impl Durable {
     /// A runtime over a store. Accounts are read from the store as events need them.
     pub fn new(mut runtime: Runtime, store: Box<dyn Store>) -> Durable {
-        // What a batch changed is what it writes.
+        // What a batch changed is what a snapshot writes.
         runtime.track_changes();
-        Durable { runtime, store, versions: HashMap::new(), cache_limit: DEFAULT_CACHE_LIMIT }
+        Durable {
+            runtime,
+            store,
+            kept: HashMap::new(),
+            cache_limit: DEFAULT_CACHE_LIMIT,
+            snapshot_every: DEFAULT_SNAPSHOT_EVERY,
+            program: None,
+            earlier: HashMap::new(),
+        }
     }
 
     /// Keeps at most `accounts` accounts in memory between batches: past that, those the last
@@ -107,6 +147,14 @@ impl Durable {
     /// them. Memory stays bounded however many accounts the store holds.
     pub fn with_cache_limit(mut self, accounts: usize) -> Durable {
         self.cache_limit = accounts;
+        self
+    }
+
+    /// Writes an account's snapshot once `events` of its events are not in it (1: with every
+    /// batch that changes it). Fewer means more writes; more means longer replays when an
+    /// account is read back.
+    pub fn with_snapshot_every(mut self, events: usize) -> Durable {
+        self.snapshot_every = events.max(1);
         self
     }
 
@@ -128,7 +176,10 @@ impl Durable {
         files: &[camp_runtime::SourceFile<'_>],
         engine: Option<camp_runtime::Engine>,
     ) -> Result<(), camp_runtime::LoadError> {
-        self.runtime.reload_sources(files, engine)
+        self.runtime.reload_sources(files, engine)?;
+        // Events from now on are journaled under the new program.
+        self.program = None;
+        Ok(())
     }
 
     /// Processes a batch of lines in one transaction. On `Err` nothing of the batch was kept
@@ -143,7 +194,7 @@ impl Durable {
         let events: Vec<&Event> = decoded
             .iter()
             .filter_map(|d| match &d.what {
-                Decoding::Event(e, _) => Some(e.as_ref()),
+                Decoding::Event(e, _, _) => Some(e.as_ref()),
                 _ => None,
             })
             .collect();
@@ -156,13 +207,14 @@ impl Durable {
             })
             .collect();
 
-        let Durable { runtime, store, versions, cache_limit } = self;
+        let snapshot_every = self.snapshot_every;
         let mut touched: Vec<String> = Vec::new();
         let mut applied = Applied::default();
-        let mut written: Vec<(String, i64)> = Vec::new();
+        let mut live = self.program;
+        let Durable { runtime, store, kept, earlier, .. } = self;
         let result = store.transact(&mut |tx: &mut dyn Tx| {
             applied = Applied::default();
-            written.clear();
+            let program = live_program(runtime, &mut live, tx)?;
             let owners = tx.owners(&named)?;
             let accounts: BTreeSet<String> =
                 events.iter().map(|e| e.account.clone()).chain(owners.iter().map(|(_, a)| a.clone())).collect();
@@ -170,16 +222,18 @@ impl Durable {
             tx.lock_accounts(&accounts)?;
             touched.clone_from(&accounts);
             let before: HashMap<String, u64> = tx.accepted(&ids)?.into_iter().collect();
+            // Replays start from no accepted ids; the store keeps them all.
             runtime.forget_accepted();
+            refresh(runtime, kept, earlier, tx, program, &accounts)?;
             for (id, hash) in &before {
                 runtime.remember_accepted(id, *hash);
             }
-            refresh(runtime, versions, tx, &accounts)?;
             for (payment, account) in &owners {
                 runtime.remember_owner(payment, account);
             }
 
             let mut fresh: Vec<Accepted> = Vec::new();
+            let mut journaled: Vec<Journaled<'_>> = Vec::new();
             let mut fresh_ids: HashSet<&str> = HashSet::new();
             for d in decoded {
                 let reject = |r: event::Reject| Entry::Reject { event: r.event, line: d.number, error: r.error };
@@ -189,7 +243,7 @@ impl Durable {
                         applied.entries.push(reject(r.clone()));
                         Outcome::Rejected
                     }
-                    Decoding::Event(event, hash) => match runtime.process_hashed(event, *hash) {
+                    Decoding::Event(event, hash, line) => match runtime.process_hashed(event, *hash) {
                         Ok(entries) => {
                             applied.entries.extend(entries);
                             if before.contains_key(&event.id) || fresh_ids.contains(event.id.as_str()) {
@@ -203,6 +257,7 @@ impl Durable {
                                     account: event.account.clone(),
                                     payment: matches!(event.kind, EventKind::Payment(_)),
                                 });
+                                journaled.push(Journaled { account: &event.account, program, line });
                                 Outcome::Accepted
                             }
                         }
@@ -216,78 +271,140 @@ impl Durable {
             }
             applied.accepted = fresh.len();
 
-            let changes = runtime.take_changes();
             tx.accept(&fresh)?;
-            let mut states = Vec::with_capacity(changes.accounts.len());
-            for account in &changes.accounts {
-                let state = runtime.account_state(account).unwrap_or_default();
-                let version = versions.get(account).copied().unwrap_or(0) + 1;
-                states.push((account.clone(), version, to_json(&state)?));
-                written.push((account.clone(), version));
+            for (account, position) in tx.journal(&journaled)? {
+                let account = kept.entry(account).or_default();
+                account.version = account.version.max(position);
+                account.behind += 1;
             }
-            tx.put_accounts(&states)?;
-            let mut payments = Vec::with_capacity(changes.payments.len());
-            for (account, payment) in &changes.payments {
-                let position = runtime.payment_position(account, payment);
-                if let (Some(state), Some(position)) = (runtime.payment_state(account, payment), position) {
-                    payments.push(StoredPayment {
-                        account: account.clone(),
-                        position: i64::try_from(position).unwrap_or(i64::MAX),
-                        id: payment.clone(),
-                        state: to_json(&state)?,
-                    });
-                }
+            let changes = runtime.take_changes();
+            for (account, payment) in changes.payments {
+                kept.entry(account).or_default().payments.insert(payment);
             }
-            tx.put_payments(&payments)?;
+            write_snapshots(runtime, kept, tx, &changes.accounts, snapshot_every)?;
             applied.json = applied.entries.iter().map(Entry::to_json).collect();
-            let kept: Vec<StoredEntry> =
+            let stored: Vec<StoredEntry> =
                 applied.entries.iter().zip(&applied.json).filter_map(|(entry, json)| stored(entry, json)).collect();
-            tx.append(&kept)
+            tx.append(&stored)
         });
         match result {
             Ok(()) => {
-                versions.extend(written);
-                runtime.forget_accepted();
-                if runtime.account_count() > *cache_limit {
+                self.program = live;
+                self.runtime.forget_accepted();
+                if self.runtime.account_count() > self.cache_limit {
                     let keep: HashSet<&str> = touched.iter().map(String::as_str).collect();
                     let drop: Vec<String> =
-                        runtime.account_ids().filter(|id| !keep.contains(id)).map(str::to_string).collect();
+                        self.runtime.account_ids().filter(|id| !keep.contains(id)).map(str::to_string).collect();
                     for id in &drop {
-                        runtime.unload_account(id);
-                        versions.remove(id);
+                        // Its journal holds what its snapshot lacks: reading it back replays it.
+                        self.runtime.unload_account(id);
+                        self.kept.remove(id);
                     }
                 }
                 Ok(applied)
             }
             Err(e) => {
-                runtime.unload_all();
-                versions.clear();
+                self.forget_all();
                 Err(e)
             }
         }
     }
 
-    /// An account's state as kept (and its payments), read from the store.
-    pub fn stored_account(&mut self, id: &str) -> Result<Option<crate::StoredAccount>, StoreError> {
-        let mut found = None;
-        self.store.transact(&mut |tx| {
-            found = tx.load(id)?;
-            Ok(())
-        })?;
-        Ok(found)
+    /// An account's state as the store has it now (its snapshot with the journal since
+    /// replayed), its version, and its payments; `None` when no event named it.
+    pub fn stored_account(&mut self, id: &str) -> Result<Option<StoredAccount>, StoreError> {
+        let accounts = [id.to_string()];
+        let mut live = self.program;
+        let Durable { runtime, store, kept, earlier, .. } = self;
+        let result = store.transact(&mut |tx| {
+            let program = live_program(runtime, &mut live, tx)?;
+            tx.lock_accounts(&accounts)?;
+            runtime.forget_accepted();
+            refresh(runtime, kept, earlier, tx, program, &accounts)
+        });
+        if let Err(e) = result {
+            self.forget_all();
+            return Err(e);
+        }
+        self.program = live;
+        let (Some(state), Some(kept)) = (self.runtime.account_state(id), self.kept.get(id)) else { return Ok(None) };
+        let payments = self.runtime.payment_states(id).iter().map(to_json).collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(StoredAccount { version: kept.version, state: to_json(&state)?, payments, journal: Vec::new() }))
+    }
+
+    /// Drops what memory holds: after a store failed, it may be ahead of the store.
+    fn forget_all(&mut self) {
+        self.runtime.unload_all();
+        self.kept.clear();
+        for runtime in self.earlier.values_mut() {
+            runtime.unload_all();
+        }
     }
 }
 
+/// The live program's id in the store, registering it the first time (0 for a runtime not
+/// loaded from sources: its events are replayed with whatever program is live).
+fn live_program(runtime: &Runtime, live: &mut Option<i64>, tx: &mut dyn Tx) -> Result<i64, StoreError> {
+    if let Some(id) = *live {
+        return Ok(id);
+    }
+    let id = match runtime.sources() {
+        Some(sources) => {
+            let json = to_json(&**sources)?;
+            let mut hash = camp_runtime::Fnv1a::default();
+            hash.write(json.as_bytes());
+            tx.program(hash.finish(), &json)?
+        }
+        None => 0,
+    };
+    *live = Some(id);
+    Ok(id)
+}
+
+/// Writes the snapshots of the accounts changed whose stored snapshots now lack at least
+/// `every` events.
+fn write_snapshots(
+    runtime: &Runtime,
+    kept: &mut HashMap<String, Kept>,
+    tx: &mut dyn Tx,
+    changed: &BTreeSet<String>,
+    every: usize,
+) -> Result<(), StoreError> {
+    let mut states = Vec::new();
+    let mut payments = Vec::new();
+    for account in changed {
+        let Some(k) = kept.get_mut(account).filter(|k| k.behind >= every) else { continue };
+        let Some(state) = runtime.account_state(account) else { continue };
+        states.push((account.clone(), k.version, to_json(&state)?));
+        for payment in std::mem::take(&mut k.payments) {
+            let position = runtime.payment_position(account, &payment);
+            if let (Some(state), Some(position)) = (runtime.payment_state(account, &payment), position) {
+                payments.push(StoredPayment {
+                    account: account.clone(),
+                    position: i64::try_from(position).unwrap_or(i64::MAX),
+                    id: payment,
+                    state: to_json(&state)?,
+                });
+            }
+        }
+        k.behind = 0;
+    }
+    tx.put_accounts(&states)?;
+    tx.put_payments(&payments)
+}
+
 /// The stored version of an account memory holds, if it holds it.
-fn version_in_memory(runtime: &Runtime, versions: &HashMap<String, i64>, account: &str) -> Option<i64> {
-    versions.get(account).copied().filter(|_| runtime.has_account(account))
+fn version_in_memory(runtime: &Runtime, kept: &HashMap<String, Kept>, account: &str) -> Option<i64> {
+    kept.get(account).map(|k| k.version).filter(|_| runtime.has_account(account))
 }
 
 /// Brings the accounts in memory up to the store's versions.
 fn refresh(
     runtime: &mut Runtime,
-    versions: &mut HashMap<String, i64>,
+    kept: &mut HashMap<String, Kept>,
+    earlier: &mut HashMap<i64, Runtime>,
     tx: &mut dyn Tx,
+    live: i64,
     accounts: &[String],
 ) -> Result<(), StoreError> {
     // When no other connection wrote since this one last did, the accounts in memory are the
@@ -296,39 +413,118 @@ fn refresh(
     let to_check = if tx.others_may_have_written()? {
         accounts
     } else {
-        unknown = accounts.iter().filter(|a| version_in_memory(runtime, versions, a).is_none()).cloned().collect();
+        unknown = accounts.iter().filter(|a| version_in_memory(runtime, kept, a).is_none()).cloned().collect();
         &unknown
     };
     let stored: HashMap<String, i64> = tx.versions(to_check)?.into_iter().collect();
     for account in to_check {
-        let in_memory = version_in_memory(runtime, versions, account);
+        let in_memory = version_in_memory(runtime, kept, account);
         match (stored.get(account), in_memory) {
             (Some(s), Some(m)) if *s == m => {}
-            (None, None) => runtime.unload_account(account),
-            (None, Some(_)) => {
+            (None, _) => {
                 runtime.unload_account(account);
-                versions.remove(account);
+                kept.remove(account);
             }
             (Some(_), _) => {
-                let Some(kept) = tx.load(account)? else { continue };
-                let state = serde_json::from_str(&kept.state).map_err(|e| {
-                    StoreError(format!("account {account} is kept in a form this campc cannot read: {e}"))
-                })?;
-                let payments = kept
+                let Some(stored) = tx.load(account)? else { continue };
+                let state: AccountState = if stored.state.is_empty() {
+                    AccountState::default()
+                } else {
+                    serde_json::from_str(&stored.state).map_err(|e| {
+                        StoreError(format!("account {account} is kept in a form this campc cannot read: {e}"))
+                    })?
+                };
+                let payments = stored
                     .payments
                     .iter()
                     .map(|p| serde_json::from_str(p))
-                    .collect::<Result<Vec<_>, _>>()
+                    .collect::<Result<Vec<PaymentState>, _>>()
                     .map_err(|e| StoreError(format!("a payment of account {account} cannot be read: {e}")))?;
                 runtime.restore_account(account, state, payments);
-                versions.insert(account.clone(), kept.version);
+                let mut k = Kept {
+                    version: stored.journal.last().map_or(stored.version, |row| row.seq),
+                    behind: stored.journal.len(),
+                    payments: BTreeSet::new(),
+                };
+                if replay(runtime, earlier, tx, live, account, &stored.journal)? {
+                    // Replayed by another program: which payments it changed is not known here.
+                    let ids = runtime.account(account).into_iter().flat_map(|a| a.payments()).map(|p| p.id.clone());
+                    k.payments.extend(ids);
+                }
+                kept.insert(account.clone(), k);
             }
         }
     }
+    // What the replays accepted is in the store already.
+    runtime.forget_accepted();
     Ok(())
 }
 
-fn to_json(value: &impl serde::Serialize) -> Result<String, StoreError> {
+/// Replays an account's journal rows over its state in `runtime`, each with the program that
+/// processed it: the live one directly, an earlier one in a runtime of its own, the account's
+/// state carried there and back. Whether an earlier program replayed any.
+fn replay(
+    runtime: &mut Runtime,
+    earlier: &mut HashMap<i64, Runtime>,
+    tx: &mut dyn Tx,
+    live: i64,
+    account: &str,
+    rows: &[JournalRow],
+) -> Result<bool, StoreError> {
+    let mut foreign = false;
+    for run in rows.chunk_by(|a, b| a.program == b.program) {
+        let program = run[0].program;
+        if program == live || program == 0 {
+            run.iter().try_for_each(|row| replay_row(runtime, account, row))?;
+            continue;
+        }
+        foreign = true;
+        let other = match earlier.entry(program) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => v.insert(earlier_runtime(tx, program)?),
+        };
+        carry(runtime, other, account);
+        let replayed = run.iter().try_for_each(|row| replay_row(other, account, row));
+        carry(other, runtime, account);
+        other.unload_account(account);
+        other.forget_accepted();
+        replayed?;
+    }
+    Ok(foreign)
+}
+
+/// Moves an account's state from one runtime to another (whose program may differ).
+fn carry(from: &Runtime, to: &mut Runtime, account: &str) {
+    match from.account_state(account) {
+        Some(state) => to.restore_account(account, state, from.payment_states(account)),
+        None => to.unload_account(account),
+    }
+}
+
+fn replay_row(runtime: &mut Runtime, account: &str, row: &JournalRow) -> Result<(), StoreError> {
+    let unreadable = |why: String| {
+        StoreError(format!("event {} in the journal of account {account} cannot be replayed: {why}", row.seq))
+    };
+    match event::parse_line(&row.line) {
+        Ok(Some((event, hash))) => runtime.process_hashed(&event, hash).map(drop).map_err(|r| unreadable(r.error)),
+        Ok(None) => Err(unreadable("the line is blank".into())),
+        Err(r) => Err(unreadable(r.error)),
+    }
+}
+
+/// A runtime for a program the store keeps, to replay the events it processed.
+fn earlier_runtime(tx: &mut dyn Tx, program: i64) -> Result<Runtime, StoreError> {
+    let json = tx
+        .program_sources(program)?
+        .ok_or_else(|| StoreError(format!("the journal names program {program}, which the store does not keep")))?;
+    let sources: Vec<OwnedSource> = serde_json::from_str(&json)
+        .map_err(|e| StoreError(format!("program {program} is kept in a form this campc cannot read: {e}")))?;
+    Runtime::load_with(&OwnedSource::files(&sources), Engine::Interp).map_err(|e| {
+        StoreError(format!("the campaigns of program {program}, which processed events kept, no longer load: {e}"))
+    })
+}
+
+fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError(format!("cannot write state: {e}")))
 }
 

@@ -18,7 +18,7 @@ mod sqlite;
 
 use std::fmt;
 
-pub use durable::{Applied, DEFAULT_CACHE_LIMIT, Decoded, Durable, Line, Outcome};
+pub use durable::{Applied, DEFAULT_CACHE_LIMIT, DEFAULT_SNAPSHOT_EVERY, Decoded, Durable, Line, Outcome};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -50,16 +50,42 @@ impl From<::postgres::Error> for StoreError {
     }
 }
 
-/// An account as kept: its own state and its payments in arrival order, as JSON
-/// ([`camp_runtime::snapshot`]'s types).
+/// An account as kept: a snapshot of its own state and its payments in arrival order, as
+/// JSON ([`camp_runtime::snapshot`]'s types), and the events accepted for it since.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredAccount {
-    /// How many batches have changed it.
+    /// The journal position the snapshot is current through: it includes the account's
+    /// events up to this position and none after (0: none of the journal's).
     pub version: i64,
     /// [`camp_runtime::snapshot::AccountState`] as JSON.
     pub state: String,
     /// [`camp_runtime::snapshot::PaymentState`]s as JSON, in arrival order.
     pub payments: Vec<String>,
+    /// The account's events after the snapshot, in the order they were accepted: replaying
+    /// them over the snapshot gives the account's state.
+    pub journal: Vec<JournalRow>,
+}
+
+/// One accepted event in the journal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JournalRow {
+    /// Its position in the journal (increasing in the order events were accepted).
+    pub seq: i64,
+    /// The program that processed it ([`Tx::program`]; 0: unknown, the one live).
+    pub program: i64,
+    /// The event as it was accepted: one JSON line.
+    pub line: String,
+}
+
+/// An accepted event to add to the journal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Journaled<'a> {
+    /// Its account.
+    pub account: &'a str,
+    /// The program that processed it.
+    pub program: i64,
+    /// The event as accepted.
+    pub line: &'a str,
 }
 
 /// A ledger entry to keep (awards and adjustments; rejects are not kept, as a rejected event
@@ -123,7 +149,9 @@ pub trait Tx {
     fn accepted(&mut self, ids: &[String]) -> Result<Vec<(String, u64)>, StoreError>;
     /// Of these payment ids, those of payments accepted before, with their accounts.
     fn owners(&mut self, payments: &[String]) -> Result<Vec<(String, String)>, StoreError>;
-    /// The versions of these accounts, for those kept.
+    /// The versions of these accounts, for those kept: the journal position of the account's
+    /// last event (0 for an account kept only as a snapshot). The version changes whenever an
+    /// event changes the account.
     fn versions(&mut self, accounts: &[String]) -> Result<Vec<(String, i64)>, StoreError>;
     /// Whether another connection may have committed since this connection's previous
     /// transaction began (`true` when the backend cannot tell). When none did, every account
@@ -131,11 +159,19 @@ pub trait Tx {
     fn others_may_have_written(&mut self) -> Result<bool, StoreError> {
         Ok(true)
     }
-    /// An account as kept.
+    /// An account as kept: its snapshot and the journal since (`None` when no event named it).
     fn load(&mut self, account: &str) -> Result<Option<StoredAccount>, StoreError>;
     /// Records events as accepted.
     fn accept(&mut self, events: &[Accepted]) -> Result<(), StoreError>;
-    /// Writes accounts' own states, each at a version: (account, version, state).
+    /// Appends accepted events to the journal, in order: the position each got, with its
+    /// account (in any order).
+    fn journal(&mut self, events: &[Journaled<'_>]) -> Result<Vec<(String, i64)>, StoreError>;
+    /// The id of a program (its sources as JSON, and their hash), registered when new.
+    fn program(&mut self, hash: u64, sources: &str) -> Result<i64, StoreError>;
+    /// The sources (as JSON) of a program registered before.
+    fn program_sources(&mut self, id: i64) -> Result<Option<String>, StoreError>;
+    /// Writes snapshots of accounts' own states, each current through a journal position:
+    /// (account, position, state).
     fn put_accounts(&mut self, accounts: &[(String, i64, String)]) -> Result<(), StoreError>;
     /// Writes payments' states, each at its place in its account's arrival order.
     fn put_payments(&mut self, payments: &[StoredPayment]) -> Result<(), StoreError>;
@@ -180,7 +216,7 @@ pub fn open_existing(spec: &str) -> Result<Box<dyn Store>, StoreError> {
 }
 
 /// The schema version this build writes; a store at a later version is refused.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The migrations a store at `version` still needs, each with the version it brings the store
 /// to; an error for a store newer than this build. Migration `n` of a backend's list brings

@@ -4,10 +4,13 @@
 
 use postgres::{Client, NoTls};
 
-use crate::{Accepted, LedgerFilter, Store, StoreError, StoredAccount, StoredEntry, StoredPayment, Tx};
+use crate::{
+    Accepted, JournalRow, Journaled, LedgerFilter, Store, StoreError, StoredAccount, StoredEntry, StoredPayment, Tx,
+};
 
 /// Migrations, in order: migration `n` brings the schema from version `n` to `n + 1`.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE events (
         id TEXT PRIMARY KEY,
         hash BIGINT NOT NULL,
@@ -36,7 +39,23 @@ const MIGRATIONS: &[&str] = &["
     );
     CREATE INDEX ledger_by_account ON ledger (account, seq);
     CREATE INDEX ledger_by_campaign ON ledger (campaign, seq);
-"];
+",
+    "
+    CREATE TABLE journal (
+        seq BIGSERIAL PRIMARY KEY,
+        account TEXT NOT NULL,
+        program BIGINT NOT NULL,
+        line TEXT NOT NULL
+    );
+    CREATE INDEX journal_by_account ON journal (account, seq);
+    CREATE TABLE programs (
+        id BIGSERIAL PRIMARY KEY,
+        hash BIGINT NOT NULL UNIQUE,
+        sources TEXT NOT NULL
+    );
+    UPDATE accounts SET version = 0;
+",
+];
 
 /// The advisory lock key that serializes migrations between processes.
 const MIGRATION_LOCK: i64 = 0x4341_4d50; // "CAMP"
@@ -123,21 +142,37 @@ impl Tx for PostgresTx<'_> {
     }
 
     fn versions(&mut self, accounts: &[String]) -> Result<Vec<(String, i64)>, StoreError> {
-        let rows = self.tx.query("SELECT id, version FROM accounts WHERE id = ANY($1)", &[&accounts])?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        let rows = self.tx.query(
+            "SELECT a, coalesce((SELECT max(seq) FROM journal WHERE account = a), (SELECT 0 FROM accounts WHERE id = a))
+             FROM unnest($1::text[]) AS a",
+            &[&accounts],
+        )?;
+        Ok(rows.iter().filter_map(|r| Some((r.get(0), r.get::<_, Option<i64>>(1)?))).collect())
     }
 
     fn load(&mut self, account: &str) -> Result<Option<StoredAccount>, StoreError> {
-        let Some(row) = self.tx.query_opt("SELECT version, state FROM accounts WHERE id = $1", &[&account])? else {
-            return Ok(None);
-        };
+        let snapshot = self.tx.query_opt("SELECT version, state FROM accounts WHERE id = $1", &[&account])?;
+        let found = snapshot.is_some();
+        let (version, state) = snapshot.map_or_else(|| (0, String::new()), |row| (row.get(0), row.get(1)));
         let payments = self
             .tx
             .query("SELECT state FROM payments WHERE account = $1 ORDER BY position", &[&account])?
             .iter()
             .map(|r| r.get(0))
             .collect();
-        Ok(Some(StoredAccount { version: row.get(0), state: row.get(1), payments }))
+        let journal: Vec<JournalRow> = self
+            .tx
+            .query(
+                "SELECT seq, program, line FROM journal WHERE account = $1 AND seq > $2 ORDER BY seq",
+                &[&account, &version],
+            )?
+            .iter()
+            .map(|r| JournalRow { seq: r.get(0), program: r.get(1), line: r.get(2) })
+            .collect();
+        if !found && journal.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(StoredAccount { version, state, payments, journal }))
     }
 
     fn accept(&mut self, events: &[Accepted]) -> Result<(), StoreError> {
@@ -151,6 +186,38 @@ impl Tx for PostgresTx<'_> {
             &[&ids, &hashes, &accounts, &payments],
         )?;
         Ok(())
+    }
+
+    fn journal(&mut self, events: &[Journaled<'_>]) -> Result<Vec<(String, i64)>, StoreError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let accounts: Vec<&str> = events.iter().map(|e| e.account).collect();
+        let programs: Vec<i64> = events.iter().map(|e| e.program).collect();
+        let lines: Vec<&str> = events.iter().map(|e| e.line).collect();
+        // Rows are numbered in the order given (ORDER BY n), so an account's events keep
+        // their order in the journal.
+        let rows = self.tx.query(
+            "INSERT INTO journal (account, program, line)
+             SELECT account, program, line
+             FROM unnest($1::text[], $2::bigint[], $3::text[]) WITH ORDINALITY AS t(account, program, line, n) ORDER BY n
+             RETURNING account, seq",
+            &[&accounts, &programs, &lines],
+        )?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    fn program(&mut self, hash: u64, sources: &str) -> Result<i64, StoreError> {
+        let hash = hash.cast_signed();
+        self.tx.execute(
+            "INSERT INTO programs (hash, sources) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING",
+            &[&hash, &sources],
+        )?;
+        Ok(self.tx.query_one("SELECT id FROM programs WHERE hash = $1", &[&hash])?.get(0))
+    }
+
+    fn program_sources(&mut self, id: i64) -> Result<Option<String>, StoreError> {
+        Ok(self.tx.query_opt("SELECT sources FROM programs WHERE id = $1", &[&id])?.map(|r| r.get(0)))
     }
 
     fn put_accounts(&mut self, accounts: &[(String, i64, String)]) -> Result<(), StoreError> {

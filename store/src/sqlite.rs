@@ -5,10 +5,13 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use crate::{Accepted, LedgerFilter, Store, StoreError, StoredAccount, StoredEntry, StoredPayment, Tx};
+use crate::{
+    Accepted, JournalRow, Journaled, LedgerFilter, Store, StoreError, StoredAccount, StoredEntry, StoredPayment, Tx,
+};
 
 /// Migrations, in order: migration `n` brings the schema from version `n` to `n + 1`.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE events (
         id TEXT PRIMARY KEY,
         hash INTEGER NOT NULL,
@@ -37,7 +40,23 @@ const MIGRATIONS: &[&str] = &["
     );
     CREATE INDEX ledger_by_account ON ledger (account, seq);
     CREATE INDEX ledger_by_campaign ON ledger (campaign, seq);
-"];
+",
+    "
+    CREATE TABLE journal (
+        seq INTEGER PRIMARY KEY,
+        account TEXT NOT NULL,
+        program INTEGER NOT NULL,
+        line TEXT NOT NULL
+    );
+    CREATE INDEX journal_by_account ON journal (account, seq);
+    CREATE TABLE programs (
+        id INTEGER PRIMARY KEY,
+        hash INTEGER NOT NULL UNIQUE,
+        sources TEXT NOT NULL
+    );
+    UPDATE accounts SET version = 0;
+",
+];
 
 /// A SQLite file.
 #[derive(Debug)]
@@ -116,7 +135,12 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn versions(&mut self, accounts: &[String]) -> Result<Vec<(String, i64)>, StoreError> {
-        lookup(&self.tx, "SELECT version FROM accounts WHERE id = ?1", accounts)
+        let found = lookup::<Option<i64>>(
+            &self.tx,
+            "SELECT coalesce((SELECT max(seq) FROM journal WHERE account = ?1), (SELECT 0 FROM accounts WHERE id = ?1))",
+            accounts,
+        )?;
+        Ok(found.into_iter().filter_map(|(account, version)| Some((account, version?))).collect())
     }
 
     fn others_may_have_written(&mut self) -> Result<bool, StoreError> {
@@ -127,16 +151,28 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn load(&mut self, account: &str) -> Result<Option<StoredAccount>, StoreError> {
-        let row = self
+        let snapshot = self
             .tx
             .prepare_cached("SELECT version, state FROM accounts WHERE id = ?1")?
             .query_row([account], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
             .optional()?;
-        let Some((version, state)) = row else { return Ok(None) };
+        let found = snapshot.is_some();
+        let (version, state) = snapshot.unwrap_or_default();
         let mut statement =
             self.tx.prepare_cached("SELECT state FROM payments WHERE account = ?1 ORDER BY position")?;
         let payments = statement.query_map([account], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
-        Ok(Some(StoredAccount { version, state, payments }))
+        let mut statement = self
+            .tx
+            .prepare_cached("SELECT seq, program, line FROM journal WHERE account = ?1 AND seq > ?2 ORDER BY seq")?;
+        let journal = statement
+            .query_map(params![account, version], |r| {
+                Ok(JournalRow { seq: r.get(0)?, program: r.get(1)?, line: r.get(2)? })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        if !found && journal.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(StoredAccount { version, state, payments, journal }))
     }
 
     fn accept(&mut self, events: &[Accepted]) -> Result<(), StoreError> {
@@ -146,6 +182,35 @@ impl Tx for SqliteTx<'_> {
             statement.execute(params![e.id, e.hash.cast_signed(), e.account, e.payment])?;
         }
         Ok(())
+    }
+
+    fn journal(&mut self, events: &[Journaled<'_>]) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut statement =
+            self.tx.prepare_cached("INSERT INTO journal (account, program, line) VALUES (?1, ?2, ?3)")?;
+        let mut positions = Vec::with_capacity(events.len());
+        for e in events {
+            statement.execute(params![e.account, e.program, e.line])?;
+            positions.push((e.account.to_string(), self.tx.last_insert_rowid()));
+        }
+        Ok(positions)
+    }
+
+    fn program(&mut self, hash: u64, sources: &str) -> Result<i64, StoreError> {
+        self.tx
+            .prepare_cached("INSERT INTO programs (hash, sources) VALUES (?1, ?2) ON CONFLICT (hash) DO NOTHING")?
+            .execute(params![hash.cast_signed(), sources])?;
+        Ok(self
+            .tx
+            .prepare_cached("SELECT id FROM programs WHERE hash = ?1")?
+            .query_row([hash.cast_signed()], |r| r.get(0))?)
+    }
+
+    fn program_sources(&mut self, id: i64) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT sources FROM programs WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?)
     }
 
     fn put_accounts(&mut self, accounts: &[(String, i64, String)]) -> Result<(), StoreError> {

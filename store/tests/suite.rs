@@ -11,14 +11,15 @@ mod support;
 use camp_runtime::{Engine, Entry, Runtime, SourceFile};
 use camp_store::{Durable, LedgerFilter, Line, Store, StoreError, Tx};
 
-fn seeds() -> Runtime {
+/// The seed campaigns' sources: (file name, text), in file-name order.
+fn seed_sources() -> Vec<(String, String)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/seeds");
     let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map(|d| d.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "camp")))
         .map(Iterator::collect)
         .unwrap_or_default();
     paths.sort();
-    let texts: Vec<(String, String)> = paths
+    paths
         .iter()
         .map(|p| {
             (
@@ -26,9 +27,38 @@ fn seeds() -> Runtime {
                 std::fs::read_to_string(p).unwrap_or_default(),
             )
         })
-        .collect();
-    let files: Vec<SourceFile<'_>> = texts.iter().map(|(name, text)| SourceFile { name, text }).collect();
-    Runtime::load_with(&files, Engine::default()).unwrap_or_else(|e| panic!("the seeds do not load: {e}"))
+        .collect()
+}
+
+fn files(sources: &[(String, String)]) -> Vec<SourceFile<'_>> {
+    sources.iter().map(|(name, text)| SourceFile { name, text }).collect()
+}
+
+fn load(sources: &[(String, String)]) -> Runtime {
+    Runtime::load_with(&files(sources), Engine::default()).unwrap_or_else(|e| panic!("the campaigns do not load: {e}"))
+}
+
+fn seeds() -> Runtime {
+    load(&seed_sources())
+}
+
+/// The seeds with the d POINT campaign at twice its rate: its monthly caps fill twice as fast.
+fn seeds_with_dpoint_doubled() -> Vec<(String, String)> {
+    let mut sources = seed_sources();
+    let dpoint = sources.iter_mut().find(|(name, _)| name == "amazon-dpoint.camp").expect("the d POINT seed");
+    assert!(dpoint.1.contains("award 1% * multiplier"), "the d POINT seed's award line moved");
+    dpoint.1 = dpoint.1.replace("award 1% * multiplier", "award 2% * multiplier");
+    sources
+}
+
+/// Kept entries (awards and adjustments) of one runtime in memory, line by line.
+fn kept_by_line(rt: &mut Runtime, lines: &[String], mut before: impl FnMut(usize, &mut Runtime)) -> Vec<Vec<String>> {
+    let mut kept = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        before(i, rt);
+        kept.push(rt.process_line(i + 1, line).iter().filter(|e| e.owed_key().is_some()).map(Entry::to_json).collect());
+    }
+    kept
 }
 
 /// Where each test's store lives.
@@ -110,6 +140,9 @@ both_backends!(
     two_processes_given_the_same_stream_at_once_accept_each_event_once,
     the_ledger_reads_by_account_and_campaign,
     the_schema_is_versioned,
+    snapshots_after_every_batch_or_seldom_keep_the_same_ledger,
+    events_read_back_are_replayed_with_the_campaigns_that_processed_them,
+    a_store_of_the_first_schema_is_migrated_and_kept,
 );
 
 fn the_stored_ledger_is_the_ledger_of_one_run(backend: Backend, test: &str) {
@@ -206,6 +239,83 @@ fn a_small_account_cache_reads_accounts_back_from_the_store(backend: Backend, te
     let kept = durable.runtime().account_count();
     assert!(kept <= 10, "the cache was trimmed to the last batch's accounts, {kept} kept");
     assert_eq!(stored(durable.store()), in_memory(&lines));
+}
+
+fn snapshots_after_every_batch_or_seldom_keep_the_same_ledger(backend: Backend, test: &str) {
+    let lines = events();
+    for every in [1, 3, 1000] {
+        let Some(at) = location(backend, &format!("{test}_{every}")) else { return };
+        // Two accounts in memory at most: nearly every batch reads its accounts back, from a
+        // snapshot and the journal since.
+        let mut durable = Durable::new(seeds(), open(&at)).with_cache_limit(2).with_snapshot_every(every);
+        run(&mut durable, &lines, 1, 4);
+        assert_eq!(stored(durable.store()), in_memory(&lines), "a snapshot every {every} events");
+    }
+}
+
+fn events_read_back_are_replayed_with_the_campaigns_that_processed_them(backend: Backend, test: &str) {
+    let Some(at) = location(backend, test) else { return };
+    let lines = events();
+    // Line 250 is in late March: what the first part used of March's d POINT caps limits the last.
+    let (first, rest) = lines.split_at(250);
+    let (second, third) = rest.split_at(10);
+    let changed = seeds_with_dpoint_doubled();
+
+    // What one runtime in memory writes, reloaded after the first part.
+    let expected = kept_by_line(&mut seeds(), &lines, |i, rt| {
+        if i == first.len() {
+            rt.reload_sources(&files(&changed), None).unwrap_or_else(|e| panic!("{e}"));
+        }
+    });
+    // What replaying every event with the changed campaigns would lead to.
+    let wrong = kept_by_line(&mut load(&changed), &lines, |_, _| {});
+    let from = first.len() + second.len();
+    assert!(expected[from..] != wrong[from..], "a wrong replay would change the last part's entries");
+
+    // No snapshots: every account's state is its journal. The first part is processed by the
+    // seeds, the second after a reload to the changed campaigns.
+    let mut durable = Durable::new(seeds(), open(&at)).with_snapshot_every(100_000);
+    run(&mut durable, first, 1, 25);
+    durable.reload(&files(&changed), None).unwrap_or_else(|e| panic!("{e}"));
+    run(&mut durable, second, first.len() + 1, 25);
+    drop(durable);
+    // A new process with the changed campaigns reads every account back: the first part's
+    // events must be replayed by the seeds, not by what is live now.
+    let mut later = Durable::new(load(&changed), open(&at)).with_snapshot_every(100_000);
+    run(&mut later, third, from + 1, 25);
+    assert!(stored(later.store()) == expected.concat(), "the stored ledger is the reloaded runtime's");
+}
+
+fn a_store_of_the_first_schema_is_migrated_and_kept(backend: Backend, test: &str) {
+    let Some(at) = location(backend, test) else { return };
+    let lines = events();
+    let (first, _) = lines.split_at(250);
+    // Schema 1 kept every account's state after every batch and had no journal: make such a
+    // store from this build's (a snapshot after every batch), then take the journal away
+    // and give the accounts schema 1's versions (how many batches changed them).
+    run(&mut Durable::new(seeds(), open(&at)).with_snapshot_every(1), first, 1, 10);
+    let first_schema = "DROP TABLE journal; DROP TABLE programs; UPDATE accounts SET version = 7;";
+    match backend {
+        Backend::Sqlite => {
+            let c = rusqlite::Connection::open(&at).unwrap_or_else(|e| panic!("{e}"));
+            c.execute_batch(first_schema).unwrap_or_else(|e| panic!("{e}"));
+            drop(c);
+            assert_eq!(rusqlite_version(&at, Some(1)), 1);
+        }
+        Backend::Postgres => {
+            let mut c = ::postgres::Client::connect(&at, ::postgres::NoTls).unwrap_or_else(|e| panic!("{e}"));
+            c.batch_execute(first_schema).unwrap_or_else(|e| panic!("{e}"));
+            c.batch_execute("UPDATE camp_schema SET version = 1").unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+    // Opened by this build, the store is migrated; with a small cache, accounts are read back
+    // again and again, from the old snapshots and the new journal.
+    let mut durable = Durable::new(seeds(), open(&at)).with_cache_limit(2).with_snapshot_every(5);
+    run(&mut durable, &lines, 1, 10);
+    assert_eq!(stored(durable.store()), in_memory(&lines));
+    if let Backend::Sqlite = backend {
+        assert_eq!(rusqlite_version(&at, None), camp_store::SCHEMA_VERSION);
+    }
 }
 
 fn two_processes_sharing_a_store_never_exceed_a_cap(backend: Backend, test: &str) {
