@@ -249,16 +249,20 @@ fn writer(mut durable: Durable, mut live: Live, inbox: &mpsc::Receiver<Job>, max
 type Waiting = (Vec<Decoded>, oneshot::Sender<Result<Applied, String>>);
 
 fn apply_group(durable: &mut Durable, group: Vec<Waiting>) {
-    let lines: Vec<Decoded> = group.iter().flat_map(|(lines, _)| lines.iter().cloned()).collect();
+    // The requests' lines are moved into one batch, not copied: each request's count says
+    // which outcomes are its own.
+    let (batches, replies): (Vec<Vec<Decoded>>, Vec<_>) = group.into_iter().unzip();
+    let group: Vec<(usize, _)> = batches.iter().map(Vec::len).zip(replies).collect();
+    let lines: Vec<Decoded> = batches.into_iter().flatten().collect();
     match durable.apply_decoded(&lines) {
         Ok(applied) => {
             let mut outcomes = applied.lines.iter();
             let mut entries = applied.entries.into_iter();
             let mut json = applied.json.into_iter();
             let mut taken = 0;
-            for (lines, reply) in group {
+            for (count, reply) in group {
                 let mut mine = Applied::default();
-                for _ in 0..lines.len() {
+                for _ in 0..count {
                     let Some((outcome, end)) = outcomes.next() else { break };
                     mine.entries.extend(entries.by_ref().take(end - taken));
                     mine.json.extend(json.by_ref().take(end - taken));
