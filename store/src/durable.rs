@@ -21,7 +21,7 @@ use camp_runtime::event::{self, Event, EventKind};
 use camp_runtime::snapshot::{AccountState, PaymentState};
 use camp_runtime::{Engine, Entry, OwnedSource, Runtime};
 
-use crate::{Accepted, JournalRow, Journaled, Store, StoreError, StoredAccount, StoredEntry, StoredPayment, Tx};
+use crate::{Accepted, JournalRow, Journaled, Store, StoreError, StoredAccount, StoredPayment, Tx};
 
 /// One input line: its number in the input (from 1) and its text.
 #[derive(Clone, Copy, Debug)]
@@ -233,7 +233,8 @@ impl Durable {
             }
 
             let mut fresh: Vec<Accepted> = Vec::new();
-            let mut journaled: Vec<Journaled<'_>> = Vec::new();
+            // Per event accepted now: its account, its line and the range of its entries.
+            let mut journaled: Vec<(&str, &str, std::ops::Range<usize>)> = Vec::new();
             let mut fresh_ids: HashSet<&str> = HashSet::new();
             for d in decoded {
                 let reject = |r: event::Reject| Entry::Reject { event: r.event, line: d.number, error: r.error };
@@ -245,6 +246,7 @@ impl Durable {
                     }
                     Decoding::Event(event, hash, line) => match runtime.process_hashed(event, *hash) {
                         Ok(entries) => {
+                            let start = applied.entries.len();
                             applied.entries.extend(entries);
                             if before.contains_key(&event.id) || fresh_ids.contains(event.id.as_str()) {
                                 applied.duplicates += 1;
@@ -257,7 +259,7 @@ impl Durable {
                                     account: event.account.clone(),
                                     payment: matches!(event.kind, EventKind::Payment(_)),
                                 });
-                                journaled.push(Journaled { account: &event.account, program, line });
+                                journaled.push((&event.account, line, start..applied.entries.len()));
                                 Outcome::Accepted
                             }
                         }
@@ -272,8 +274,24 @@ impl Durable {
             applied.accepted = fresh.len();
 
             tx.accept(&fresh)?;
-            for (account, position) in tx.journal(&journaled)? {
-                let account = kept.entry(account).or_default();
+            applied.json = applied.entries.iter().map(Entry::to_json).collect();
+            // An accepted event's entries are the awards and adjustments it caused (rejects
+            // are other lines'), all of its own account: they are kept with it.
+            let rows: Vec<Journaled<'_>> = journaled
+                .into_iter()
+                .map(|(account, line, range)| Journaled {
+                    account,
+                    program,
+                    line,
+                    entries: applied.entries[range.clone()]
+                        .iter()
+                        .zip(&applied.json[range])
+                        .filter_map(|(entry, json)| Some((entry.owed_key()?.0, json.as_str())))
+                        .collect(),
+                })
+                .collect();
+            for (row, position) in rows.iter().zip(tx.journal(&rows)?) {
+                let account = kept.entry(row.account.to_string()).or_default();
                 account.version = account.version.max(position);
                 account.behind += 1;
             }
@@ -281,11 +299,7 @@ impl Durable {
             for (account, payment) in changes.payments {
                 kept.entry(account).or_default().payments.insert(payment);
             }
-            write_snapshots(runtime, kept, tx, &changes.accounts, snapshot_every)?;
-            applied.json = applied.entries.iter().map(Entry::to_json).collect();
-            let stored: Vec<StoredEntry> =
-                applied.entries.iter().zip(&applied.json).filter_map(|(entry, json)| stored(entry, json)).collect();
-            tx.append(&stored)
+            write_snapshots(runtime, kept, tx, &changes.accounts, snapshot_every)
         });
         match result {
             Ok(()) => {
@@ -407,17 +421,13 @@ fn refresh(
     live: i64,
     accounts: &[String],
 ) -> Result<(), StoreError> {
-    // When no other connection wrote since this one last did, the accounts in memory are the
-    // store's: only the others' versions are read.
-    let unknown: Vec<String>;
-    let to_check = if tx.others_may_have_written()? {
-        accounts
-    } else {
-        unknown = accounts.iter().filter(|a| version_in_memory(runtime, kept, a).is_none()).cloned().collect();
-        &unknown
-    };
-    let stored: HashMap<String, i64> = tx.versions(to_check)?.into_iter().collect();
-    for account in to_check {
+    // Every account's version is read, even for accounts memory holds: another connection
+    // may have changed them. (Asking SQLite whether anyone else committed since this
+    // connection's last transaction, `PRAGMA data_version`, to skip the reads was tried:
+    // two processes on one file then accepted a cancel against a state one of them had not
+    // read again, about one run in forty, and the reads it saved measured no faster.)
+    let stored: HashMap<String, i64> = tx.versions(accounts)?.into_iter().collect();
+    for account in accounts {
         let in_memory = version_in_memory(runtime, kept, account);
         match (stored.get(account), in_memory) {
             (Some(s), Some(m)) if *s == m => {}
@@ -526,18 +536,4 @@ fn earlier_runtime(tx: &mut dyn Tx, program: i64) -> Result<Runtime, StoreError>
 
 fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError(format!("cannot write state: {e}")))
-}
-
-fn stored(entry: &Entry, json: &str) -> Option<StoredEntry> {
-    match entry {
-        Entry::Award { event, account, campaign, payment, .. }
-        | Entry::Adjust { event, account, campaign, payment, .. } => Some(StoredEntry {
-            account: account.clone(),
-            campaign: campaign.clone(),
-            payment: payment.clone(),
-            event: event.clone(),
-            json: json.to_string(),
-        }),
-        Entry::Reject { .. } => None,
-    }
 }

@@ -77,31 +77,18 @@ pub struct JournalRow {
     pub line: String,
 }
 
-/// An accepted event to add to the journal.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// An accepted event to add to the journal, with the ledger entries it caused.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Journaled<'a> {
-    /// Its account.
+    /// Its account (the account of every entry it caused, too).
     pub account: &'a str,
     /// The program that processed it.
     pub program: i64,
     /// The event as accepted.
     pub line: &'a str,
-}
-
-/// A ledger entry to keep (awards and adjustments; rejects are not kept, as a rejected event
-/// changed nothing).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StoredEntry {
-    /// The account.
-    pub account: String,
-    /// The campaign.
-    pub campaign: String,
-    /// The payment.
-    pub payment: String,
-    /// The event that caused it.
-    pub event: String,
-    /// The entry as one line of JSON (EVENTS.md).
-    pub json: String,
+    /// Its ledger entries in order: (campaign, the entry as one JSON line of EVENTS.md).
+    /// Rejects are not kept: a rejected event changed nothing.
+    pub entries: Vec<(&'a str, &'a str)>,
 }
 
 /// An event accepted: what idempotency and ownership need of it.
@@ -153,19 +140,13 @@ pub trait Tx {
     /// last event (0 for an account kept only as a snapshot). The version changes whenever an
     /// event changes the account.
     fn versions(&mut self, accounts: &[String]) -> Result<Vec<(String, i64)>, StoreError>;
-    /// Whether another connection may have committed since this connection's previous
-    /// transaction began (`true` when the backend cannot tell). When none did, every account
-    /// this connection read or wrote is as it left it, so its version need not be read again.
-    fn others_may_have_written(&mut self) -> Result<bool, StoreError> {
-        Ok(true)
-    }
     /// An account as kept: its snapshot and the journal since (`None` when no event named it).
     fn load(&mut self, account: &str) -> Result<Option<StoredAccount>, StoreError>;
     /// Records events as accepted.
     fn accept(&mut self, events: &[Accepted]) -> Result<(), StoreError>;
-    /// Appends accepted events to the journal, in order: the position each got, with its
-    /// account (in any order).
-    fn journal(&mut self, events: &[Journaled<'_>]) -> Result<Vec<(String, i64)>, StoreError>;
+    /// Appends accepted events to the journal, in order, and their entries to the ledger:
+    /// the journal position each got, in the same order.
+    fn journal(&mut self, events: &[Journaled<'_>]) -> Result<Vec<i64>, StoreError>;
     /// The id of a program (its sources as JSON, and their hash), registered when new.
     fn program(&mut self, hash: u64, sources: &str) -> Result<i64, StoreError>;
     /// The sources (as JSON) of a program registered before.
@@ -175,8 +156,6 @@ pub trait Tx {
     fn put_accounts(&mut self, accounts: &[(String, i64, String)]) -> Result<(), StoreError>;
     /// Writes payments' states, each at its place in its account's arrival order.
     fn put_payments(&mut self, payments: &[StoredPayment]) -> Result<(), StoreError>;
-    /// Appends ledger entries.
-    fn append(&mut self, entries: &[StoredEntry]) -> Result<(), StoreError>;
 }
 
 /// A place that keeps accepted events, ledger entries and account state.

@@ -4,9 +4,7 @@
 
 use postgres::{Client, NoTls};
 
-use crate::{
-    Accepted, JournalRow, Journaled, LedgerFilter, Store, StoreError, StoredAccount, StoredEntry, StoredPayment, Tx,
-};
+use crate::{Accepted, JournalRow, Journaled, LedgerFilter, Store, StoreError, StoredAccount, StoredPayment, Tx};
 
 /// Migrations, in order: migration `n` brings the schema from version `n` to `n + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -53,6 +51,14 @@ const MIGRATIONS: &[&str] = &[
         hash BIGINT NOT NULL UNIQUE,
         sources TEXT NOT NULL
     );
+    CREATE TABLE entries (
+        journal BIGINT NOT NULL,
+        n INT NOT NULL,
+        campaign TEXT NOT NULL,
+        entry TEXT NOT NULL,
+        PRIMARY KEY (journal, n)
+    );
+    CREATE INDEX entries_by_campaign ON entries (campaign, journal, n);
     UPDATE accounts SET version = 0;
 ",
 ];
@@ -188,23 +194,52 @@ impl Tx for PostgresTx<'_> {
         Ok(())
     }
 
-    fn journal(&mut self, events: &[Journaled<'_>]) -> Result<Vec<(String, i64)>, StoreError> {
+    fn journal(&mut self, events: &[Journaled<'_>]) -> Result<Vec<i64>, StoreError> {
         if events.is_empty() {
             return Ok(Vec::new());
         }
+        // Positions are drawn first, in increasing order, and given to the events in the order
+        // given, so an account's events keep their order in the journal.
+        let count =
+            i32::try_from(events.len()).map_err(|_| StoreError("a batch too large for one journal write".into()))?;
+        let positions: Vec<i64> = self
+            .tx
+            .query(
+                "SELECT s FROM (SELECT nextval(pg_get_serial_sequence('journal', 'seq')) AS s
+                 FROM generate_series(1, $1)) AS drawn ORDER BY s",
+                &[&count],
+            )?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
         let accounts: Vec<&str> = events.iter().map(|e| e.account).collect();
         let programs: Vec<i64> = events.iter().map(|e| e.program).collect();
         let lines: Vec<&str> = events.iter().map(|e| e.line).collect();
-        // Rows are numbered in the order given (ORDER BY n), so an account's events keep
-        // their order in the journal.
-        let rows = self.tx.query(
-            "INSERT INTO journal (account, program, line)
-             SELECT account, program, line
-             FROM unnest($1::text[], $2::bigint[], $3::text[]) WITH ORDINALITY AS t(account, program, line, n) ORDER BY n
-             RETURNING account, seq",
-            &[&accounts, &programs, &lines],
+        self.tx.execute(
+            "INSERT INTO journal (seq, account, program, line)
+             SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[])",
+            &[&positions, &accounts, &programs, &lines],
         )?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        let mut journal = Vec::new();
+        let mut n = Vec::new();
+        let mut campaigns = Vec::new();
+        let mut entries = Vec::new();
+        for (e, position) in events.iter().zip(&positions) {
+            for (i, (campaign, entry)) in e.entries.iter().enumerate() {
+                journal.push(*position);
+                n.push(i32::try_from(i).unwrap_or(i32::MAX));
+                campaigns.push(*campaign);
+                entries.push(*entry);
+            }
+        }
+        if !entries.is_empty() {
+            self.tx.execute(
+                "INSERT INTO entries (journal, n, campaign, entry)
+                 SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[])",
+                &[&journal, &n, &campaigns, &entries],
+            )?;
+        }
+        Ok(positions)
     }
 
     fn program(&mut self, hash: u64, sources: &str) -> Result<i64, StoreError> {
@@ -251,27 +286,6 @@ impl Tx for PostgresTx<'_> {
         )?;
         Ok(())
     }
-
-    fn append(&mut self, entries: &[StoredEntry]) -> Result<(), StoreError> {
-        if entries.is_empty() {
-            return Ok(());
-        }
-        let column = |f: fn(&StoredEntry) -> &str| entries.iter().map(f).collect::<Vec<&str>>();
-        self.tx.execute(
-            "INSERT INTO ledger (account, campaign, payment, event, entry)
-             SELECT account, campaign, payment, event, entry
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY
-                 AS t(account, campaign, payment, event, entry, n) ORDER BY n",
-            &[
-                &column(|e| &e.account),
-                &column(|e| &e.campaign),
-                &column(|e| &e.payment),
-                &column(|e| &e.event),
-                &column(|e| &e.json),
-            ],
-        )?;
-        Ok(())
-    }
 }
 
 impl Store for PostgresStore {
@@ -283,12 +297,25 @@ impl Store for PostgresStore {
     }
 
     fn ledger(&mut self, filter: &LedgerFilter) -> Result<Vec<String>, StoreError> {
-        let rows = self.client.query(
-            "SELECT entry FROM ledger WHERE ($1::text IS NULL OR account = $1) AND ($2::text IS NULL OR campaign = $2)
-             ORDER BY seq",
-            &[&filter.account, &filter.campaign],
-        )?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
+        // Schema 1's entries first (all were written before any of schema 2's), then the
+        // journal's in journal order.
+        let first = "SELECT entry FROM ledger
+             WHERE ($1::text IS NULL OR account = $1) AND ($2::text IS NULL OR campaign = $2) ORDER BY seq";
+        let journaled = match &filter.account {
+            Some(_) => {
+                "SELECT e.entry FROM journal j JOIN entries e ON e.journal = j.seq
+                 WHERE j.account = $1 AND ($2::text IS NULL OR e.campaign = $2) ORDER BY j.seq, e.n"
+            }
+            None => {
+                "SELECT entry FROM entries WHERE $1::text IS NULL AND ($2::text IS NULL OR campaign = $2)
+                 ORDER BY journal, n"
+            }
+        };
+        let mut lines = Vec::new();
+        for sql in [first, journaled] {
+            lines.extend(self.client.query(sql, &[&filter.account, &filter.campaign])?.iter().map(|r| r.get(0)));
+        }
+        Ok(lines)
     }
 
     fn describe(&self) -> String {

@@ -5,11 +5,13 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use crate::{
-    Accepted, JournalRow, Journaled, LedgerFilter, Store, StoreError, StoredAccount, StoredEntry, StoredPayment, Tx,
-};
+use crate::{Accepted, JournalRow, Journaled, LedgerFilter, Store, StoreError, StoredAccount, StoredPayment, Tx};
 
 /// Migrations, in order: migration `n` brings the schema from version `n` to `n + 1`.
+///
+/// Schema 2 keeps accepted events in `journal` and their ledger entries in `entries`, keyed by
+/// journal position (appended in key order, found by account through the journal); schema
+/// 1's `ledger` table keeps the entries written before, and is read first.
 const MIGRATIONS: &[&str] = &[
     "
     CREATE TABLE events (
@@ -54,6 +56,14 @@ const MIGRATIONS: &[&str] = &[
         hash INTEGER NOT NULL UNIQUE,
         sources TEXT NOT NULL
     );
+    CREATE TABLE entries (
+        journal INTEGER NOT NULL,
+        n INTEGER NOT NULL,
+        campaign TEXT NOT NULL,
+        entry TEXT NOT NULL,
+        PRIMARY KEY (journal, n)
+    ) WITHOUT ROWID;
+    CREATE INDEX entries_by_campaign ON entries (campaign, journal, n);
     UPDATE accounts SET version = 0;
 ",
 ];
@@ -63,38 +73,61 @@ const MIGRATIONS: &[&str] = &[
 pub struct SqliteStore {
     connection: Connection,
     path: String,
-    /// `PRAGMA data_version` as the previous transaction found it: SQLite changes it when
-    /// another connection commits, never for this connection's own commits.
-    data_version: Option<i64>,
 }
 
 impl SqliteStore {
     /// Opens (creating when missing) a store file and brings its schema up to date.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        let mut connection =
-            Connection::open(path).map_err(|e| StoreError(format!("cannot open the store {}: {e}", path.display())))?;
-        connection.pragma_update(None, "journal_mode", "WAL")?;
-        connection.pragma_update(None, "synchronous", "FULL")?;
-        connection.busy_timeout(std::time::Duration::from_secs(30))?;
-        // Batches touch accounts all over the file: a page cache of 64 MiB (not 2) keeps the
-        // B-tree interiors and the hot leaves in memory, and checkpointing the log every
-        // 64 MiB (not 4) writes a page rewritten by many batches to the file once.
-        connection.pragma_update(None, "cache_size", -65_536)?;
-        connection.pragma_update(None, "wal_autocheckpoint", 16_384)?;
-        migrate(&mut connection)?;
-        Ok(SqliteStore { connection, path: path.display().to_string(), data_version: None })
+        let cannot = |e: rusqlite::Error| StoreError(format!("cannot open the store {}: {e}", path.display()));
+        let mut connection = Connection::open(path).map_err(cannot)?;
+        connection.busy_timeout(std::time::Duration::from_secs(30)).map_err(cannot)?;
+        retry_when_busy(|| {
+            connection.pragma_update(None, "journal_mode", "WAL")?;
+            connection.pragma_update(None, "synchronous", "FULL")?;
+            // Batches touch accounts all over the file: a page cache of 64 MiB (not 2) keeps
+            // the B-tree interiors and the hot leaves in memory, and checkpointing the log
+            // every 64 MiB (not 4) writes a page rewritten by many batches to the file once.
+            connection.pragma_update(None, "cache_size", -65_536)?;
+            connection.pragma_update(None, "wal_autocheckpoint", 16_384)
+        })
+        .map_err(cannot)?;
+        retry_when_busy(|| migrate(&mut connection)).map_err(cannot)??;
+        Ok(SqliteStore { connection, path: path.display().to_string() })
     }
 }
 
-fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
+/// Runs `work` again while SQLite reports "busy" without having waited: two processes
+/// opening a new file at once can meet where SQLite refuses at once rather than risk a
+/// deadlock (switching to WAL, starting the migration), and the one refused tries again.
+fn retry_when_busy<T>(mut work: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let mut attempts = 0;
+    loop {
+        match work() {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy && attempts < 250 =>
+            {
+                attempts += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            done => return done,
+        }
+    }
+}
+
+/// Brings the schema up to date; the inner error is a store newer than this build.
+fn migrate(connection: &mut Connection) -> rusqlite::Result<Result<(), StoreError>> {
     let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    for (to, migration) in crate::pending(version, MIGRATIONS)? {
+    let pending = match crate::pending(version, MIGRATIONS) {
+        Ok(pending) => pending,
+        Err(newer) => return Ok(Err(newer)),
+    };
+    for (to, migration) in pending {
         tx.execute_batch(migration)?;
         tx.pragma_update(None, "user_version", to)?;
     }
     tx.commit()?;
-    Ok(())
+    Ok(Ok(()))
 }
 
 /// Of these keys, those a one-column query by key finds, with what it found.
@@ -115,8 +148,6 @@ fn lookup<T: rusqlite::types::FromSql>(
 
 struct SqliteTx<'c> {
     tx: rusqlite::Transaction<'c>,
-    /// The store's `data_version` from the previous transaction, updated by this one.
-    data_version: &'c mut Option<i64>,
 }
 
 impl Tx for SqliteTx<'_> {
@@ -141,13 +172,6 @@ impl Tx for SqliteTx<'_> {
             accounts,
         )?;
         Ok(found.into_iter().filter_map(|(account, version)| Some((account, version?))).collect())
-    }
-
-    fn others_may_have_written(&mut self) -> Result<bool, StoreError> {
-        // Read under the write lock BEGIN IMMEDIATE took: nobody can commit between this read
-        // and this transaction's end, so the next transaction's comparison covers all of it.
-        let now: i64 = self.tx.query_row("PRAGMA data_version", [], |r| r.get(0))?;
-        Ok(self.data_version.replace(now) != Some(now))
     }
 
     fn load(&mut self, account: &str) -> Result<Option<StoredAccount>, StoreError> {
@@ -184,13 +208,18 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn journal(&mut self, events: &[Journaled<'_>]) -> Result<Vec<(String, i64)>, StoreError> {
-        let mut statement =
-            self.tx.prepare_cached("INSERT INTO journal (account, program, line) VALUES (?1, ?2, ?3)")?;
+    fn journal(&mut self, events: &[Journaled<'_>]) -> Result<Vec<i64>, StoreError> {
+        let mut journal = self.tx.prepare_cached("INSERT INTO journal (account, program, line) VALUES (?1, ?2, ?3)")?;
+        let mut entries =
+            self.tx.prepare_cached("INSERT INTO entries (journal, n, campaign, entry) VALUES (?1, ?2, ?3, ?4)")?;
         let mut positions = Vec::with_capacity(events.len());
         for e in events {
-            statement.execute(params![e.account, e.program, e.line])?;
-            positions.push((e.account.to_string(), self.tx.last_insert_rowid()));
+            journal.execute(params![e.account, e.program, e.line])?;
+            let position = self.tx.last_insert_rowid();
+            for (n, (campaign, entry)) in e.entries.iter().enumerate() {
+                entries.execute(params![position, n, campaign, entry])?;
+            }
+            positions.push(position);
         }
         Ok(positions)
     }
@@ -234,33 +263,40 @@ impl Tx for SqliteTx<'_> {
         }
         Ok(())
     }
-
-    fn append(&mut self, entries: &[StoredEntry]) -> Result<(), StoreError> {
-        let mut statement = self.tx.prepare_cached(
-            "INSERT INTO ledger (account, campaign, payment, event, entry) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?;
-        for e in entries {
-            statement.execute(params![e.account, e.campaign, e.payment, e.event, e.json])?;
-        }
-        Ok(())
-    }
 }
 
 impl Store for SqliteStore {
     fn transact(&mut self, work: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>) -> Result<(), StoreError> {
         let tx = self.connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut tx = SqliteTx { tx, data_version: &mut self.data_version };
+        let mut tx = SqliteTx { tx };
         work(&mut tx)?;
         tx.tx.commit()?;
         Ok(())
     }
 
     fn ledger(&mut self, filter: &LedgerFilter) -> Result<Vec<String>, StoreError> {
-        let mut statement = self.connection.prepare_cached(
-            "SELECT entry FROM ledger WHERE (?1 IS NULL OR account = ?1) AND (?2 IS NULL OR campaign = ?2) ORDER BY seq",
-        )?;
-        let rows = statement.query_map(params![filter.account, filter.campaign], |r| r.get::<_, String>(0))?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        // Schema 1's entries first (all were written before any of schema 2's), then the
+        // journal's in journal order: by account through the journal's index, by campaign
+        // through the entries' own.
+        let first = "SELECT entry FROM ledger
+             WHERE (?1 IS NULL OR account = ?1) AND (?2 IS NULL OR campaign = ?2) ORDER BY seq";
+        let journaled = match (&filter.account, &filter.campaign) {
+            (Some(_), _) => {
+                "SELECT e.entry FROM journal j JOIN entries e ON e.journal = j.seq
+                 WHERE j.account = ?1 AND (?2 IS NULL OR e.campaign = ?2) ORDER BY j.seq, e.n"
+            }
+            (None, Some(_)) => "SELECT entry FROM entries WHERE campaign = ?2 AND ?1 IS NULL ORDER BY journal, n",
+            (None, None) => "SELECT entry FROM entries WHERE ?1 IS NULL AND ?2 IS NULL ORDER BY journal, n",
+        };
+        let mut lines = Vec::new();
+        for sql in [first, journaled] {
+            let mut statement = self.connection.prepare_cached(sql)?;
+            let rows = statement.query_map(params![filter.account, filter.campaign], |r| r.get::<_, String>(0))?;
+            for row in rows {
+                lines.push(row?);
+            }
+        }
+        Ok(lines)
     }
 
     fn describe(&self) -> String {
