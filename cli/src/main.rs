@@ -4,6 +4,8 @@
 //! these. **Must not touch:** campaign semantics: everything it knows about campaigns comes
 //! from `camp_lang` (checking, formatting, explanations) and `camp_runtime` (running).
 
+mod reader;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -333,14 +335,14 @@ enum Sink {
 }
 
 fn run(files: &[PathBuf], events: &std::path::Path, options: &RunOptions<'_>, lang: Lang) -> ExitCode {
-    use std::io::{BufRead, Write};
+    use std::io::Write;
 
     let Some(sources) = read_all(files) else { return ExitCode::from(2) };
     let Some(mut runtime) = load_runtime(&sources, options.engine, lang) else { return ExitCode::from(2) };
     for id in options.explain {
         runtime.explain_payment(id);
     }
-    let mut input = match std::fs::File::open(events) {
+    let input = match std::fs::File::open(events) {
         Ok(f) => std::io::BufReader::new(f),
         Err(e) => {
             eprintln!("error: cannot read `{}`: {e}", events.display());
@@ -380,56 +382,72 @@ fn run(files: &[PathBuf], events: &std::path::Path, options: &RunOptions<'_>, la
         }
         Ok(())
     };
-    let mut pending: Vec<(usize, String)> = Vec::new();
-    let batch = options.batch.max(1);
-    let mut bytes = Vec::new();
-    let mut index = 0;
-    loop {
-        bytes.clear();
-        let at_end = match input.read_until(b'\n', &mut bytes) {
-            Ok(0) => break,
-            Ok(_) => !bytes.ends_with(b"\n") || input.fill_buf().is_ok_and(<[u8]>::is_empty),
-            Err(e) => {
-                eprintln!("error: cannot read `{}`: {e}", events.display());
-                return ExitCode::from(2);
-            }
-        };
-        index += 1;
-        let text = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
-        // Text that is not UTF-8 is read with replacement characters (and is then not JSON).
-        let line = std::str::from_utf8(text).map_or_else(|_| String::from_utf8_lossy(text), std::borrow::Cow::Borrowed);
-        let (entries, json) = match &mut sink {
-            Sink::Memory(runtime) => {
-                let entries = runtime.process_line(index, &line);
-                let json = entries.iter().map(camp_runtime::Entry::to_json).collect();
-                (entries, json)
-            }
-            Sink::Store(durable) => {
-                pending.push((index, line.into_owned()));
-                if pending.len() < batch && !at_end {
-                    continue;
-                }
-                let numbered: Vec<camp_store::Line<'_>> =
-                    pending.iter().map(|(number, text)| camp_store::Line { number: *number, text }).collect();
-                match durable.apply(&numbered) {
-                    Ok(applied) => {
-                        pending.clear();
-                        (applied.entries, applied.json)
-                    }
-                    Err(e) => {
-                        let first = pending.first().map_or(0, |p| p.0);
-                        eprintln!(
-                            "error: {e}\nnothing from line {first} on was kept; what came before is kept, and running \
-                             again resumes from there"
-                        );
-                        let _ = output.flush();
-                        return ExitCode::from(2);
+    let unreadable = |e: std::io::Error| {
+        eprintln!("error: cannot read `{}`: {e}", events.display());
+        ExitCode::from(2)
+    };
+    // Lines are read and decoded on a thread of their own while this one processes them.
+    match &mut sink {
+        Sink::Memory(runtime) => {
+            let decode = |number, text: &str| (number, camp_runtime::event::parse_line(text));
+            for chunk in reader::spawn(input, decode) {
+                let chunk = match chunk {
+                    Ok(chunk) => chunk,
+                    Err(e) => return unreadable(e),
+                };
+                for (number, decoded) in chunk {
+                    let reject = |r: camp_runtime::Reject| {
+                        vec![camp_runtime::Entry::Reject { event: r.event, line: number, error: r.error }]
+                    };
+                    let entries = match decoded {
+                        Ok(None) => continue,
+                        Ok(Some((event, hash))) => runtime.process_hashed(&event, hash).unwrap_or_else(reject),
+                        Err(r) => reject(r),
+                    };
+                    let json = entries.iter().map(camp_runtime::Entry::to_json).collect();
+                    if let Err(code) = write(entries, json, output.as_mut()) {
+                        return code;
                     }
                 }
             }
-        };
-        if let Err(code) = write(entries, json, output.as_mut()) {
-            return code;
+        }
+        Sink::Store(durable) => {
+            let batch = options.batch.max(1);
+            let mut pending: Vec<camp_store::Decoded> = Vec::new();
+            let chunks = reader::spawn(input, camp_store::Decoded::line);
+            loop {
+                let more = match chunks.recv() {
+                    Ok(Ok(chunk)) => {
+                        pending.extend(chunk);
+                        true
+                    }
+                    Ok(Err(e)) => return unreadable(e),
+                    Err(_) => false, // the file has been read
+                };
+                while pending.len() >= batch || (!more && !pending.is_empty()) {
+                    let take = pending.len().min(batch);
+                    match durable.apply_decoded(&pending[..take]) {
+                        Ok(applied) => {
+                            pending.drain(..take);
+                            if let Err(code) = write(applied.entries, applied.json, output.as_mut()) {
+                                return code;
+                            }
+                        }
+                        Err(e) => {
+                            let first = pending.first().map_or(0, |p| p.number);
+                            eprintln!(
+                                "error: {e}\nnothing from line {first} on was kept; what came before is kept, and \
+                                 running again resumes from there"
+                            );
+                            let _ = output.flush();
+                            return ExitCode::from(2);
+                        }
+                    }
+                }
+                if !more {
+                    break;
+                }
+            }
         }
     }
     if let Err(e) = output.flush() {
