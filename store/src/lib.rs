@@ -117,6 +117,37 @@ pub struct StoredPayment {
     pub state: String,
 }
 
+/// An event's entries as the journal keeps them: their JSON lines joined by newlines (JSON
+/// text never holds a raw newline), empty when it caused none.
+pub(crate) fn joined_entries(event: &Journaled<'_>) -> String {
+    let mut text = String::new();
+    for (i, (_, entry)) in event.entries.iter().enumerate() {
+        if i > 0 {
+            text.push('\n');
+        }
+        text.push_str(entry);
+    }
+    text
+}
+
+/// The entries of one journal row, those of `campaign` only when it is given.
+pub(crate) fn split_entries(text: &str, campaign: Option<&str>) -> Vec<String> {
+    text.split('\n')
+        .filter(|line| !line.is_empty())
+        .filter(|line| campaign.is_none_or(|c| entry_campaign(line).as_deref() == Some(c)))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The campaign an entry line names.
+fn entry_campaign(line: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Named {
+        campaign: String,
+    }
+    serde_json::from_str::<Named>(line).ok().map(|n| n.campaign)
+}
+
 /// Which stored entries to read.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LedgerFilter {

@@ -43,7 +43,8 @@ const MIGRATIONS: &[&str] = &[
         seq BIGSERIAL PRIMARY KEY,
         account TEXT NOT NULL,
         program BIGINT NOT NULL,
-        line TEXT NOT NULL
+        line TEXT NOT NULL,
+        entries TEXT NOT NULL
     );
     CREATE INDEX journal_by_account ON journal (account, seq);
     CREATE TABLE programs (
@@ -51,14 +52,11 @@ const MIGRATIONS: &[&str] = &[
         hash BIGINT NOT NULL UNIQUE,
         sources TEXT NOT NULL
     );
-    CREATE TABLE entries (
-        journal BIGINT NOT NULL,
-        n INT NOT NULL,
+    CREATE TABLE campaign_entries (
         campaign TEXT NOT NULL,
-        entry TEXT NOT NULL,
-        PRIMARY KEY (journal, n)
+        seq BIGINT NOT NULL,
+        PRIMARY KEY (campaign, seq)
     );
-    CREATE INDEX entries_by_campaign ON entries (campaign, journal, n);
     UPDATE accounts SET version = 0;
 ",
 ];
@@ -215,28 +213,25 @@ impl Tx for PostgresTx<'_> {
         let accounts: Vec<&str> = events.iter().map(|e| e.account).collect();
         let programs: Vec<i64> = events.iter().map(|e| e.program).collect();
         let lines: Vec<&str> = events.iter().map(|e| e.line).collect();
+        let entries: Vec<String> = events.iter().map(crate::joined_entries).collect();
         self.tx.execute(
-            "INSERT INTO journal (seq, account, program, line)
-             SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[])",
-            &[&positions, &accounts, &programs, &lines],
+            "INSERT INTO journal (seq, account, program, line, entries)
+             SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[])",
+            &[&positions, &accounts, &programs, &lines, &entries],
         )?;
-        let mut journal = Vec::new();
-        let mut n = Vec::new();
-        let mut campaigns = Vec::new();
-        let mut entries = Vec::new();
+        let mut campaigns: Vec<&str> = Vec::new();
+        let mut seqs: Vec<i64> = Vec::new();
         for (e, position) in events.iter().zip(&positions) {
-            for (i, (campaign, entry)) in e.entries.iter().enumerate() {
-                journal.push(*position);
-                n.push(i32::try_from(i).unwrap_or(i32::MAX));
-                campaigns.push(*campaign);
-                entries.push(*entry);
-            }
+            let mut named: Vec<&str> = e.entries.iter().map(|(campaign, _)| *campaign).collect();
+            named.sort_unstable();
+            named.dedup();
+            seqs.extend(std::iter::repeat_n(*position, named.len()));
+            campaigns.extend(named);
         }
-        if !entries.is_empty() {
+        if !campaigns.is_empty() {
             self.tx.execute(
-                "INSERT INTO entries (journal, n, campaign, entry)
-                 SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[])",
-                &[&journal, &n, &campaigns, &entries],
+                "INSERT INTO campaign_entries (campaign, seq) SELECT * FROM unnest($1::text[], $2::bigint[])",
+                &[&campaigns, &seqs],
             )?;
         }
         Ok(positions)
@@ -301,19 +296,21 @@ impl Store for PostgresStore {
         // journal's in journal order.
         let first = "SELECT entry FROM ledger
              WHERE ($1::text IS NULL OR account = $1) AND ($2::text IS NULL OR campaign = $2) ORDER BY seq";
-        let journaled = match &filter.account {
-            Some(_) => {
-                "SELECT e.entry FROM journal j JOIN entries e ON e.journal = j.seq
-                 WHERE j.account = $1 AND ($2::text IS NULL OR e.campaign = $2) ORDER BY j.seq, e.n"
-            }
-            None => {
-                "SELECT entry FROM entries WHERE $1::text IS NULL AND ($2::text IS NULL OR campaign = $2)
-                 ORDER BY journal, n"
-            }
+        let mut lines: Vec<String> =
+            self.client.query(first, &[&filter.account, &filter.campaign])?.iter().map(|r| r.get(0)).collect();
+        let rows = match (&filter.account, &filter.campaign) {
+            (Some(account), _) => self
+                .client
+                .query("SELECT entries FROM journal WHERE account = $1 AND entries <> '' ORDER BY seq", &[account])?,
+            (None, Some(campaign)) => self.client.query(
+                "SELECT j.entries FROM campaign_entries c JOIN journal j ON j.seq = c.seq
+                 WHERE c.campaign = $1 ORDER BY c.seq",
+                &[campaign],
+            )?,
+            (None, None) => self.client.query("SELECT entries FROM journal WHERE entries <> '' ORDER BY seq", &[])?,
         };
-        let mut lines = Vec::new();
-        for sql in [first, journaled] {
-            lines.extend(self.client.query(sql, &[&filter.account, &filter.campaign])?.iter().map(|r| r.get(0)));
+        for row in &rows {
+            lines.extend(crate::split_entries(row.get(0), filter.campaign.as_deref()));
         }
         Ok(lines)
     }

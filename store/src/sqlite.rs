@@ -9,8 +9,8 @@ use crate::{Accepted, JournalRow, Journaled, LedgerFilter, Store, StoreError, St
 
 /// Migrations, in order: migration `n` brings the schema from version `n` to `n + 1`.
 ///
-/// Schema 2 keeps accepted events in `journal` and their ledger entries in `entries`, keyed by
-/// journal position (appended in key order, found by account through the journal); schema
+/// Schema 2 keeps each accepted event in `journal` with the ledger entries it caused (found
+/// by account through the journal's index, by campaign through `campaign_entries`); schema
 /// 1's `ledger` table keeps the entries written before, and is read first.
 const MIGRATIONS: &[&str] = &[
     "
@@ -48,7 +48,8 @@ const MIGRATIONS: &[&str] = &[
         seq INTEGER PRIMARY KEY,
         account TEXT NOT NULL,
         program INTEGER NOT NULL,
-        line TEXT NOT NULL
+        line TEXT NOT NULL,
+        entries TEXT NOT NULL
     );
     CREATE INDEX journal_by_account ON journal (account, seq);
     CREATE TABLE programs (
@@ -56,14 +57,11 @@ const MIGRATIONS: &[&str] = &[
         hash INTEGER NOT NULL UNIQUE,
         sources TEXT NOT NULL
     );
-    CREATE TABLE entries (
-        journal INTEGER NOT NULL,
-        n INTEGER NOT NULL,
+    CREATE TABLE campaign_entries (
         campaign TEXT NOT NULL,
-        entry TEXT NOT NULL,
-        PRIMARY KEY (journal, n)
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (campaign, seq)
     ) WITHOUT ROWID;
-    CREATE INDEX entries_by_campaign ON entries (campaign, journal, n);
     UPDATE accounts SET version = 0;
 ",
 ];
@@ -209,15 +207,16 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn journal(&mut self, events: &[Journaled<'_>]) -> Result<Vec<i64>, StoreError> {
-        let mut journal = self.tx.prepare_cached("INSERT INTO journal (account, program, line) VALUES (?1, ?2, ?3)")?;
-        let mut entries =
-            self.tx.prepare_cached("INSERT INTO entries (journal, n, campaign, entry) VALUES (?1, ?2, ?3, ?4)")?;
+        let mut journal =
+            self.tx.prepare_cached("INSERT INTO journal (account, program, line, entries) VALUES (?1, ?2, ?3, ?4)")?;
+        let mut by_campaign =
+            self.tx.prepare_cached("INSERT OR IGNORE INTO campaign_entries (campaign, seq) VALUES (?1, ?2)")?;
         let mut positions = Vec::with_capacity(events.len());
         for e in events {
-            journal.execute(params![e.account, e.program, e.line])?;
+            journal.execute(params![e.account, e.program, e.line, crate::joined_entries(e)])?;
             let position = self.tx.last_insert_rowid();
-            for (n, (campaign, entry)) in e.entries.iter().enumerate() {
-                entries.execute(params![position, n, campaign, entry])?;
+            for (campaign, _) in &e.entries {
+                by_campaign.execute(params![campaign, position])?;
             }
             positions.push(position);
         }
@@ -277,24 +276,32 @@ impl Store for SqliteStore {
     fn ledger(&mut self, filter: &LedgerFilter) -> Result<Vec<String>, StoreError> {
         // Schema 1's entries first (all were written before any of schema 2's), then the
         // journal's in journal order: by account through the journal's index, by campaign
-        // through the entries' own.
-        let first = "SELECT entry FROM ledger
-             WHERE (?1 IS NULL OR account = ?1) AND (?2 IS NULL OR campaign = ?2) ORDER BY seq";
-        let journaled = match (&filter.account, &filter.campaign) {
-            (Some(_), _) => {
-                "SELECT e.entry FROM journal j JOIN entries e ON e.journal = j.seq
-                 WHERE j.account = ?1 AND (?2 IS NULL OR e.campaign = ?2) ORDER BY j.seq, e.n"
-            }
-            (None, Some(_)) => "SELECT entry FROM entries WHERE campaign = ?2 AND ?1 IS NULL ORDER BY journal, n",
-            (None, None) => "SELECT entry FROM entries WHERE ?1 IS NULL AND ?2 IS NULL ORDER BY journal, n",
-        };
+        // through campaign_entries.
         let mut lines = Vec::new();
-        for sql in [first, journaled] {
-            let mut statement = self.connection.prepare_cached(sql)?;
-            let rows = statement.query_map(params![filter.account, filter.campaign], |r| r.get::<_, String>(0))?;
-            for row in rows {
-                lines.push(row?);
+        let mut statement = self.connection.prepare_cached(
+            "SELECT entry FROM ledger WHERE (?1 IS NULL OR account = ?1) AND (?2 IS NULL OR campaign = ?2) ORDER BY seq",
+        )?;
+        for row in statement.query_map(params![filter.account, filter.campaign], |r| r.get::<_, String>(0))? {
+            lines.push(row?);
+        }
+        let (sql, key) = match (&filter.account, &filter.campaign) {
+            (Some(account), _) => {
+                ("SELECT entries FROM journal WHERE account = ?1 AND entries <> '' ORDER BY seq", Some(account))
             }
+            (None, Some(campaign)) => (
+                "SELECT j.entries FROM campaign_entries c JOIN journal j ON j.seq = c.seq
+                 WHERE c.campaign = ?1 ORDER BY c.seq",
+                Some(campaign),
+            ),
+            (None, None) => ("SELECT entries FROM journal WHERE entries <> '' ORDER BY seq", None),
+        };
+        let mut statement = self.connection.prepare_cached(sql)?;
+        let mut rows = match key {
+            Some(key) => statement.query([key])?,
+            None => statement.query([])?,
+        };
+        while let Some(row) = rows.next()? {
+            lines.extend(crate::split_entries(&row.get::<_, String>(0)?, filter.campaign.as_deref()));
         }
         Ok(lines)
     }
