@@ -163,6 +163,12 @@ impl Durable {
         &self.runtime
     }
 
+    /// The runtime and the store, apart (to close the store and let the process end without
+    /// freeing the runtime's accounts one by one, say).
+    pub fn into_parts(self) -> (Runtime, Box<dyn Store>) {
+        (self.runtime, self.store)
+    }
+
     /// The store.
     pub fn store(&mut self) -> &mut dyn Store {
         self.store.as_mut()
