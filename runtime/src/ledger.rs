@@ -78,8 +78,166 @@ impl Entry {
         }
     }
 
-    /// The entry as one line of JSON.
+    /// The entry as one line of JSON: exactly what `serde_json::to_string` writes for it (the
+    /// fields in the same order, strings escaped alike; a test holds the two equal), written
+    /// directly, since every entry is written once and this was a tenth of processing a
+    /// payment.
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|e| format!(r#"{{"entry":"reject","line":0,"error":"{e}"}}"#))
+        let mut out = Object(String::with_capacity(256));
+        match self {
+            Entry::Award { event, account, campaign, payment, points, unit, grant_on, source, reason } => {
+                out.text("entry", "award");
+                out.text("event", event);
+                out.text("account", account);
+                out.text("campaign", campaign);
+                out.text("payment", payment);
+                out.number("points", points);
+                out.text("unit", unit);
+                out.text("grant_on", grant_on);
+                out.text("source", source);
+                out.text("reason", reason);
+            }
+            Entry::Adjust { event, account, campaign, payment, points, unit, source, reason } => {
+                out.text("entry", "adjust");
+                out.text("event", event);
+                out.text("account", account);
+                out.text("campaign", campaign);
+                out.text("payment", payment);
+                out.number("points", points);
+                out.text("unit", unit);
+                out.text("source", source);
+                out.text("reason", reason);
+            }
+            Entry::Reject { event, line, error } => {
+                out.text("entry", "reject");
+                if let Some(event) = event {
+                    out.text("event", event);
+                }
+                out.number("line", line);
+                out.text("error", error);
+            }
+        }
+        out.end()
+    }
+}
+
+/// A JSON object being written: members in the order given.
+struct Object(String);
+
+impl Object {
+    fn key(&mut self, key: &str) {
+        self.0.push(if self.0.is_empty() { '{' } else { ',' });
+        self.0.push('"');
+        self.0.push_str(key);
+        self.0.push_str("\":");
+    }
+
+    fn text(&mut self, key: &str, value: &str) {
+        self.key(key);
+        escaped(&mut self.0, value);
+    }
+
+    fn number(&mut self, key: &str, value: &impl std::fmt::Display) {
+        use std::fmt::Write;
+        self.key(key);
+        let _ = write!(self.0, "{value}");
+    }
+
+    fn end(mut self) -> String {
+        self.0.push('}');
+        self.0
+    }
+}
+
+/// A JSON string as serde_json writes it: `"` and `\\` escaped, the control characters as
+/// `\b \f \n \r \t` or `\u00xx` (lower-case hex), everything else as it is.
+fn escaped(out: &mut String, text: &str) {
+    out.push('"');
+    // Ids, units, dates and reasons hardly ever hold anything to escape: one tight pass
+    // over the bytes decides, then the text goes in whole.
+    if !text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push_str(text);
+        out.push('"');
+        return;
+    }
+    let mut plain = 0;
+    for (i, byte) in text.bytes().enumerate() {
+        let escape = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&text[plain..i]);
+        plain = i + 1;
+        if escape.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0xf)]));
+        } else {
+            out.push_str(escape);
+        }
+    }
+    out.push_str(&text[plain..]);
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::Entry;
+
+    /// Text with what JSON must escape (quotes, backslashes, every control character) among
+    /// ordinary and non-ASCII characters.
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![any::<String>(), "[a-z\"\\\\\u{0}-\u{1f}\u{7f}é€😀 ]{0,12}"]
+    }
+
+    fn entry() -> impl Strategy<Value = Entry> {
+        let award = (text(), text(), text(), text(), any::<i64>(), text(), text(), text(), text()).prop_map(
+            |(event, account, campaign, payment, points, unit, grant_on, source, reason)| Entry::Award {
+                event,
+                account,
+                campaign,
+                payment,
+                points,
+                unit,
+                grant_on,
+                source,
+                reason,
+            },
+        );
+        let adjust = (text(), text(), text(), text(), any::<i64>(), text(), text(), text()).prop_map(
+            |(event, account, campaign, payment, points, unit, source, reason)| Entry::Adjust {
+                event,
+                account,
+                campaign,
+                payment,
+                points,
+                unit,
+                source,
+                reason,
+            },
+        );
+        let reject = (proptest::option::of(text()), any::<usize>(), text())
+            .prop_map(|(event, line, error)| Entry::Reject { event, line, error });
+        prop_oneof![award, adjust, reject]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn an_entry_is_written_as_serde_json_writes_it(entry in entry()) {
+            let expected = serde_json::to_string(&entry).unwrap_or_default();
+            prop_assert_eq!(entry.to_json(), expected);
+        }
     }
 }
