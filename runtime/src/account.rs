@@ -59,7 +59,15 @@ impl Counters for Account {
 impl Account {
     /// The attribute values in force at `at`, by attribute index.
     pub fn attributes_at(&self, at: Nanos, count: usize) -> Vec<Value> {
-        let mut values = vec![Value::Absent; count];
+        let mut values = Vec::new();
+        self.attributes_into(at, count, &mut values);
+        values
+    }
+
+    /// [`Account::attributes_at`] into a vector reused across payments.
+    pub(crate) fn attributes_into(&self, at: Nanos, count: usize, values: &mut Vec<Value>) {
+        values.clear();
+        values.resize(count, Value::Absent);
         for (from, index, value) in &self.attributes {
             if *from <= at
                 && let Some(slot) = values.get_mut(*index)
@@ -67,7 +75,6 @@ impl Account {
                 *slot = value.clone();
             }
         }
-        values
     }
 
     /// Points a campaign has awarded this account in a month (or the period).
@@ -159,25 +166,49 @@ pub(crate) struct Interned {
     pub attributes: Vec<Value>,
 }
 
+impl Default for Interned {
+    /// An empty form, to be filled ([`Interned::fill`]) before any view is taken.
+    fn default() -> Interned {
+        Interned {
+            currency: Sym(0),
+            channel: Sym(0),
+            terminal: Sym(0),
+            app: Sym(0),
+            merchant: [None; 5],
+            tags: Vec::new(),
+            categories: Vec::new(),
+            tenders: Vec::new(),
+            attributes: Vec::new(),
+        }
+    }
+}
+
 impl Interned {
     pub fn new(payment: &event::Payment, symbols: &Symbols, attributes: Vec<Value>) -> Interned {
+        let mut interned = Interned { attributes, ..Interned::default() };
+        interned.fill(payment, symbols);
+        interned
+    }
+
+    /// Interns a payment into this form, keeping its vectors' room (the runtime reuses one
+    /// form for every settlement); the attributes are left as they are.
+    pub fn fill(&mut self, payment: &event::Payment, symbols: &Symbols) {
         let mut interner = Interner::new(symbols);
-        let merchant = [0, 1, 2, 3, 4].map(|i| payment.merchant[i].as_deref().map(|m| interner.sym(m)));
-        Interned {
-            currency: interner.sym(&payment.currency),
-            channel: interner.sym(&payment.channel),
-            terminal: interner.sym(&payment.terminal),
-            app: interner.sym(&payment.app),
-            merchant,
-            tags: payment.tags.iter().map(|t| interner.sym(t)).collect(),
-            categories: payment.categories.iter().map(|c| interner.sym(c)).collect(),
-            tenders: payment
-                .tenders
-                .iter()
-                .map(|t| TenderView { method: interner.sym(&t.method), amount: t.amount, installments: t.installments })
-                .collect(),
-            attributes,
-        }
+        self.merchant = [0, 1, 2, 3, 4].map(|i| payment.merchant[i].as_deref().map(|m| interner.sym(m)));
+        self.currency = interner.sym(&payment.currency);
+        self.channel = interner.sym(&payment.channel);
+        self.terminal = interner.sym(&payment.terminal);
+        self.app = interner.sym(&payment.app);
+        self.tags.clear();
+        self.tags.extend(payment.tags.iter().map(|t| interner.sym(t)));
+        self.categories.clear();
+        self.categories.extend(payment.categories.iter().map(|c| interner.sym(c)));
+        self.tenders.clear();
+        self.tenders.extend(payment.tenders.iter().map(|t| TenderView {
+            method: interner.sym(&t.method),
+            amount: t.amount,
+            installments: t.installments,
+        }));
     }
 
     pub fn view(&self, amount: Decimal, at: Nanos) -> PaymentView<'_> {

@@ -94,6 +94,8 @@ pub struct Runtime {
     explain: IdMap<String, Option<String>>,
     /// Scratch space for what the evaluator decides about a payment, reused across payments.
     evaluated: PaymentOutcome,
+    /// Scratch space for the interned form of the payment being settled, reused likewise.
+    interned: Interned,
     /// What accepted events changed since [`Runtime::take_changes`] was last called, when
     /// asked to keep it ([`Runtime::track_changes`]): only a store needs it.
     changes: Option<Changes>,
@@ -240,6 +242,7 @@ impl Runtime {
             owners: IdMap::default(),
             explain: IdMap::default(),
             evaluated: PaymentOutcome::default(),
+            interned: Interned::default(),
             changes: None,
             sources: None,
         }
@@ -629,24 +632,28 @@ impl Runtime {
         cause: &str,
     ) -> Result<Settlement, Reject> {
         let mut evaluated = std::mem::take(&mut self.evaluated);
-        let settled = self.settle(account_id, payment, cause, &mut evaluated);
+        let mut interned = std::mem::take(&mut self.interned);
+        let settled = self.settle(account_id, payment, cause, &mut evaluated, &mut interned);
         self.evaluated = evaluated;
+        self.interned = interned;
         settled
     }
 
     /// Counts a (completed) payment and decides what every campaign awards it.
-    /// `evaluated` is scratch space, reused across payments.
+    /// `evaluated` and `interned` are scratch space, reused across payments.
     fn settle(
         &self,
         account_id: &str,
         payment: &Payment,
         cause: &str,
         evaluated: &mut PaymentOutcome,
+        interned: &mut Interned,
     ) -> Result<Settlement, Reject> {
         let program = Arc::clone(self.program());
         let account = self.accounts.get(account_id).unwrap_or_else(|| no_account());
-        let attributes = account.attributes_at(payment.at, program.attributes.len());
-        let interned = Interned::new(&payment.event, &program.symbols, attributes);
+        account.attributes_into(payment.at, program.attributes.len(), &mut interned.attributes);
+        interned.fill(&payment.event, &program.symbols);
+        let interned = &*interned;
         let view = interned.view(payment.amount, payment.at);
         let flat = self.evaluator.flatten(&view);
         let view = PaymentView { flat: flat.as_ref(), ..view };
