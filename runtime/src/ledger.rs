@@ -85,26 +85,23 @@ impl Entry {
     pub fn to_json(&self) -> String {
         let mut out = Object(String::with_capacity(256));
         match self {
-            Entry::Award { event, account, campaign, payment, points, unit, grant_on, source, reason } => {
-                out.text("entry", "award");
+            Entry::Award { event, account, campaign, payment, points, unit, source, reason, .. }
+            | Entry::Adjust { event, account, campaign, payment, points, unit, source, reason } => {
+                // An award is an adjustment's members with its grant date after the unit.
+                let grant_on = match self {
+                    Entry::Award { grant_on, .. } => Some(grant_on),
+                    _ => None,
+                };
+                out.text("entry", if grant_on.is_some() { "award" } else { "adjust" });
                 out.text("event", event);
                 out.text("account", account);
                 out.text("campaign", campaign);
                 out.text("payment", payment);
                 out.number("points", points);
                 out.text("unit", unit);
-                out.text("grant_on", grant_on);
-                out.text("source", source);
-                out.text("reason", reason);
-            }
-            Entry::Adjust { event, account, campaign, payment, points, unit, source, reason } => {
-                out.text("entry", "adjust");
-                out.text("event", event);
-                out.text("account", account);
-                out.text("campaign", campaign);
-                out.text("payment", payment);
-                out.number("points", points);
-                out.text("unit", unit);
+                if let Some(grant_on) = grant_on {
+                    out.text("grant_on", grant_on);
+                }
                 out.text("source", source);
                 out.text("reason", reason);
             }

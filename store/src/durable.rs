@@ -228,8 +228,6 @@ impl Durable {
             tx.lock_accounts(&accounts)?;
             touched.clone_from(&accounts);
             let before: HashMap<String, u64> = tx.accepted(&ids)?.into_iter().collect();
-            // Replays start from no accepted ids; the store keeps them all.
-            runtime.forget_accepted();
             refresh(runtime, kept, earlier, tx, program, &accounts)?;
             for (id, hash) in &before {
                 runtime.remember_accepted(id, *hash);
@@ -339,7 +337,6 @@ impl Durable {
         let result = store.transact(&mut |tx| {
             let program = live_program(runtime, &mut live, tx)?;
             tx.lock_accounts(&accounts)?;
-            runtime.forget_accepted();
             refresh(runtime, kept, earlier, tx, program, &accounts)
         });
         if let Err(e) = result {
@@ -418,7 +415,8 @@ fn version_in_memory(runtime: &Runtime, kept: &HashMap<String, Kept>, account: &
     kept.get(account).map(|k| k.version).filter(|_| runtime.has_account(account))
 }
 
-/// Brings the accounts in memory up to the store's versions.
+/// Brings the accounts in memory up to the store's versions. Memory holds no accepted ids
+/// after it (replays start from none, and what they accept is in the store already).
 fn refresh(
     runtime: &mut Runtime,
     kept: &mut HashMap<String, Kept>,
@@ -433,6 +431,7 @@ fn refresh(
     // two processes on one file then accepted a cancel against a state one of them had not
     // read again, about one run in forty, and the reads it saved measured no faster.)
     let stored: HashMap<String, i64> = tx.versions(accounts)?.into_iter().collect();
+    runtime.forget_accepted();
     for account in accounts {
         let in_memory = version_in_memory(runtime, kept, account);
         match (stored.get(account), in_memory) {
@@ -471,7 +470,6 @@ fn refresh(
             }
         }
     }
-    // What the replays accepted is in the store already.
     runtime.forget_accepted();
     Ok(())
 }

@@ -4,8 +4,8 @@
 //! default; PostgreSQL, for several processes sharing state) behind one [`Store`] trait, and
 //! [`Durable`], which runs a [`camp_runtime::Runtime`] over a store so that a batch of events
 //! and everything it changes (accepted ids, the accepted events in the journal, ledger
-//! entries, account snapshots when due) commit in one transaction or not at all. **Must not touch:** what an event earns (the runtime decides),
-//! printing, process exit, HTTP.
+//! entries, account snapshots when due) commit in one transaction or not at all. **Must not
+//! touch:** what an event earns (the runtime decides), printing, process exit, HTTP.
 //!
 //! Exactly once: an event id is accepted at most once, whatever arrives twice and whatever
 //! crashes. A batch that did not commit left nothing behind, so running it again is safe; an
@@ -117,17 +117,27 @@ pub struct StoredPayment {
     pub state: String,
 }
 
-/// An event's entries as the journal keeps them: their JSON lines joined by newlines (JSON
-/// text never holds a raw newline), empty when it caused none.
-pub(crate) fn joined_entries(event: &Journaled<'_>) -> String {
-    let mut text = String::new();
-    for (i, (_, entry)) in event.entries.iter().enumerate() {
-        if i > 0 {
-            text.push('\n');
+impl Journaled<'_> {
+    /// Its entries as the journal keeps them: their JSON lines joined by newlines (JSON text
+    /// never holds a raw newline), empty when it caused none.
+    pub(crate) fn joined_entries(&self) -> String {
+        let mut text = String::new();
+        for (i, (_, entry)) in self.entries.iter().enumerate() {
+            if i > 0 {
+                text.push('\n');
+            }
+            text.push_str(entry);
         }
-        text.push_str(entry);
+        text
     }
-    text
+
+    /// The campaigns its entries name, each once: its rows in `campaign_entries`.
+    pub(crate) fn campaigns(&self) -> Vec<&str> {
+        let mut named: Vec<&str> = self.entries.iter().map(|(campaign, _)| *campaign).collect();
+        named.sort_unstable();
+        named.dedup();
+        named
+    }
 }
 
 /// The entries of one journal row, those of `campaign` only when it is given.

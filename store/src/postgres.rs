@@ -213,7 +213,7 @@ impl Tx for PostgresTx<'_> {
         let accounts: Vec<&str> = events.iter().map(|e| e.account).collect();
         let programs: Vec<i64> = events.iter().map(|e| e.program).collect();
         let lines: Vec<&str> = events.iter().map(|e| e.line).collect();
-        let entries: Vec<String> = events.iter().map(crate::joined_entries).collect();
+        let entries: Vec<String> = events.iter().map(Journaled::joined_entries).collect();
         self.tx.execute(
             "INSERT INTO journal (seq, account, program, line, entries)
              SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[])",
@@ -222,9 +222,7 @@ impl Tx for PostgresTx<'_> {
         let mut campaigns: Vec<&str> = Vec::new();
         let mut seqs: Vec<i64> = Vec::new();
         for (e, position) in events.iter().zip(&positions) {
-            let mut named: Vec<&str> = e.entries.iter().map(|(campaign, _)| *campaign).collect();
-            named.sort_unstable();
-            named.dedup();
+            let named = e.campaigns();
             seqs.extend(std::iter::repeat_n(*position, named.len()));
             campaigns.extend(named);
         }

@@ -209,13 +209,12 @@ impl Tx for SqliteTx<'_> {
     fn journal(&mut self, events: &[Journaled<'_>]) -> Result<Vec<i64>, StoreError> {
         let mut journal =
             self.tx.prepare_cached("INSERT INTO journal (account, program, line, entries) VALUES (?1, ?2, ?3, ?4)")?;
-        let mut by_campaign =
-            self.tx.prepare_cached("INSERT OR IGNORE INTO campaign_entries (campaign, seq) VALUES (?1, ?2)")?;
+        let mut by_campaign = self.tx.prepare_cached("INSERT INTO campaign_entries (campaign, seq) VALUES (?1, ?2)")?;
         let mut positions = Vec::with_capacity(events.len());
         for e in events {
-            journal.execute(params![e.account, e.program, e.line, crate::joined_entries(e)])?;
+            journal.execute(params![e.account, e.program, e.line, e.joined_entries()])?;
             let position = self.tx.last_insert_rowid();
-            for (campaign, _) in &e.entries {
+            for campaign in e.campaigns() {
                 by_campaign.execute(params![campaign, position])?;
             }
             positions.push(position);

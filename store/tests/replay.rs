@@ -5,27 +5,13 @@
 //! processed it, so any mistake there shows up as a different ledger. SQLite only (a file per
 //! case); the PostgreSQL backend runs the same code above its `Tx`.
 
-use std::path::{Path, PathBuf};
+#[path = "support/seeds.rs"]
+mod seeds;
 
-use camp_runtime::{Engine, Entry, Runtime, SourceFile};
+use camp_runtime::Entry;
 use camp_store::{Durable, LedgerFilter, Line};
 use proptest::prelude::*;
-
-fn seed_sources() -> Vec<(String, String)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/seeds");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "camp")))
-        .map(Iterator::collect)
-        .unwrap_or_default();
-    paths.sort();
-    paths
-        .iter()
-        .map(|p| {
-            let name = p.file_name().unwrap_or_default().to_string_lossy().into_owned();
-            (name, std::fs::read_to_string(p).unwrap_or_default())
-        })
-        .collect()
-}
+use seeds::{files, load, seed_sources};
 
 /// The seeds with the Ama campaign running all year at 20% (its period cap of 3000 then fills
 /// from March on) and d POINT at twice its rate: a reload to these changes what events earn
@@ -42,14 +28,6 @@ fn changed_sources() -> Vec<(String, String)> {
     change("ama-toku-4.camp", "award 10% up to", "award 20% up to");
     change("amazon-dpoint.camp", "award 1% * multiplier", "award 2% * multiplier");
     sources
-}
-
-fn files(sources: &[(String, String)]) -> Vec<SourceFile<'_>> {
-    sources.iter().map(|(name, text)| SourceFile { name, text }).collect()
-}
-
-fn load(sources: &[(String, String)]) -> Runtime {
-    Runtime::load_with(&files(sources), Engine::default()).unwrap_or_else(|e| panic!("the campaigns do not load: {e}"))
 }
 
 proptest! {

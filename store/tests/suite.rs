@@ -4,41 +4,16 @@
 //! `CAMP_REQUIRE_POSTGRES` is set (as in CI), where it fails instead.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 
+#[path = "support/seeds.rs"]
+mod seeds;
 #[path = "support/postgres.rs"]
 mod support;
 
-use camp_runtime::{Engine, Entry, Runtime, SourceFile};
+use camp_runtime::{Entry, Runtime};
+use seeds::{files, load, seed_sources};
 
 use camp_store::{Durable, LedgerFilter, Line, Outcome, Store, StoreError, Tx};
-
-/// The seed campaigns' sources: (file name, text), in file-name order.
-fn seed_sources() -> Vec<(String, String)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/seeds");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "camp")))
-        .map(Iterator::collect)
-        .unwrap_or_default();
-    paths.sort();
-    paths
-        .iter()
-        .map(|p| {
-            (
-                p.file_name().unwrap_or_default().to_string_lossy().into_owned(),
-                std::fs::read_to_string(p).unwrap_or_default(),
-            )
-        })
-        .collect()
-}
-
-fn files(sources: &[(String, String)]) -> Vec<SourceFile<'_>> {
-    sources.iter().map(|(name, text)| SourceFile { name, text }).collect()
-}
-
-fn load(sources: &[(String, String)]) -> Runtime {
-    Runtime::load_with(&files(sources), Engine::default()).unwrap_or_else(|e| panic!("the campaigns do not load: {e}"))
-}
 
 fn seeds() -> Runtime {
     load(&seed_sources())
