@@ -10,7 +10,7 @@ use camp_compiler::time::MonthKey;
 use camp_compiler::view::{Counters, PaymentView, TenderView};
 use rust_decimal::Decimal;
 
-use crate::event;
+use crate::event::{self, Id};
 
 /// The key of cap usage over a whole period (month caps use the month's key).
 pub const PERIOD: MonthKey = MonthKey::MIN;
@@ -37,9 +37,9 @@ pub struct Account {
     /// Campaign id → the first entry time (campaigns not loaded included).
     pub(crate) enrollments: IdMap<String, Nanos>,
     /// Payments by id.
-    pub(crate) payments: IdMap<String, Payment>,
+    pub(crate) payments: IdMap<Id, Payment>,
     /// Payment ids in arrival order.
-    pub(crate) order: Vec<String>,
+    pub(crate) order: Vec<Id>,
     /// (campaign, month key or [`PERIOD`]) → points awarded, after adjustments.
     pub(crate) usage: IndexMap<(usize, MonthKey), Decimal>,
     /// (campaign, counter, month key or 0) → value.
@@ -107,7 +107,7 @@ impl Account {
 #[derive(Clone, Debug)]
 pub struct Payment {
     /// Its id.
-    pub id: String,
+    pub id: Id,
     /// When it was made.
     pub at: Nanos,
     /// The amount paid.

@@ -13,13 +13,18 @@ use serde_json::Value;
 
 use crate::json::Raw;
 
+/// An id that comes in events (event, account, payment) or from the campaigns (campaign,
+/// unit, source), kept once and shared: the runtime's maps, the payments it keeps and the
+/// ledger entries it writes all hold the same text, so copying one is a count, not a copy.
+pub type Id = std::sync::Arc<str>;
+
 /// An event, decoded and validated.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Event {
     /// The idempotency key.
-    pub id: String,
+    pub id: Id,
     /// The account it belongs to.
-    pub account: String,
+    pub account: Id,
     /// When it happened.
     pub at: Nanos,
     /// What happened.
@@ -124,17 +129,18 @@ fn decode(value: &Raw<'_>) -> Result<Event, Reject> {
         return Err(Reject::new(None, "an event must be a JSON object"));
     };
     let id = match value.get("id") {
-        Some(Raw::String(s)) if !s.is_empty() => s.to_string(),
+        Some(Raw::String(s)) if !s.is_empty() => Id::from(&**s),
         Some(Raw::String(_)) => return Err(Reject::new(None, "`id` is empty")),
         Some(_) => return Err(Reject::new(None, "`id` must be a string")),
         None => return Err(Reject::new(None, "the event has no `id`")),
     };
     let fields = Fields::new(object, &id);
     let kind_name = fields.str(Key::Type)?;
-    let account = fields.string(Key::Account)?;
+    let account = fields.str(Key::Account)?;
     if account.is_empty() {
         return Err(fields.reject("`account` is empty"));
     }
+    let account = Id::from(account);
     let at = fields.time(Key::At)?;
     let kind = match kind_name {
         "payment" => EventKind::Payment(std::sync::Arc::new(payment(&fields)?)),

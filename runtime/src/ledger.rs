@@ -1,7 +1,15 @@
 //! Ledger entries: what the runtime writes. Entries are never rewritten, only followed by
 //! adjustments; what a campaign owes for a payment is the sum of its entries' points.
 
+use chrono::NaiveDate;
 use serde::Serialize;
+
+use crate::event::Id;
+
+/// A grant date as its `Display` writes it (ISO 8601: `2026-03-31`, a sign beyond year 9999).
+fn as_text<S: serde::Serializer>(date: &NaiveDate, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(date)
+}
 
 /// One line of the ledger (EVENTS.md).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -10,40 +18,41 @@ pub enum Entry {
     /// Points awarded for a payment.
     Award {
         /// The event that caused it (the payment, or the `complete` of a provisional one).
-        event: String,
+        event: Id,
         /// The account.
-        account: String,
+        account: Id,
         /// The campaign.
-        campaign: String,
+        campaign: Id,
         /// The payment.
-        payment: String,
+        payment: Id,
         /// Whole points.
         points: i64,
         /// The point unit.
-        unit: String,
-        /// The date the points are granted (`YYYY-MM-DD`).
-        grant_on: String,
+        unit: Id,
+        /// The date the points are granted, written `YYYY-MM-DD`.
+        #[serde(serialize_with = "as_text")]
+        grant_on: NaiveDate,
         /// The rule that awarded them, `file:line`.
-        source: String,
+        source: Id,
         /// Why this many, in a few words.
         reason: String,
     },
     /// A change to what was awarded for a payment.
     Adjust {
         /// The event that caused it (a refund, a cancel).
-        event: String,
+        event: Id,
         /// The account.
-        account: String,
+        account: Id,
         /// The campaign.
-        campaign: String,
+        campaign: Id,
         /// The payment adjusted.
-        payment: String,
+        payment: Id,
         /// Whole points, negative for a clawback.
         points: i64,
         /// The point unit.
-        unit: String,
+        unit: Id,
         /// The rule that decided the change, `file:line`.
-        source: String,
+        source: Id,
         /// `refund`, `cancel` or `rerate`, with a few words.
         reason: String,
     },
@@ -72,7 +81,7 @@ impl Entry {
     pub fn owed_key(&self) -> Option<(&str, &str)> {
         match self {
             Entry::Award { campaign, payment, .. } | Entry::Adjust { campaign, payment, .. } => {
-                Some((campaign.as_str(), payment.as_str()))
+                Some((campaign, payment))
             }
             Entry::Reject { .. } => None,
         }
@@ -100,7 +109,7 @@ impl Entry {
                 out.number("points", points);
                 out.text("unit", unit);
                 if let Some(grant_on) = grant_on {
-                    out.text("grant_on", grant_on);
+                    out.display("grant_on", grant_on);
                 }
                 out.text("source", source);
                 out.text("reason", reason);
@@ -138,6 +147,14 @@ impl Object {
         use std::fmt::Write;
         self.key(key);
         let _ = write!(self.0, "{value}");
+    }
+
+    /// A value as its `Display` writes it, as a JSON string: for text that never needs
+    /// escaping (dates).
+    fn display(&mut self, key: &str, value: &impl std::fmt::Display) {
+        use std::fmt::Write;
+        self.key(key);
+        let _ = write!(self.0, "\"{value}\"");
     }
 
     fn end(mut self) -> String {
@@ -198,28 +215,32 @@ mod tests {
     }
 
     fn entry() -> impl Strategy<Value = Entry> {
-        let award = (text(), text(), text(), text(), any::<i64>(), text(), text(), text(), text()).prop_map(
+        // Dates across chrono's whole range: years beyond 9999 and before 0 are written with
+        // a sign.
+        let date = (-3_000_000i32..3_000_000)
+            .prop_map(|days| chrono::NaiveDate::from_num_days_from_ce_opt(days).unwrap_or(chrono::NaiveDate::MIN));
+        let award = (text(), text(), text(), text(), any::<i64>(), text(), date, text(), text()).prop_map(
             |(event, account, campaign, payment, points, unit, grant_on, source, reason)| Entry::Award {
-                event,
-                account,
-                campaign,
-                payment,
+                event: event.into(),
+                account: account.into(),
+                campaign: campaign.into(),
+                payment: payment.into(),
                 points,
-                unit,
+                unit: unit.into(),
                 grant_on,
-                source,
+                source: source.into(),
                 reason,
             },
         );
         let adjust = (text(), text(), text(), text(), any::<i64>(), text(), text(), text()).prop_map(
             |(event, account, campaign, payment, points, unit, source, reason)| Entry::Adjust {
-                event,
-                account,
-                campaign,
-                payment,
+                event: event.into(),
+                account: account.into(),
+                campaign: campaign.into(),
+                payment: payment.into(),
                 points,
-                unit,
-                source,
+                unit: unit.into(),
+                source: source.into(),
                 reason,
             },
         );

@@ -32,7 +32,7 @@ use rust_decimal::prelude::ToPrimitive;
 pub use account::{Account, AwardRecord, Payment};
 use account::{Contribution, IdMap, IndexMap, Interned, PERIOD};
 pub use camp_compiler::{Outcome, PaymentOutcome, SourceFile};
-pub use event::{Event, EventKind, Reject};
+pub use event::{Event, EventKind, Id, Reject};
 pub use ledger::Entry;
 
 /// Why campaigns could not be loaded.
@@ -85,11 +85,13 @@ pub fn compile(files: &[SourceFile<'_>]) -> Result<Arc<Program>, LoadError> {
 #[derive(Debug)]
 pub struct Runtime {
     evaluator: Box<dyn Evaluator>,
-    accounts: IdMap<String, Account>,
+    /// What ledger entries say about each campaign of the program, by campaign index.
+    texts: Vec<CampaignTexts>,
+    accounts: IdMap<Id, Account>,
     /// Accepted event ids with a hash of their content.
-    seen: IdMap<String, u64>,
+    seen: IdMap<Id, u64>,
     /// Payment id → account id.
-    owners: IdMap<String, String>,
+    owners: IdMap<Id, Id>,
     /// Payments to explain, and their explanations once processed.
     explain: IdMap<String, Option<String>>,
     /// Scratch space for what the evaluator decides about a payment, reused across payments.
@@ -102,6 +104,31 @@ pub struct Runtime {
     /// The sources the program was loaded from, when it was loaded from sources: a store
     /// keeps them, to replay events with the campaigns that processed them.
     sources: Option<Arc<[OwnedSource]>>,
+}
+
+/// The texts a campaign's ledger entries carry, made once per program and shared by every
+/// entry.
+#[derive(Debug)]
+struct CampaignTexts {
+    id: Id,
+    unit: Id,
+    source: Id,
+    refund_source: Id,
+}
+
+impl CampaignTexts {
+    fn of(program: &Program) -> Vec<CampaignTexts> {
+        program
+            .campaigns
+            .iter()
+            .map(|c| CampaignTexts {
+                id: Id::from(c.id.as_str()),
+                unit: Id::from(c.unit.as_str()),
+                source: Id::from(c.award.source.to_string()),
+                refund_source: Id::from(c.refund_source.to_string()),
+            })
+            .collect()
+    }
 }
 
 /// A campaign source file, owned: its name and text.
@@ -236,6 +263,7 @@ impl Runtime {
     /// A runtime over any evaluator of a compiled program.
     pub fn with_evaluator(evaluator: Box<dyn Evaluator>) -> Runtime {
         Runtime {
+            texts: CampaignTexts::of(evaluator.program()),
             evaluator,
             accounts: IdMap::default(),
             seen: IdMap::default(),
@@ -331,18 +359,18 @@ impl Runtime {
 
     fn note_changes(&mut self, event: &Event, entries: &[Entry]) {
         let Some(changes) = &mut self.changes else { return };
-        changes.accounts.insert(event.account.clone());
+        changes.accounts.insert(event.account.to_string());
         let named = match &event.kind {
-            EventKind::Payment(_) => Some(&event.id),
-            EventKind::Refund { payment, .. } | EventKind::Complete { payment } => Some(payment),
+            EventKind::Payment(_) => Some(&*event.id),
+            EventKind::Refund { payment, .. } | EventKind::Complete { payment } => Some(payment.as_str()),
             EventKind::Enroll { .. } | EventKind::Account { .. } => None,
         };
         let adjusted = entries.iter().filter_map(|e| match e {
-            Entry::Adjust { payment, .. } => Some(payment),
+            Entry::Adjust { payment, .. } => Some(&**payment),
             _ => None,
         });
         for payment in named.into_iter().chain(adjusted) {
-            changes.payments.insert((event.account.clone(), payment.clone()));
+            changes.payments.insert((event.account.to_string(), payment.to_string()));
         }
     }
 }
@@ -374,7 +402,7 @@ impl Runtime {
     /// Where a payment stands in its account's arrival order (from 0): with the account, the
     /// key a store keeps it under.
     pub fn payment_position(&self, account: &str, payment: &str) -> Option<usize> {
-        self.accounts.get(account)?.order.iter().rposition(|id| id == payment)
+        self.accounts.get(account)?.order.iter().rposition(|id| **id == *payment)
     }
 
     /// The payments of an account in arrival order, named for keeping.
@@ -395,10 +423,11 @@ impl Runtime {
     pub fn restore_account(&mut self, id: &str, state: snapshot::AccountState, payments: Vec<snapshot::PaymentState>) {
         self.unload_account(id);
         let account = snapshot::restore(state, payments, self.program());
+        let id = Id::from(id);
         for payment in account.payments.keys() {
-            self.owners.insert(payment.clone(), id.to_string());
+            self.owners.insert(payment.clone(), id.clone());
         }
-        self.accounts.insert(id.to_string(), account);
+        self.accounts.insert(id, account);
     }
 
     /// Drops an account from memory (a store keeps it).
@@ -423,7 +452,7 @@ impl Runtime {
 
     /// Records an event accepted earlier (by a store), so that it is a duplicate now.
     pub fn remember_accepted(&mut self, id: &str, hash: u64) {
-        self.seen.insert(id.to_string(), hash);
+        self.seen.insert(Id::from(id), hash);
     }
 
     /// Forgets the accepted event ids held in memory (a store keeps them).
@@ -434,7 +463,7 @@ impl Runtime {
     /// Records that a payment belongs to an account whose state is not in memory, so that an
     /// event naming it from another account is told so.
     pub fn remember_owner(&mut self, payment: &str, account: &str) {
-        self.owners.insert(payment.to_string(), account.to_string());
+        self.owners.insert(Id::from(payment), Id::from(account));
     }
 
     /// How many accounts are in memory.
@@ -444,7 +473,7 @@ impl Runtime {
 
     /// The ids of the accounts in memory.
     pub fn account_ids(&self) -> impl Iterator<Item = &str> {
-        self.accounts.keys().map(String::as_str)
+        self.accounts.keys().map(|id| &**id)
     }
 
     /// Replaces the campaigns with those of `files` (see [`Runtime::reload`]), evaluated as
@@ -461,11 +490,12 @@ impl Runtime {
     /// come back with them.
     pub fn reload(&mut self, evaluator: Box<dyn Evaluator>) {
         self.sources = None;
-        let kept: Vec<(String, snapshot::AccountState, Vec<snapshot::PaymentState>)> = self
+        let kept: Vec<(Id, snapshot::AccountState, Vec<snapshot::PaymentState>)> = self
             .accounts
             .keys()
             .filter_map(|id| Some((id.clone(), self.account_state(id)?, self.payment_states(id))))
             .collect();
+        self.texts = CampaignTexts::of(evaluator.program());
         self.evaluator = evaluator;
         self.accounts.clear();
         for (id, state, payments) in kept {
@@ -474,7 +504,7 @@ impl Runtime {
     }
 
     fn enroll(&mut self, event: &Event, campaign: &str) -> Vec<Entry> {
-        let account = self.accounts.entry(event.account.clone()).or_default();
+        let account = self.accounts.entry(Id::clone(&event.account)).or_default();
         let at = account.enrollments.entry(campaign.to_string()).or_insert(event.at);
         *at = (*at).min(event.at);
         Vec::new()
@@ -518,7 +548,7 @@ impl Runtime {
         };
         let settled =
             if p.provisional { None } else { Some(self.settle_reusing_scratch(&event.account, &record, &event.id)?) };
-        let account = self.accounts.entry(event.account.clone()).or_default();
+        let account = self.accounts.entry(Id::clone(&event.account)).or_default();
         account.order.push(event.id.clone());
         account.payments.insert(event.id.clone(), record);
         self.owners.insert(event.id.clone(), event.account.clone());
@@ -540,10 +570,10 @@ impl Runtime {
             return Err(Reject::new(Some(&event.id), format!("payment {payment} is not provisional")));
         }
         let settlement = self.settle_reusing_scratch(&event.account, &record, &event.id)?;
-        if let Some(p) = self.accounts.get_mut(&event.account).and_then(|a| a.payments.get_mut(payment)) {
+        if let Some(p) = self.accounts.get_mut(&*event.account).and_then(|a| a.payments.get_mut(payment)) {
             p.provisional = false;
         }
-        Ok(self.commit_settlement(&event.account, payment, settlement))
+        Ok(self.commit_settlement(&event.account, &record.id, settlement))
     }
 
     /// The payment a refund, cancel or complete names, checked to belong to the account.
@@ -617,7 +647,7 @@ impl Runtime {
 /// Everything a payment changes when it counts and earns, computed before anything is
 /// written.
 struct Settlement {
-    cause: String,
+    cause: Id,
     contributions: Vec<Contribution>,
     candidates: Vec<Candidate>,
     explanation: Option<String>,
@@ -629,7 +659,7 @@ impl Runtime {
         &mut self,
         account_id: &str,
         payment: &Payment,
-        cause: &str,
+        cause: &Id,
     ) -> Result<Settlement, Reject> {
         let mut evaluated = std::mem::take(&mut self.evaluated);
         let mut interned = std::mem::take(&mut self.interned);
@@ -645,7 +675,7 @@ impl Runtime {
         &self,
         account_id: &str,
         payment: &Payment,
-        cause: &str,
+        cause: &Id,
         evaluated: &mut PaymentOutcome,
         interned: &mut Interned,
     ) -> Result<Settlement, Reject> {
@@ -686,23 +716,24 @@ impl Runtime {
             candidates.push(Candidate { campaign: ci, outcome, enrolled, capped: points, points, stacking: None });
         }
         stack(&program, &mut candidates, payment.original);
-        let explanation = self.explain.contains_key(&payment.id).then(|| {
+        let explanation = self.explain.contains_key(&*payment.id).then(|| {
             explain::payment(&program, account, payment, &view, &candidates, self.evaluator.as_ref(), &overlay)
         });
-        Ok(Settlement { cause: cause.to_string(), contributions, candidates, explanation })
+        Ok(Settlement { cause: Id::clone(cause), contributions, candidates, explanation })
     }
 
-    fn commit_settlement(&mut self, account_id: &str, payment_id: &str, s: Settlement) -> Vec<Entry> {
+    fn commit_settlement(&mut self, account_id: &Id, payment_id: &Id, s: Settlement) -> Vec<Entry> {
         let program = Arc::clone(self.program());
-        let Some(account) = self.accounts.get_mut(account_id) else { return Vec::new() };
+        let Some(account) = self.accounts.get_mut(&**account_id) else { return Vec::new() };
         for c in &s.contributions {
             *account.counters.entry((c.campaign, c.counter, c.key)).or_default() += c.value;
         }
-        let Some(at) = account.payments.get(payment_id).map(|p| p.at) else { return Vec::new() };
+        let Some(at) = account.payments.get(&**payment_id).map(|p| p.at) else { return Vec::new() };
         let mut entries = Vec::new();
         let mut records = Vec::new();
         for cand in s.candidates.iter().filter(|c| c.points > Decimal::ZERO) {
             let c = &program.campaigns[cand.campaign];
+            let texts = &self.texts[cand.campaign];
             let month = c.month_of(at);
             *account.usage.entry((cand.campaign, month)).or_default() += cand.points;
             *account.usage.entry((cand.campaign, PERIOD)).or_default() += cand.points;
@@ -713,20 +744,18 @@ impl Runtime {
                 reads: self.evaluator.reads(cand.campaign, at),
             });
             entries.push(Entry::Award {
-                event: s.cause.clone(),
-                account: account_id.to_string(),
-                campaign: c.id.clone(),
-                payment: payment_id.to_string(),
+                event: Id::clone(&s.cause),
+                account: Id::clone(account_id),
+                campaign: Id::clone(&texts.id),
+                payment: Id::clone(payment_id),
                 points: cand.points.to_i64().unwrap_or(i64::MAX),
-                unit: c.unit.clone(),
-                // ISO 8601, as `%Y-%m-%d` writes it (a sign beyond year 9999), without
-                // parsing a format for every award.
-                grant_on: grant::date(c, at).to_string(),
-                source: c.award.source.to_string(),
+                unit: Id::clone(&texts.unit),
+                grant_on: grant::date(c, at),
+                source: Id::clone(&texts.source),
                 reason: explain::award_reason(c, cand),
             });
         }
-        if let Some(payment) = account.payments.get_mut(payment_id) {
+        if let Some(payment) = account.payments.get_mut(&**payment_id) {
             payment.contributions = s.contributions;
             payment.awards = records;
         }
@@ -890,7 +919,7 @@ impl Runtime {
                 t.amount = Decimal::ZERO;
             }
         }
-        let account_id = event.account.clone();
+        let account_id = Id::clone(&event.account);
         let account = self.accounts.get(&account_id).unwrap_or_else(|| no_account());
         let fail = |e| eval_reject(&event.id, e);
 
@@ -898,7 +927,7 @@ impl Runtime {
         // What the refund changes counters by: one change per counter the payment counted in.
         let mut changes: Vec<view::Contribution> = Vec::new();
         let mut usage: IndexMap<(usize, MonthKey), Decimal> = IndexMap::default();
-        let mut new_awards: HashMap<(String, usize), Decimal> = HashMap::new();
+        let mut new_awards: HashMap<(Id, usize), Decimal> = HashMap::new();
         if !payment.provisional {
             let attributes = account.attributes_at(payment.at, program.attributes.len());
             let interned = Interned::new(&after.event, &program.symbols, attributes);
@@ -932,6 +961,7 @@ impl Runtime {
             // This payment's awards.
             for award in &mut after.awards {
                 let c = &program.campaigns[award.campaign];
+                let texts = &self.texts[award.campaign];
                 let new = if after.void {
                     Decimal::ZERO
                 } else {
@@ -952,13 +982,13 @@ impl Runtime {
                     *usage.entry((award.campaign, award.month)).or_default() += delta;
                     *usage.entry((award.campaign, PERIOD)).or_default() += delta;
                     entries.push(Entry::Adjust {
-                        event: event.id.clone(),
-                        account: account_id.clone(),
-                        campaign: c.id.clone(),
-                        payment: payment_id.to_string(),
+                        event: Id::clone(&event.id),
+                        account: Id::clone(&account_id),
+                        campaign: Id::clone(&texts.id),
+                        payment: Id::clone(&payment.id),
                         points: whole(delta, &event.id)?,
-                        unit: c.unit.clone(),
-                        source: c.refund_source.to_string(),
+                        unit: Id::clone(&texts.unit),
+                        source: Id::clone(&texts.refund_source),
                         reason: explain::refund_reason(c, verb, after.void, refund),
                     });
                 }
@@ -968,11 +998,12 @@ impl Runtime {
             let changed: HashSet<(usize, MonthKey)> =
                 changes.iter().filter(|d| !d.value.is_zero()).map(|d| (d.campaign, d.key)).collect();
             for other in account.payments() {
-                if other.id == payment_id || other.void || other.provisional {
+                if *other.id == *payment_id || other.void || other.provisional {
                     continue;
                 }
                 for award in &other.awards {
                     let c = &program.campaigns[award.campaign];
+                    let texts = &self.texts[award.campaign];
                     let reads_changed = award.reads.iter().any(|(_, key)| changed.contains(&(award.campaign, *key)));
                     if !c.retroactive || !reads_changed {
                         continue;
@@ -986,15 +1017,15 @@ impl Runtime {
                     if delta != Decimal::ZERO {
                         *usage.entry((award.campaign, award.month)).or_default() += delta;
                         *usage.entry((award.campaign, PERIOD)).or_default() += delta;
-                        new_awards.insert((other.id.clone(), award.campaign), new);
+                        new_awards.insert((Id::clone(&other.id), award.campaign), new);
                         entries.push(Entry::Adjust {
-                            event: event.id.clone(),
-                            account: account_id.clone(),
-                            campaign: c.id.clone(),
-                            payment: other.id.clone(),
+                            event: Id::clone(&event.id),
+                            account: Id::clone(&account_id),
+                            campaign: Id::clone(&texts.id),
+                            payment: Id::clone(&other.id),
                             points: whole(delta, &event.id)?,
-                            unit: c.unit.clone(),
-                            source: c.award.source.to_string(),
+                            unit: Id::clone(&texts.unit),
+                            source: Id::clone(&texts.source),
                             reason: format!(
                                 "rerate: refund {} of payment {payment_id} changed the counters this award reads",
                                 event.id
@@ -1014,12 +1045,12 @@ impl Runtime {
         }
         for ((id, campaign), points) in new_awards {
             if let Some(award) =
-                account.payments.get_mut(&id).and_then(|p| p.awards.iter_mut().find(|a| a.campaign == campaign))
+                account.payments.get_mut(&*id).and_then(|p| p.awards.iter_mut().find(|a| a.campaign == campaign))
             {
                 award.points = points;
             }
         }
-        account.payments.insert(payment_id.to_string(), after);
+        account.payments.insert(Id::clone(&payment.id), after);
         Ok(entries)
     }
 

@@ -202,7 +202,7 @@ pub(crate) fn account_state(account: &Account, program: &Program) -> AccountStat
 pub(crate) fn payment_state(payment: &Payment, program: &Program) -> PaymentState {
     let names = Names { program };
     PaymentState {
-        id: payment.id.clone(),
+        id: payment.id.to_string(),
         at: payment.at,
         original: payment.original,
         amount: payment.amount,
@@ -291,11 +291,12 @@ pub(crate) fn restore(state: AccountState, payments: Vec<PaymentState>, program:
                 .collect();
             awards.push(AwardRecord { campaign, points: a.points, month: a.month, reads });
         }
-        account.order.push(p.id.clone());
+        let id = crate::Id::from(p.id);
+        account.order.push(crate::Id::clone(&id));
         account.payments.insert(
-            p.id.clone(),
+            crate::Id::clone(&id),
             Payment {
-                id: p.id,
+                id,
                 at: p.at,
                 original: p.original,
                 amount: p.amount,

@@ -177,7 +177,7 @@ fn s1_6_granted_on_june_30th_and_stacks_with_everything() {
         amazon("v1", "u", "2026-04-01T10:00:00+09:00", 1000, "au_pay"),
     ]);
     let grant = entries.iter().find_map(|e| match e {
-        Entry::Award { grant_on, unit, .. } => Some((grant_on.clone(), unit.clone())),
+        Entry::Award { grant_on, unit, .. } => Some((grant_on.to_string(), unit.to_string())),
         _ => None,
     });
     assert_eq!(grant, Some(("2026-06-30".to_string(), "au_pay_balance".to_string())));
@@ -285,8 +285,8 @@ fn s3_9_a_refund_that_misses_a_month_re_rates_its_window_with_the_refund_id() {
     events.push(cancel("c1", "u", "2026-05-12T10:00:00+09:00", "w00"));
     let (owed, _, entries) = run(&events);
     assert_eq!(owes(&owed, "paypay-step/may"), 50);
-    let rerate = entries.iter().find(|e| matches!(e, Entry::Adjust { payment, .. } if payment == "may"));
-    assert!(matches!(rerate, Some(Entry::Adjust { event, points: -50, .. }) if event == "c1"), "{rerate:?}");
+    let rerate = entries.iter().find(|e| matches!(e, Entry::Adjust { payment, .. } if &**payment == "may"));
+    assert!(matches!(rerate, Some(Entry::Adjust { event, points: -50, .. }) if &**event == "c1"), "{rerate:?}");
 }
 
 #[test]
@@ -337,7 +337,7 @@ fn s4_5_the_period_cap_cuts_the_last_award() {
 fn s4_6_granted_30_days_after_the_payment_date_in_japan_time() {
     let (_, _, entries) = run(&[ama("p1", "2026-02-27T16:00:00Z", 1000, "paypay_balance")]);
     let grant = entries.iter().find_map(|e| match e {
-        Entry::Award { grant_on, campaign, .. } if campaign == "ama-toku-4" => Some(grant_on.clone()),
+        Entry::Award { grant_on, campaign, .. } if &**campaign == "ama-toku-4" => Some(grant_on.to_string()),
         _ => None,
     });
     assert_eq!(grant.as_deref(), Some("2026-03-30"), "2026-02-27T16:00Z is 28 February in Japan");
@@ -397,7 +397,7 @@ fn s5_8_grant_dates_switch_on_2019_12_01() {
     let dates: Vec<String> = entries
         .iter()
         .filter_map(|e| match e {
-            Entry::Award { grant_on, .. } => Some(grant_on.clone()),
+            Entry::Award { grant_on, .. } => Some(grant_on.to_string()),
             _ => None,
         })
         .collect();

@@ -204,7 +204,7 @@ impl Durable {
                 _ => None,
             })
             .collect();
-        let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
+        let ids: Vec<String> = events.iter().map(|e| e.id.to_string()).collect();
         let named: Vec<String> = events
             .iter()
             .filter_map(|e| match &e.kind {
@@ -223,7 +223,7 @@ impl Durable {
             let program = live_program(runtime, &mut live, tx)?;
             let owners = tx.owners(&named)?;
             let accounts: BTreeSet<String> =
-                events.iter().map(|e| e.account.clone()).chain(owners.iter().map(|(_, a)| a.clone())).collect();
+                events.iter().map(|e| e.account.to_string()).chain(owners.iter().map(|(_, a)| a.clone())).collect();
             let accounts: Vec<String> = accounts.into_iter().collect();
             tx.lock_accounts(&accounts)?;
             touched.clone_from(&accounts);
@@ -252,15 +252,15 @@ impl Durable {
                         Ok(entries) => {
                             let start = applied.entries.len();
                             applied.entries.extend(entries);
-                            if before.contains_key(&event.id) || fresh_ids.contains(event.id.as_str()) {
+                            if before.contains_key(&*event.id) || fresh_ids.contains(&*event.id) {
                                 applied.duplicates += 1;
                                 Outcome::Duplicate
                             } else {
                                 fresh_ids.insert(&event.id);
                                 fresh.push(Accepted {
-                                    id: event.id.clone(),
+                                    id: event.id.to_string(),
                                     hash: *hash,
-                                    account: event.account.clone(),
+                                    account: event.account.to_string(),
                                     payment: matches!(event.kind, EventKind::Payment(_)),
                                 });
                                 journaled.push((&event.account, line, start..applied.entries.len()));
@@ -463,7 +463,7 @@ fn refresh(
                 };
                 if replay(runtime, earlier, tx, live, account, &stored.journal)? {
                     // Replayed by another program: which payments it changed is not known here.
-                    let ids = runtime.account(account).into_iter().flat_map(|a| a.payments()).map(|p| p.id.clone());
+                    let ids = runtime.account(account).into_iter().flat_map(|a| a.payments()).map(|p| p.id.to_string());
                     k.payments.extend(ids);
                 }
                 kept.insert(account.clone(), k);

@@ -51,7 +51,7 @@ pub fn through_snapshots(lines: &[String], cuts: &[usize]) -> Vec<camp_runtime::
             let out = rt.process_line(at + i + 1, line);
             let rejected = out.iter().any(|e| matches!(e, camp_runtime::Entry::Reject { .. }));
             if let (false, Ok(Some((event, hash)))) = (rejected, camp_runtime::event::parse_line(line)) {
-                accepted.push((event.id, hash));
+                accepted.push((event.id.to_string(), hash));
             }
             entries.extend(out);
         }
