@@ -24,6 +24,44 @@ pub(crate) type IdMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 /// A map keyed by runtime-made integers.
 pub(crate) type IndexMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<camp_compiler::symbols::QuickHasher>>;
 
+/// A map kept as a sorted list: for an account's cap usage and counters, a few keys to a
+/// few dozen, where a binary search over one block beats hashing and growing never rehashes
+/// (rehashing the maps of accounts' first payments was a twelfth of processing a stream).
+#[derive(Clone, Debug)]
+pub(crate) struct SortedMap<K, V>(Vec<(K, V)>);
+
+impl<K, V> Default for SortedMap<K, V> {
+    fn default() -> SortedMap<K, V> {
+        SortedMap(Vec::new())
+    }
+}
+
+impl<K: Ord, V> SortedMap<K, V> {
+    pub fn get(&self, key: &K) -> Option<&V> {
+        self.0.binary_search_by(|(k, _)| k.cmp(key)).ok().map(|i| &self.0[i].1)
+    }
+
+    /// The value of `key`, made with `V::default()` when missing.
+    pub fn or_default(&mut self, key: K) -> &mut V
+    where
+        V: Default,
+    {
+        let i = match self.0.binary_search_by(|(k, _)| k.cmp(&key)) {
+            Ok(i) => i,
+            Err(i) => {
+                self.0.insert(i, (key, V::default()));
+                i
+            }
+        };
+        &mut self.0[i].1
+    }
+
+    /// Keys and values in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+}
+
 /// One account.
 #[derive(Clone, Debug, Default)]
 pub struct Account {
@@ -36,14 +74,14 @@ pub struct Account {
     pub(crate) raw_attributes: Vec<(Nanos, String, Option<serde_json::Value>)>,
     /// Campaign id → the first entry time (campaigns not loaded included).
     pub(crate) enrollments: IdMap<String, Nanos>,
-    /// Payments by id.
-    pub(crate) payments: IdMap<Id, Payment>,
-    /// Payment ids in arrival order.
-    pub(crate) order: Vec<Id>,
+    /// Payments in arrival order. Found by id from the latest back: refunds and completions
+    /// name recent payments, and a refund reads every payment of the account anyway (to
+    /// re-rate), so an index by id would cost more to keep than it saves.
+    pub(crate) payments: Vec<Payment>,
     /// (campaign, month key or [`PERIOD`]) → points awarded, after adjustments.
-    pub(crate) usage: IndexMap<(usize, MonthKey), Decimal>,
+    pub(crate) usage: SortedMap<(usize, MonthKey), Decimal>,
     /// (campaign, counter, month key or 0) → value.
-    pub(crate) counters: IndexMap<(usize, usize, MonthKey), Decimal>,
+    pub(crate) counters: SortedMap<(usize, usize, MonthKey), Decimal>,
     /// Cap usage and counters of campaigns (or counters) the loaded program does not have,
     /// kept as they were so that nothing is lost when a reload removes a campaign and a
     /// later one brings it back.
@@ -84,12 +122,17 @@ impl Account {
 
     /// A payment of this account.
     pub fn payment(&self, id: &str) -> Option<&Payment> {
-        self.payments.get(id)
+        self.payments.iter().rev().find(|p| *p.id == *id)
+    }
+
+    /// A payment of this account, to change.
+    pub(crate) fn payment_mut(&mut self, id: &str) -> Option<&mut Payment> {
+        self.payments.iter_mut().rev().find(|p| *p.id == *id)
     }
 
     /// The payments of this account in arrival order.
     pub fn payments(&self) -> impl Iterator<Item = &Payment> {
-        self.order.iter().filter_map(|id| self.payments.get(id))
+        self.payments.iter()
     }
 
     /// The value of a counter.
@@ -225,6 +268,34 @@ impl Interned {
             tenders: &self.tenders,
             attributes: &self.attributes,
             flat: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
+    use super::SortedMap;
+
+    proptest! {
+        /// Any sequence of additions leaves the sorted map as a B-tree map would be: the same
+        /// keys in the same order with the same values, and reads agreeing for keys present
+        /// and absent.
+        #[test]
+        fn a_sorted_map_is_a_map(adds in proptest::collection::vec((0u8..40, -5i64..5), 0..200), probe in 0u8..45) {
+            let mut sorted = SortedMap::default();
+            let mut reference = BTreeMap::new();
+            for (key, value) in adds {
+                *sorted.or_default(key) += value;
+                *reference.entry(key).or_insert(0) += value;
+            }
+            let pairs: Vec<(u8, i64)> = sorted.iter().map(|(k, v)| (*k, *v)).collect();
+            let expected: Vec<(u8, i64)> = reference.iter().map(|(k, v)| (*k, *v)).collect();
+            prop_assert_eq!(pairs, expected);
+            prop_assert_eq!(sorted.get(&probe), reference.get(&probe));
         }
     }
 }

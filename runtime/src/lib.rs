@@ -396,13 +396,13 @@ impl Runtime {
 
     /// One payment of an account, named for keeping.
     pub fn payment_state(&self, account: &str, payment: &str) -> Option<snapshot::PaymentState> {
-        Some(snapshot::payment_state(self.accounts.get(account)?.payments.get(payment)?, self.program()))
+        Some(snapshot::payment_state(self.accounts.get(account)?.payment(payment)?, self.program()))
     }
 
     /// Where a payment stands in its account's arrival order (from 0): with the account, the
     /// key a store keeps it under.
     pub fn payment_position(&self, account: &str, payment: &str) -> Option<usize> {
-        self.accounts.get(account)?.order.iter().rposition(|id| **id == *payment)
+        self.accounts.get(account)?.payments.iter().rposition(|p| *p.id == *payment)
     }
 
     /// The payments of an account in arrival order, named for keeping.
@@ -424,8 +424,8 @@ impl Runtime {
         self.unload_account(id);
         let account = snapshot::restore(state, payments, self.program());
         let id = Id::from(id);
-        for payment in account.payments.keys() {
-            self.owners.insert(payment.clone(), id.clone());
+        for payment in &account.payments {
+            self.owners.insert(Id::clone(&payment.id), id.clone());
         }
         self.accounts.insert(id, account);
     }
@@ -433,8 +433,8 @@ impl Runtime {
     /// Drops an account from memory (a store keeps it).
     pub fn unload_account(&mut self, id: &str) {
         if let Some(account) = self.accounts.remove(id) {
-            for payment in account.payments.keys() {
-                self.owners.remove(payment);
+            for payment in &account.payments {
+                self.owners.remove(&payment.id);
             }
         }
     }
@@ -549,8 +549,7 @@ impl Runtime {
         let settled =
             if p.provisional { None } else { Some(self.settle_reusing_scratch(&event.account, &record, &event.id)?) };
         let account = self.accounts.entry(Id::clone(&event.account)).or_default();
-        account.order.push(event.id.clone());
-        account.payments.insert(event.id.clone(), record);
+        account.payments.push(record);
         self.owners.insert(event.id.clone(), event.account.clone());
         Ok(match settled {
             Some(settlement) => self.commit_settlement(&event.account, &event.id, settlement),
@@ -570,7 +569,7 @@ impl Runtime {
             return Err(Reject::new(Some(&event.id), format!("payment {payment} is not provisional")));
         }
         let settlement = self.settle_reusing_scratch(&event.account, &record, &event.id)?;
-        if let Some(p) = self.accounts.get_mut(&*event.account).and_then(|a| a.payments.get_mut(payment)) {
+        if let Some(p) = self.accounts.get_mut(&*event.account).and_then(|a| a.payment_mut(payment)) {
             p.provisional = false;
         }
         Ok(self.commit_settlement(&event.account, &record.id, settlement))
@@ -586,7 +585,7 @@ impl Runtime {
                 format!("{verb} {} names payment {payment} of another account", event.id),
             ));
         }
-        self.accounts.get(owner).and_then(|a| a.payments.get(payment)).ok_or_else(unknown)
+        self.accounts.get(owner).and_then(|a| a.payment(payment)).ok_or_else(unknown)
     }
 }
 
@@ -726,17 +725,17 @@ impl Runtime {
         let program = Arc::clone(self.program());
         let Some(account) = self.accounts.get_mut(&**account_id) else { return Vec::new() };
         for c in &s.contributions {
-            *account.counters.entry((c.campaign, c.counter, c.key)).or_default() += c.value;
+            *account.counters.or_default((c.campaign, c.counter, c.key)) += c.value;
         }
-        let Some(at) = account.payments.get(&**payment_id).map(|p| p.at) else { return Vec::new() };
+        let Some(at) = account.payment(payment_id).map(|p| p.at) else { return Vec::new() };
         let mut entries = Vec::new();
         let mut records = Vec::new();
         for cand in s.candidates.iter().filter(|c| c.points > Decimal::ZERO) {
             let c = &program.campaigns[cand.campaign];
             let texts = &self.texts[cand.campaign];
             let month = c.month_of(at);
-            *account.usage.entry((cand.campaign, month)).or_default() += cand.points;
-            *account.usage.entry((cand.campaign, PERIOD)).or_default() += cand.points;
+            *account.usage.or_default((cand.campaign, month)) += cand.points;
+            *account.usage.or_default((cand.campaign, PERIOD)) += cand.points;
             records.push(AwardRecord {
                 campaign: cand.campaign,
                 points: cand.points,
@@ -755,7 +754,7 @@ impl Runtime {
                 reason: explain::award_reason(c, cand),
             });
         }
-        if let Some(payment) = account.payments.get_mut(&**payment_id) {
+        if let Some(payment) = account.payment_mut(payment_id) {
             payment.contributions = s.contributions;
             payment.awards = records;
         }
@@ -1038,19 +1037,22 @@ impl Runtime {
         // Commit.
         let account = self.accounts.entry(account_id).or_default();
         for d in changes {
-            *account.counters.entry((d.campaign, d.counter, d.key)).or_default() += d.value;
+            *account.counters.or_default((d.campaign, d.counter, d.key)) += d.value;
         }
         for (key, delta) in usage {
-            *account.usage.entry(key).or_default() += delta;
+            *account.usage.or_default(key) += delta;
         }
         for ((id, campaign), points) in new_awards {
             if let Some(award) =
-                account.payments.get_mut(&*id).and_then(|p| p.awards.iter_mut().find(|a| a.campaign == campaign))
+                account.payment_mut(&id).and_then(|p| p.awards.iter_mut().find(|a| a.campaign == campaign))
             {
                 award.points = points;
             }
         }
-        account.payments.insert(Id::clone(&payment.id), after);
+        match account.payment_mut(&payment.id) {
+            Some(kept) => *kept = after,
+            None => account.payments.push(after),
+        }
         Ok(entries)
     }
 

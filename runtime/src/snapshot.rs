@@ -250,13 +250,13 @@ pub(crate) fn restore(state: AccountState, payments: Vec<PaymentState>, program:
     account.attributes = crate::derive_attributes(&account.raw_attributes, program);
     for usage in state.usage {
         match names.campaign_index(&usage.campaign) {
-            Some(ci) => *account.usage.entry((ci, usage.key)).or_default() += usage.points,
+            Some(ci) => *account.usage.or_default((ci, usage.key)) += usage.points,
             None => account.detached.usage.push(usage),
         }
     }
     for counter in state.counters {
         match names.counter_index(&counter.campaign, &counter.counter) {
-            Some((ci, k)) => *account.counters.entry((ci, k, counter.key)).or_default() += counter.value,
+            Some((ci, k)) => *account.counters.or_default((ci, k, counter.key)) += counter.value,
             None => account.detached.counters.push(counter),
         }
     }
@@ -291,23 +291,18 @@ pub(crate) fn restore(state: AccountState, payments: Vec<PaymentState>, program:
                 .collect();
             awards.push(AwardRecord { campaign, points: a.points, month: a.month, reads });
         }
-        let id = crate::Id::from(p.id);
-        account.order.push(crate::Id::clone(&id));
-        account.payments.insert(
-            crate::Id::clone(&id),
-            Payment {
-                id,
-                at: p.at,
-                original: p.original,
-                amount: p.amount,
-                provisional: p.provisional,
-                void: p.void,
-                event: std::sync::Arc::new(p.event),
-                contributions,
-                awards,
-                detached,
-            },
-        );
+        account.payments.push(Payment {
+            id: crate::Id::from(p.id),
+            at: p.at,
+            original: p.original,
+            amount: p.amount,
+            provisional: p.provisional,
+            void: p.void,
+            event: std::sync::Arc::new(p.event),
+            contributions,
+            awards,
+            detached,
+        });
     }
     account
 }
