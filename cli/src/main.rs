@@ -370,17 +370,15 @@ fn run(files: &[PathBuf], events: &std::path::Path, options: &RunOptions<'_>, la
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
     let mut rejected = 0usize;
-    let mut write = |entries: Vec<camp_runtime::Entry>, json: Vec<String>, output: &mut dyn Write| {
-        for (entry, line) in entries.iter().zip(json) {
-            if matches!(entry, camp_runtime::Entry::Reject { .. }) {
-                rejected += 1;
-            }
-            writeln!(output, "{line}").map_err(|e| {
-                eprintln!("error: cannot write the ledger: {e}");
-                ExitCode::from(2)
-            })?;
+    // One entry's line to the output: its JSON, then a newline.
+    let mut write = |entry: &camp_runtime::Entry, json: &str, output: &mut dyn Write| {
+        if matches!(entry, camp_runtime::Entry::Reject { .. }) {
+            rejected += 1;
         }
-        Ok(())
+        output.write_all(json.as_bytes()).and_then(|()| output.write_all(b"\n")).map_err(|e| {
+            eprintln!("error: cannot write the ledger: {e}");
+            ExitCode::from(2)
+        })
     };
     let unreadable = |e: std::io::Error| {
         eprintln!("error: cannot read `{}`: {e}", events.display());
@@ -389,6 +387,8 @@ fn run(files: &[PathBuf], events: &std::path::Path, options: &RunOptions<'_>, la
     // Lines are read and decoded on a thread of their own while this one processes them.
     match &mut sink {
         Sink::Memory(runtime) => {
+            // Each entry's JSON is written into this one buffer, then out.
+            let mut line = String::with_capacity(512);
             let decode = |number, text: &str| (number, camp_runtime::event::parse_line(text));
             for chunk in reader::spawn(input, decode) {
                 let chunk = match chunk {
@@ -404,9 +404,12 @@ fn run(files: &[PathBuf], events: &std::path::Path, options: &RunOptions<'_>, la
                         Ok(Some((event, hash))) => runtime.process_hashed(&event, hash).unwrap_or_else(reject),
                         Err(r) => reject(r),
                     };
-                    let json = entries.iter().map(camp_runtime::Entry::to_json).collect();
-                    if let Err(code) = write(entries, json, output.as_mut()) {
-                        return code;
+                    for entry in &entries {
+                        line.clear();
+                        entry.write_json(&mut line);
+                        if let Err(code) = write(entry, &line, output.as_mut()) {
+                            return code;
+                        }
                     }
                 }
             }
@@ -429,8 +432,10 @@ fn run(files: &[PathBuf], events: &std::path::Path, options: &RunOptions<'_>, la
                     match durable.apply_decoded(&pending[..take]) {
                         Ok(applied) => {
                             pending.drain(..take);
-                            if let Err(code) = write(applied.entries, applied.json, output.as_mut()) {
-                                return code;
+                            for (entry, json) in applied.entries.iter().zip(&applied.json) {
+                                if let Err(code) = write(entry, json, output.as_mut()) {
+                                    return code;
+                                }
                             }
                         }
                         Err(e) => {

@@ -92,7 +92,14 @@ impl Entry {
     /// directly, since every entry is written once and this was a tenth of processing a
     /// payment.
     pub fn to_json(&self) -> String {
-        let mut out = Object(String::with_capacity(256));
+        let mut out = String::with_capacity(384);
+        self.write_json(&mut out);
+        out
+    }
+
+    /// [`Entry::to_json`] appended to `out`: for writers that reuse one buffer.
+    pub fn write_json(&self, out: &mut String) {
+        let mut out = Object { text: out, empty: true };
         match self {
             Entry::Award { event, account, campaign, payment, points, unit, source, reason, .. }
             | Entry::Adjust { event, account, campaign, payment, points, unit, source, reason } => {
@@ -123,30 +130,35 @@ impl Entry {
                 out.text("error", error);
             }
         }
-        out.end()
+        out.end();
     }
 }
 
-/// A JSON object being written: members in the order given.
-struct Object(String);
+/// A JSON object being written at the end of `text`: members in the order given.
+struct Object<'t> {
+    text: &'t mut String,
+    /// No member written yet.
+    empty: bool,
+}
 
-impl Object {
+impl Object<'_> {
     fn key(&mut self, key: &str) {
-        self.0.push(if self.0.is_empty() { '{' } else { ',' });
-        self.0.push('"');
-        self.0.push_str(key);
-        self.0.push_str("\":");
+        self.text.push(if self.empty { '{' } else { ',' });
+        self.empty = false;
+        self.text.push('"');
+        self.text.push_str(key);
+        self.text.push_str("\":");
     }
 
     fn text(&mut self, key: &str, value: &str) {
         self.key(key);
-        escaped(&mut self.0, value);
+        escaped(self.text, value);
     }
 
     fn number(&mut self, key: &str, value: &impl std::fmt::Display) {
         use std::fmt::Write;
         self.key(key);
-        let _ = write!(self.0, "{value}");
+        let _ = write!(self.text, "{value}");
     }
 
     /// A value as its `Display` writes it, as a JSON string: for text that never needs
@@ -154,12 +166,11 @@ impl Object {
     fn display(&mut self, key: &str, value: &impl std::fmt::Display) {
         use std::fmt::Write;
         self.key(key);
-        let _ = write!(self.0, "\"{value}\"");
+        let _ = write!(self.text, "\"{value}\"");
     }
 
-    fn end(mut self) -> String {
-        self.0.push('}');
-        self.0
+    fn end(self) {
+        self.text.push('}');
     }
 }
 
@@ -255,7 +266,11 @@ mod tests {
         #[test]
         fn an_entry_is_written_as_serde_json_writes_it(entry in entry()) {
             let expected = serde_json::to_string(&entry).unwrap_or_default();
-            prop_assert_eq!(entry.to_json(), expected);
+            prop_assert_eq!(&entry.to_json(), &expected);
+            // Appended after what a buffer holds, the same text.
+            let mut buffer = String::from("{\"earlier\":1}\n");
+            entry.write_json(&mut buffer);
+            prop_assert_eq!(buffer, format!("{{\"earlier\":1}}\n{expected}"));
         }
     }
 }
