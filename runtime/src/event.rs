@@ -12,6 +12,7 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 
 use crate::json::Raw;
+use crate::text::Text;
 
 /// An id that comes in events (event, account, payment) or from the campaigns (campaign,
 /// unit, source), kept once and shared: the runtime's maps, the payments it keeps and the
@@ -67,21 +68,21 @@ pub struct Payment {
     /// The total paid.
     pub amount: Decimal,
     /// ISO 4217 code.
-    pub currency: String,
+    pub currency: Text,
     /// The tenders (one for the `method` shorthand).
     pub tenders: Vec<Tender>,
     /// `merchant.id`, `.brand`, `.region`, `.class`, `.category`.
-    pub merchant: [Option<String>; 5],
+    pub merchant: [Option<Text>; 5],
     /// `merchant.tags`.
-    pub tags: Vec<String>,
+    pub tags: Vec<Text>,
     /// `in_store` or `online`.
-    pub channel: String,
+    pub channel: Text,
     /// `pos`, `vending_machine`, ...
-    pub terminal: String,
+    pub terminal: Text,
     /// `paypay`, `alipay`, ...
-    pub app: String,
+    pub app: Text,
     /// The categories of its items.
-    pub categories: Vec<String>,
+    pub categories: Vec<Text>,
     /// Counts and earns only once completed.
     pub provisional: bool,
 }
@@ -90,7 +91,7 @@ pub struct Payment {
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Tender {
     /// Its method.
-    pub method: String,
+    pub method: Text,
     /// Its amount.
     pub amount: Decimal,
     /// Installments; 1 for a lump sum.
@@ -286,10 +287,6 @@ impl Fields<'_, '_> {
         }
     }
 
-    fn optional_string(&self, key: Key, default: &str) -> Result<String, Reject> {
-        self.optional_str(key, default).map(str::to_string)
-    }
-
     fn optional_str<'f>(&'f self, key: Key, default: &'f str) -> Result<&'f str, Reject> {
         let name = key.name();
         match self.get(key) {
@@ -354,12 +351,12 @@ fn payment(f: &Fields<'_, '_>) -> Result<Payment, Reject> {
     if amount < Decimal::ZERO {
         return Err(f.reject(format!("payment amount {amount} is negative")));
     }
-    let currency = f.optional_string(Key::Currency, "JPY")?;
+    let currency = Text::from(f.optional_str(Key::Currency, "JPY")?);
     let tenders = match (f.get(Key::Method), f.get(Key::Tenders)) {
         (Some(_), Some(_)) => return Err(f.reject("give `method` or `tenders`, not both")),
         (None, None) => return Err(f.reject("a payment needs `method` or `tenders`")),
         (Some(Raw::String(method)), None) => {
-            vec![Tender { method: method.to_string(), amount, installments: Decimal::ONE }]
+            vec![Tender { method: Text::from(&**method), amount, installments: Decimal::ONE }]
         }
         (Some(_), None) => return Err(f.reject("`method` must be a string")),
         (None, Some(Raw::Array(list))) => tenders(f, list)?,
@@ -369,7 +366,7 @@ fn payment(f: &Fields<'_, '_>) -> Result<Payment, Reject> {
     if total != amount {
         return Err(f.reject(format!("the tenders add up to {total}, not to the amount {amount}")));
     }
-    let mut merchant: [Option<String>; 5] = Default::default();
+    let mut merchant: [Option<Text>; 5] = Default::default();
     let mut tags = Vec::new();
     match f.get(Key::Merchant) {
         None | Some(Raw::Null) => {}
@@ -377,7 +374,7 @@ fn payment(f: &Fields<'_, '_>) -> Result<Payment, Reject> {
             for (i, key) in ["id", "brand", "region", "class", "category"].iter().enumerate() {
                 merchant[i] = match m.get(key) {
                     None | Some(Raw::Null) => None,
-                    Some(Raw::String(s)) => Some(s.to_string()),
+                    Some(Raw::String(s)) => Some(Text::from(&**s)),
                     Some(_) => return Err(f.reject(format!("`merchant.{key}` must be a string"))),
                 };
             }
@@ -385,7 +382,7 @@ fn payment(f: &Fields<'_, '_>) -> Result<Payment, Reject> {
                 None | Some(Raw::Null) => Vec::new(),
                 Some(Raw::Array(list)) => list
                     .iter()
-                    .map(|t| t.as_str().map(str::to_string))
+                    .map(|t| t.as_str().map(Text::from))
                     .collect::<Option<_>>()
                     .ok_or_else(|| f.reject("`merchant.tags` must be a list of strings"))?,
                 Some(_) => return Err(f.reject("`merchant.tags` must be a list of strings")),
@@ -397,7 +394,7 @@ fn payment(f: &Fields<'_, '_>) -> Result<Payment, Reject> {
     if channel != "in_store" && channel != "online" {
         return Err(f.reject(format!("`channel` is `{channel}`; it must be `in_store` or `online`")));
     }
-    let channel = channel.to_string();
+    let channel = Text::from(channel);
     let status = f.optional_str(Key::Status, "completed")?;
     let provisional = match status {
         "completed" => false,
@@ -409,7 +406,7 @@ fn payment(f: &Fields<'_, '_>) -> Result<Payment, Reject> {
         Some(Raw::Array(items)) => items
             .iter()
             .map(|item| match item.get("category") {
-                Some(Raw::String(c)) => Ok(c.to_string()),
+                Some(Raw::String(c)) => Ok(Text::from(&**c)),
                 _ => Err(f.reject("each of `items` needs a `category` string")),
             })
             .collect::<Result<_, _>>()?,
@@ -422,8 +419,8 @@ fn payment(f: &Fields<'_, '_>) -> Result<Payment, Reject> {
         merchant,
         tags,
         channel,
-        terminal: f.optional_string(Key::Terminal, "pos")?,
-        app: f.optional_string(Key::App, "paypay")?,
+        terminal: Text::from(f.optional_str(Key::Terminal, "pos")?),
+        app: Text::from(f.optional_str(Key::App, "paypay")?),
         categories,
         provisional,
     })
@@ -449,7 +446,7 @@ fn tenders(f: &Fields<'_, '_>, list: &[Raw<'_>]) -> Result<Vec<Tender>, Reject> 
                     _ => return Err(f.reject("`installments` must be a whole number of at least 1")),
                 },
             };
-            Ok(Tender { method: method.to_string(), amount, installments })
+            Ok(Tender { method: Text::from(method), amount, installments })
         })
         .collect()
 }

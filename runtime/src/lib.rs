@@ -16,6 +16,7 @@ pub mod ledger;
 pub mod rule_test;
 pub mod snapshot;
 pub mod synthetic;
+pub mod text;
 
 use std::collections::{HashMap, HashSet};
 use std::hash::Hasher;
