@@ -120,14 +120,19 @@ impl Account {
         self.usage.get(&(campaign, key)).copied().unwrap_or_default()
     }
 
+    /// Where a payment of this account stands in its arrival order (from 0).
+    pub(crate) fn position(&self, id: &str) -> Option<usize> {
+        self.payments.iter().rposition(|p| *p.id == *id)
+    }
+
     /// A payment of this account.
     pub fn payment(&self, id: &str) -> Option<&Payment> {
-        self.payments.iter().rev().find(|p| *p.id == *id)
+        self.position(id).map(|i| &self.payments[i])
     }
 
     /// A payment of this account, to change.
     pub(crate) fn payment_mut(&mut self, id: &str) -> Option<&mut Payment> {
-        self.payments.iter_mut().rev().find(|p| *p.id == *id)
+        self.position(id).map(|i| &mut self.payments[i])
     }
 
     /// The payments of this account in arrival order.

@@ -403,7 +403,7 @@ impl Runtime {
     /// Where a payment stands in its account's arrival order (from 0): with the account, the
     /// key a store keeps it under.
     pub fn payment_position(&self, account: &str, payment: &str) -> Option<usize> {
-        self.accounts.get(account)?.payments.iter().rposition(|p| *p.id == *payment)
+        self.accounts.get(account)?.position(payment)
     }
 
     /// The payments of an account in arrival order, named for keeping.
@@ -728,7 +728,8 @@ impl Runtime {
         for c in &s.contributions {
             *account.counters.or_default((c.campaign, c.counter, c.key)) += c.value;
         }
-        let Some(at) = account.payment(payment_id).map(|p| p.at) else { return Vec::new() };
+        let Some(position) = account.position(payment_id) else { return Vec::new() };
+        let at = account.payments[position].at;
         let mut entries = Vec::new();
         let mut records = Vec::new();
         for cand in s.candidates.iter().filter(|c| c.points > Decimal::ZERO) {
@@ -755,7 +756,7 @@ impl Runtime {
                 reason: explain::award_reason(c, cand),
             });
         }
-        if let Some(payment) = account.payment_mut(payment_id) {
+        if let Some(payment) = account.payments.get_mut(position) {
             payment.contributions = s.contributions;
             payment.awards = records;
         }
