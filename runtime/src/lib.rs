@@ -591,11 +591,14 @@ impl Runtime {
 }
 
 /// A payment made ready for evaluation alone: decoded, interned, its account's attributes at
-/// its time read. For measuring evaluators without the runtime around them
-/// ([`Runtime::evaluate_prepared`]); the runtime itself never keeps one.
+/// its time read, and in the form the evaluator reads when it has one of its own
+/// ([`Evaluator::flatten`]: the JIT's flat form, made at load). For measuring evaluators
+/// without the runtime around them ([`Runtime::evaluate_prepared`]); the runtime itself never
+/// keeps one.
 #[derive(Debug)]
 pub struct PreparedPayment<'r> {
     interned: Interned,
+    flat: Option<camp_compiler::jit::FlatPayment>,
     amount: Decimal,
     at: Nanos,
     account: Option<&'r Account>,
@@ -613,7 +616,8 @@ impl Runtime {
             |a| a.attributes_at(event.at, program.attributes.len()),
         );
         let interned = Interned::new(p, &program.symbols, attributes);
-        Some(PreparedPayment { interned, amount: p.amount, at: event.at, account })
+        let flat = self.evaluator.flatten(&interned.view(p.amount, event.at));
+        Some(PreparedPayment { interned, flat, amount: p.amount, at: event.at, account })
     }
 
     /// The evaluators' part of settling a payment, and nothing else: every campaign's counter
@@ -626,7 +630,7 @@ impl Runtime {
         payment: &PreparedPayment<'_>,
         out: &mut PaymentOutcome,
     ) -> Result<Decimal, EvalError> {
-        let view = payment.interned.view(payment.amount, payment.at);
+        let view = PaymentView { flat: payment.flat.as_ref(), ..payment.interned.view(payment.amount, payment.at) };
         let counters: &dyn Counters = match payment.account {
             Some(account) => account,
             None => &NoCounters,

@@ -96,6 +96,9 @@ pub struct FlatPayment {
     pub(crate) attributes: [u8; MAX_ATTRIBUTES],
     /// One value per attribute: nanoseconds for a time, the number × 10^[`SCALE`].
     pub(crate) attribute_values: [i64; MAX_ATTRIBUTES],
+    /// Every attribute holds a value of its declared kind, or none ([`Jit::attributes_fit`]):
+    /// checked once when flattening, for every campaign the payment meets.
+    pub(crate) attributes_fit: bool,
 }
 
 impl FlatPayment {
@@ -115,6 +118,7 @@ impl FlatPayment {
         tenders: [FlatTender { amount: 0, method: ABSENT, installments: 0, method_bit: 0 }; MAX_TENDERS],
         attributes: [ATTR_ABSENT; MAX_ATTRIBUTES],
         attribute_values: [0; MAX_ATTRIBUTES],
+        attributes_fit: false,
     };
 }
 
@@ -708,7 +712,14 @@ impl Jit {
     /// [`MAX_ATTRIBUTES`] attributes (the interpreter answers for it then).
     pub fn flatten(&self, view: &PaymentView<'_>) -> Option<FlatPayment> {
         let mut flat = FlatPayment::EMPTY;
-        flat_form(view, &self.bits, self.origin, &mut flat).map(|()| flat)
+        self.flatten_into(view, &mut flat).map(|()| flat)
+    }
+
+    /// [`Jit::flatten`] written over `flat` (the form is a few hundred bytes; returning it
+    /// would copy it); `None` (and `flat` not to be read) when the payment does not flatten.
+    fn flatten_into(&self, view: &PaymentView<'_>, flat: &mut FlatPayment) -> Option<()> {
+        flat.attributes_fit = self.attributes_fit(view);
+        flat_form(view, &self.bits, self.origin, flat)
     }
 
     /// Runs a campaign's native code on a flattened payment: the status (0 eligible, 1
@@ -768,20 +779,21 @@ impl Jit {
     ) -> Option<()> {
         let c = self.interp.program().campaigns.get(index)?;
         let clock = clock.in_zone(c.zone);
-        for (i, (slot, value)) in slots.iter().zip(values.iter_mut()).enumerate() {
-            match (*slot, counter) {
-                (general::Slot::Counter { counter: k, window }, Some(wanted)) if wanted == i => {
-                    let key = crate::interp::CounterRef { counter: k, window }.key_at(c, &mut clock.local);
-                    *value = scaled(counters.counter(index, k as usize, key))?;
-                }
-                (general::Slot::Counter { .. }, _) | (_, Some(_)) => {}
-                (general::Slot::MonthStart, None) => *value = clock.month_start(),
-                (general::Slot::Weekday, None) => *value = i64::from(clock.weekday_and_hour().0),
-                (general::Slot::Hour, None) => *value = i64::from(clock.weekday_and_hour().1),
-            }
-        }
         if let Some(i) = counter {
+            // One counter, asked for by the code: straight to its slot.
+            let general::Slot::Counter { counter: k, window } = *slots.get(i)? else { return None };
+            let key = crate::interp::CounterRef { counter: k, window }.key_at(c, &mut clock.local);
+            *values.get_mut(i)? = scaled(counters.counter(index, k as usize, key))?;
             values[general::MAX_SLOTS] |= 1 << i;
+            return Some(());
+        }
+        for (slot, value) in slots.iter().zip(values.iter_mut()) {
+            match *slot {
+                general::Slot::Counter { .. } => {}
+                general::Slot::MonthStart => *value = clock.month_start(),
+                general::Slot::Weekday => *value = i64::from(clock.weekday_and_hour().0),
+                general::Slot::Hour => *value = i64::from(clock.weekday_and_hour().1),
+            }
         }
         Some(())
     }
@@ -812,14 +824,13 @@ impl Jit {
             Some(flat) if flat.origin == self.origin => flat,
             _ => {
                 let flat = scratch.insert(FlatPayment::EMPTY);
-                flat_form(payment, &self.bits, self.origin, flat)?;
+                self.flatten_into(payment, flat)?;
                 flat
             }
         };
         Some(Ready {
             flat,
             view: payment,
-            attributes_fit: self.attributes_fit(payment),
             clock: Clock::new(payment.at, self.interp.program().campaigns.first().map_or(DEFAULT_ZONE, |c| c.zone)),
         })
     }
@@ -938,7 +949,7 @@ impl Jit {
         payment: &mut Ready<'_>,
         counters: &dyn Counters,
     ) -> Option<(i32, [i64; N])> {
-        if !payment.attributes_fit {
+        if !payment.flat.attributes_fit {
             return None;
         }
         // Each counter is read from the account only when the code gets to a place that
@@ -1004,8 +1015,6 @@ const DEFAULT_ZONE: crate::ir::Zone = crate::ir::Zone::Fixed(match chrono::Fixed
 struct Ready<'p> {
     flat: &'p FlatPayment,
     view: &'p PaymentView<'p>,
-    /// Every attribute holds a value of its declared kind ([`Jit::attributes_fit`]).
-    attributes_fit: bool,
     clock: Clock,
 }
 
