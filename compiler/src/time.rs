@@ -106,15 +106,14 @@ pub fn month_of_local(local: i128) -> MonthKey {
             // months are kept, by day.
             let slot = usize::try_from(days.rem_euclid(DAY_MONTHS as i64)).unwrap_or(0);
             DAY_MONTH.with(|kept| {
-                let mut kept = kept.get();
-                if let Some((day, month)) = kept[slot]
+                let Some(kept) = kept.get(slot) else { return civil_month(days) };
+                if let Some((day, month)) = kept.get()
                     && day == days
                 {
                     return month;
                 }
                 let month = civil_month(days);
-                kept[slot] = Some((days, month));
-                DAY_MONTH.set(kept);
+                kept.set(Some((days, month)));
                 month
             })
         }
@@ -133,8 +132,8 @@ const DAY_MONTHS: usize = 4;
 
 thread_local! {
     /// The months of the last days asked for, each in the slot its day number picks.
-    static DAY_MONTH: std::cell::Cell<[Option<(i64, MonthKey)>; DAY_MONTHS]> =
-        const { std::cell::Cell::new([None; DAY_MONTHS]) };
+    static DAY_MONTH: [std::cell::Cell<Option<(i64, MonthKey)>>; DAY_MONTHS] =
+        const { [const { std::cell::Cell::new(None) }; DAY_MONTHS] };
 }
 
 /// The day number of a local time and the nanoseconds into that day, in 64-bit arithmetic

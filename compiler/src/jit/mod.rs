@@ -229,7 +229,7 @@ struct GeneralAward {
     /// The period, the currency and the leading conditions that need no slots: `GO_ON`
     /// when they hold.
     precheck: Option<StatusFn>,
-    slots: Vec<general::Slot>,
+    slots: Slots,
     value_scale: u32,
 }
 
@@ -237,8 +237,25 @@ struct GeneralAward {
 #[derive(Clone, Debug)]
 struct GeneralCounter {
     function: GeneralFn,
-    slots: Vec<general::Slot>,
+    slots: Slots,
     scale: u32,
+}
+
+/// The slots a general function reads, and apart those the payment's clock fills (the rest
+/// are counters, filled one by one as the code asks): most functions read no clock slot,
+/// and then filling takes no time at all.
+#[derive(Clone, Debug)]
+struct Slots {
+    all: Vec<general::Slot>,
+    clock: Vec<(usize, general::Slot)>,
+}
+
+impl Slots {
+    fn new(all: Vec<general::Slot>) -> Slots {
+        let clock =
+            all.iter().copied().enumerate().filter(|(_, s)| !matches!(s, general::Slot::Counter { .. })).collect();
+        Slots { all, clock }
+    }
 }
 
 /// A compiled campaign.
@@ -683,7 +700,7 @@ impl Jit {
                         // calling convention, finalized above; `StatusFn` is that signature.
                         unsafe { std::mem::transmute::<*const u8, StatusFn>(code) }
                     }),
-                    slots: m.slots,
+                    slots: Slots::new(m.slots),
                     value_scale: m.value_scale,
                 })
             })
@@ -696,7 +713,7 @@ impl Jit {
                     .map(|made| {
                         made.map(|m: general::CounterCode| GeneralCounter {
                             function: general_fn(m.id),
-                            slots: m.slots,
+                            slots: Slots::new(m.slots),
                             scale: m.scale,
                         })
                     })
@@ -771,29 +788,32 @@ impl Jit {
     fn fill_slots(
         &self,
         index: usize,
-        slots: &[general::Slot],
+        slots: &Slots,
         clock: &mut Clock,
         counters: &dyn Counters,
         values: &mut [i64; general::MAX_SLOTS + 1],
         counter: Option<usize>,
     ) -> Option<()> {
+        if counter.is_none() && slots.clock.is_empty() {
+            return Some(());
+        }
         let c = self.interp.program().campaigns.get(index)?;
         let clock = clock.in_zone(c.zone);
         if let Some(i) = counter {
             // One counter, asked for by the code: straight to its slot.
-            let general::Slot::Counter { counter: k, window } = *slots.get(i)? else { return None };
+            let general::Slot::Counter { counter: k, window } = *slots.all.get(i)? else { return None };
             let key = crate::interp::CounterRef { counter: k, window }.key_at(c, &mut clock.local);
             *values.get_mut(i)? = scaled(counters.counter(index, k as usize, key))?;
             values[general::MAX_SLOTS] |= 1 << i;
             return Some(());
         }
-        for (slot, value) in slots.iter().zip(values.iter_mut()) {
-            match *slot {
-                general::Slot::Counter { .. } => {}
-                general::Slot::MonthStart => *value = clock.month_start(),
-                general::Slot::Weekday => *value = i64::from(clock.weekday_and_hour().0),
-                general::Slot::Hour => *value = i64::from(clock.weekday_and_hour().1),
-            }
+        for &(i, slot) in &slots.clock {
+            *values.get_mut(i)? = match slot {
+                general::Slot::Counter { .. } => continue,
+                general::Slot::MonthStart => clock.month_start(),
+                general::Slot::Weekday => i64::from(clock.weekday_and_hour().0),
+                general::Slot::Hour => i64::from(clock.weekday_and_hour().1),
+            };
         }
         Some(())
     }
@@ -851,10 +871,10 @@ impl Jit {
                 out.reset();
                 out.ineligible = ineligible(status);
                 if status == ELIGIBLE {
-                    out.basis = Decimal::new(results[0], SCALE);
+                    out.basis = decimal(results[0], SCALE);
                     out.uncapped = Decimal::from(results[1]);
                     out.points = Decimal::from(results[2]);
-                    out.value = Decimal::new(results[3], code.value_scale);
+                    out.value = decimal(results[3], code.value_scale);
                     let bits = results[7];
                     let cap = |bit: i64, value: i64| (bits & bit != 0).then(|| Decimal::from(value));
                     out.caps = CapValues {
@@ -877,16 +897,16 @@ impl Jit {
         out.reset();
         out.ineligible = ineligible(status);
         if status == ELIGIBLE {
-            out.basis = Decimal::new(results[0], SCALE);
-            out.value = Decimal::new(results[3], compiled.rate_scale);
+            out.basis = decimal(results[0], SCALE);
+            out.value = decimal(results[3], compiled.rate_scale);
             out.uncapped = Decimal::from(results[1]);
             out.points = Decimal::from(results[2]);
             out.caps = compiled.caps;
             if let Some(scale) = compiled.month_cap_scale {
-                out.caps.month = Some(Decimal::new(results[4], scale));
+                out.caps.month = Some(decimal(results[4], scale));
             }
             if let Some(scale) = compiled.period_cap_scale {
-                out.caps.period = Some(Decimal::new(results[5], scale));
+                out.caps.period = Some(decimal(results[5], scale));
             }
         }
         Ok(())
@@ -906,7 +926,7 @@ impl Jit {
         {
             match status {
                 0 => return Ok(None),
-                1 => return Ok(Some(Decimal::new(value, code.scale))),
+                1 => return Ok(Some(decimal(value, code.scale))),
                 _ => {}
             }
         }
@@ -945,7 +965,7 @@ impl Jit {
         &self,
         index: usize,
         function: GeneralFn,
-        slots: &[general::Slot],
+        slots: &Slots,
         payment: &mut Ready<'_>,
         counters: &dyn Counters,
     ) -> Option<(i32, [i64; N])> {
@@ -966,7 +986,7 @@ impl Jit {
             // more), and writes at most `N` `i64`s: callers pass 8 for an award's code, 1 for a
             // counter's (see `general`).
             let status = unsafe { function(payment.flat, results.as_mut_ptr(), values.as_ptr()) };
-            let wanted = usize::try_from(general::NEED_COUNTER - status).ok().filter(|i| *i < slots.len());
+            let wanted = usize::try_from(general::NEED_COUNTER - status).ok().filter(|i| *i < slots.all.len());
             match wanted {
                 // Asked again for one it has: something is wrong; the interpreter answers.
                 Some(i) if values[general::MAX_SLOTS] & 1 << i != 0 => return None,
@@ -1082,6 +1102,17 @@ const ATTR_NUMBER: u8 = 5;
 /// more attributes.
 pub const MAX_TENDERS: usize = 8;
 pub const MAX_ATTRIBUTES: usize = 16;
+
+/// `mantissa` × 10^-`scale`: what native code reports, as a decimal. The scales come from
+/// the code generator, which keeps them within a decimal's 28 places (`MAX_SCALE` in
+/// `general`); built from its parts so that it inlines (`Decimal::new` is a call into
+/// rust_decimal, made for every outcome).
+#[inline]
+fn decimal(mantissa: i64, scale: u32) -> Decimal {
+    let magnitude = mantissa.unsigned_abs();
+    let (lo, mid) = ((magnitude & 0xFFFF_FFFF) as u32, (magnitude >> 32) as u32);
+    Decimal::from_parts(lo, mid, 0, mantissa < 0, scale)
+}
 
 /// An amount times 10^[`SCALE`] as an `i64`, when that is exact and fits.
 fn scaled(amount: Decimal) -> Option<i64> {
@@ -2164,6 +2195,21 @@ mod kernel_tests {
         assert!(jit.kernel_many(0, &payments, &mut out).is_some());
         assert_eq!(out.iter().map(|e| e.status).collect::<Vec<_>>(), [i64::from(ELIGIBLE), i64::from(FALL_BACK)]);
         assert!(jit.kernel(0, &payments[1]).is_none());
+    }
+
+    #[test]
+    fn outcomes_are_built_as_rust_decimal_builds_them() {
+        let mut state = 0x9E37_79B9_7F4A_7C15;
+        let edges = [0, 1, -1, i64::MAX, i64::MIN, i64::MIN + 1, 1 << 32, -(1 << 32), (1 << 32) - 1];
+        let randoms = (0..2_000).map(|_| crate::test_support::next(&mut state) as i64 >> (state % 60));
+        for m in edges.into_iter().chain(randoms) {
+            for scale in 0..=28 {
+                let (ours, theirs) = (decimal(m, scale), Decimal::new(m, scale));
+                // Equal in value, and in form: the same scale and the same sign of zero.
+                assert_eq!(ours, theirs, "{m} at scale {scale}");
+                assert_eq!(ours.serialize(), theirs.serialize(), "{m} at scale {scale}");
+            }
+        }
     }
 
     #[test]
