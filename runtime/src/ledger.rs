@@ -174,13 +174,33 @@ impl Object<'_> {
     }
 }
 
+/// Whether `text` holds a byte JSON must escape (below 0x20, `"` or `\\`), eight bytes at a
+/// time: every ledger line checks its ids and reason. The word tests are the classic ones
+/// (a byte below `n` for `n` ≤ 128, a zero byte): a borrow can set a flag wrongly only above
+/// a byte whose flag is rightly set, so the answer for the word is exact.
+fn needs_escape(text: &str) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGHS != 0;
+    let holds = |word: u64, byte: u8| below(word ^ (ONES * u64::from(byte)), 1);
+    let mut words = text.as_bytes().chunks_exact(8);
+    for chunk in &mut words {
+        let Ok(bytes) = <[u8; 8]>::try_from(chunk) else { return true };
+        let word = u64::from_ne_bytes(bytes);
+        if below(word, 0x20) || holds(word, b'"') || holds(word, b'\\') {
+            return true;
+        }
+    }
+    words.remainder().iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+}
+
 /// A JSON string as serde_json writes it: `"` and `\\` escaped, the control characters as
 /// `\b \f \n \r \t` or `\u00xx` (lower-case hex), everything else as it is.
 fn escaped(out: &mut String, text: &str) {
     out.push('"');
     // Ids, units, dates and reasons hardly ever hold anything to escape: one tight pass
     // over the bytes decides, then the text goes in whole.
-    if !text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+    if !needs_escape(text) {
         out.push_str(text);
         out.push('"');
         return;
@@ -223,6 +243,28 @@ mod tests {
     /// ordinary and non-ASCII characters.
     fn text() -> impl Strategy<Value = String> {
         prop_oneof![any::<String>(), "[a-z\"\\\\\u{0}-\u{1f}\u{7f}é€😀 ]{0,12}"]
+    }
+
+    #[test]
+    fn the_word_test_finds_every_character_to_escape_at_every_place_in_a_word() {
+        let characters = (0u8..0x80).map(char::from).chain(['é', '€', '😀', '\u{80}', '\u{ff}']);
+        for c in characters {
+            let must = c < ' ' || c == '"' || c == '\\';
+            for at in 0..17 {
+                let text = format!("{}{c}{}", "a".repeat(at), "b".repeat(16 - at));
+                assert_eq!(super::needs_escape(&text), must, "{c:?} after {at} bytes");
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn the_word_test_finds_what_the_byte_test_finds(text in text(), pad in 0usize..9) {
+            // Padding moves the text across word boundaries.
+            let text = format!("{}{text}", "x".repeat(pad));
+            let bytewise = text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\');
+            prop_assert_eq!(super::needs_escape(&text), bytewise);
+        }
     }
 
     fn entry() -> impl Strategy<Value = Entry> {
