@@ -104,8 +104,8 @@ enum Command {
     /// Measure how fast each engine is on an event stream, without I/O, to size a deployment.
     ///
     /// The events are read and decoded first. Per engine, two figures (best of several runs):
-    /// evaluation, every campaign's counters and award on every payment and nothing else
-    /// (payments/s); and end to end, every event through a fresh runtime with account state,
+    /// evaluation, every campaign's counters and award on every payment and nothing else,
+    /// each payment prepared beforehand in the form its engine reads (payments/s); and end to end, every event through a fresh runtime with account state,
     /// caps, stacking and ledger entries (events/s). The engines must agree on every award:
     /// the command fails if they do not.
     Bench {
