@@ -241,9 +241,9 @@ struct GeneralCounter {
     scale: u32,
 }
 
-/// The slots a general function reads, and apart those the payment's clock fills (the rest
-/// are counters, filled one by one as the code asks): most functions read no clock slot,
-/// and then filling takes no time at all.
+/// The slots a general function reads, with those the payment's clock fills listed apart
+/// (the rest are counters, filled one by one as the code asks): a function that reads no
+/// clock slot, as many do, has nothing to fill before it runs.
 #[derive(Clone, Debug)]
 struct Slots {
     all: Vec<general::Slot>,
