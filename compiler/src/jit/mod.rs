@@ -1103,10 +1103,11 @@ const ATTR_NUMBER: u8 = 5;
 pub const MAX_TENDERS: usize = 8;
 pub const MAX_ATTRIBUTES: usize = 16;
 
-/// `mantissa` × 10^-`scale`: what native code reports, as a decimal. The scales come from
-/// the code generator, which keeps them within a decimal's 28 places (`MAX_SCALE` in
-/// `general`); built from its parts so that it inlines (`Decimal::new` is a call into
-/// rust_decimal, made for every outcome).
+/// `mantissa` × 10^-`scale`: what native code reports, as a decimal. The scales are the
+/// code generators': decimals' own (at most 28) or sums the generators check (at most 18, as
+/// `general`'s `MAX_SCALE`); a larger one panics here as it did in `Decimal::new`. Built
+/// from its parts so that it inlines (`Decimal::new` is a call into rust_decimal, made for
+/// every outcome).
 #[inline]
 fn decimal(mantissa: i64, scale: u32) -> Decimal {
     let magnitude = mantissa.unsigned_abs();
