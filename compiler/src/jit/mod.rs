@@ -864,6 +864,14 @@ impl Jit {
         counters: &dyn Counters,
         out: &mut Outcome,
     ) -> Result<(), EvalError> {
+        // The period first, as the interpreter decides it: a campaign that has not started or
+        // has ended costs no call into native code (in a stream, most payments of a program
+        // fall outside some campaign's period).
+        if self.interp.program().campaigns.get(index).is_some_and(|c| !c.in_period(payment.view.at)) {
+            out.reset();
+            out.ineligible = Some(Ineligible::OutsidePeriod);
+            return Ok(());
+        }
         let Some(Some(compiled)) = self.compiled.get(index) else {
             if let Some(Some(code)) = self.general.get(index)
                 && let Some((status, results)) = self.general_award(index, code, payment, counters)
