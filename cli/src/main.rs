@@ -6,6 +6,12 @@
 
 mod reader;
 
+/// mimalloc, not the system's: what a settled payment keeps (its contributions, its awards'
+/// records) lives as long as its account, so glibc's malloc served nearly every such
+/// allocation from its slow path (see docs/PERFORMANCE.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

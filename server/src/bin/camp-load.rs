@@ -13,6 +13,10 @@ use std::time::{Duration, Instant};
 
 use camp_server::client::Client;
 
+/// The allocator `campc serve` runs with, so that the figures are the service's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const TOKEN: &str = "camp-load-token-0123456789";
 
 struct Args {
