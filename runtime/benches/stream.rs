@@ -1,6 +1,10 @@
 //! The five seed campaigns over a generated stream of 1,000,000 events for 100,000 accounts,
 //! pre-decoded and from JSON Lines. Figures go in docs/PERFORMANCE.md.
 
+/// The allocator the `campc` binary runs with, so that figures here are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[path = "../tests/common/mod.rs"]
 mod common;
 

@@ -1,6 +1,10 @@
 //! Evaluates the first 50,000 events of the benchmark stream's payments ten times with the
 //! engine named on the command line (`jit` or `interp`), for profilers.
 
+/// The allocator the `campc` binary runs with, so that figures here are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[path = "../tests/common/mod.rs"]
 mod common;
 #[path = "../benches/stream_gen.rs"]

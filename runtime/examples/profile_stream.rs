@@ -1,5 +1,9 @@
 //! Runs the first 50,000 events of the benchmark stream once, for profilers.
 
+/// The allocator the `campc` binary runs with, so that figures here are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[path = "../tests/common/mod.rs"]
 mod common;
 #[path = "../benches/stream_gen.rs"]
