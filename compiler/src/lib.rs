@@ -153,6 +153,22 @@ pub struct PaymentOutcome {
     pub outcomes: Vec<Outcome>,
 }
 
+impl PaymentOutcome {
+    /// What every counter contribution and every campaign's points add up to: one number
+    /// that two evaluators must agree on (for comparing engines).
+    pub fn total(&self) -> Decimal {
+        let mut total = Decimal::ZERO;
+        // Most outcomes are zero: adding only the others keeps decimal additions (which
+        // rescale) out of the common case.
+        for value in self.contributions.iter().map(|c| c.value).chain(self.outcomes.iter().map(|o| o.points)) {
+            if !value.is_zero() {
+                total += value;
+            }
+        }
+        total
+    }
+}
+
 /// [`Evaluator::evaluate_payment`] by parts: every counter with
 /// [`Evaluator::counter_contribution`], then every campaign with [`Evaluator::evaluate_into`],
 /// in the order every evaluator follows (see `evaluate_in_order`).

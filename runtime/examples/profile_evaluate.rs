@@ -26,17 +26,20 @@ fn main() {
     let mut total = rust_decimal::Decimal::ZERO;
     for _ in 0..10 {
         for p in &prepared {
-            total += evaluate(&rt, p, &mut outcome);
+            if evaluate(&rt, p, &mut outcome) {
+                total += outcome.total();
+            }
         }
     }
     println!("{total}");
 }
 
+/// The evaluation alone (what a profiler collects), without the checksum.
 #[inline(never)]
 fn evaluate(
     rt: &camp_runtime::Runtime,
     p: &camp_runtime::PreparedPayment<'_>,
     o: &mut camp_runtime::PaymentOutcome,
-) -> rust_decimal::Decimal {
-    rt.evaluate_prepared(p, o).unwrap_or_default()
+) -> bool {
+    rt.evaluate_prepared(p, o).is_ok()
 }

@@ -622,29 +622,15 @@ impl Runtime {
 
     /// The evaluators' part of settling a payment, and nothing else: every campaign's counter
     /// contributions and its award before account caps and stacking, against the account's
-    /// counters as they are. Changes nothing; returns the sum of the contributions and awards
-    /// (for comparing engines). `out` is scratch space reused across calls and holds what
-    /// was evaluated.
-    pub fn evaluate_prepared(
-        &self,
-        payment: &PreparedPayment<'_>,
-        out: &mut PaymentOutcome,
-    ) -> Result<Decimal, EvalError> {
+    /// counters as they are, into `out` (scratch space reused across calls;
+    /// [`PaymentOutcome::total`] sums it up for comparing engines). Changes nothing.
+    pub fn evaluate_prepared(&self, payment: &PreparedPayment<'_>, out: &mut PaymentOutcome) -> Result<(), EvalError> {
         let view = PaymentView { flat: payment.flat.as_ref(), ..payment.interned.view(payment.amount, payment.at) };
         let counters: &dyn Counters = match payment.account {
             Some(account) => account,
             None => &NoCounters,
         };
-        self.evaluator.evaluate_payment(&view, counters, out)?;
-        let mut total = Decimal::ZERO;
-        // Most outcomes are zero: adding only the others keeps decimal additions (which
-        // rescale) out of the common case.
-        for value in out.contributions.iter().map(|c| c.value).chain(out.outcomes.iter().map(|o| o.points)) {
-            if !value.is_zero() {
-                total += value;
-            }
-        }
-        Ok(total)
+        self.evaluator.evaluate_payment(&view, counters, out)
     }
 }
 
