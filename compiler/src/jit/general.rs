@@ -14,8 +14,9 @@
 //! handed over as *slots* ([`Slot`]): the start of the payment's month, its weekday and hour
 //! in the campaign's zone, and the counters read. The code reads them at fixed offsets. The
 //! counters, each a look-up in the account, are filled in only when the code asks: reaching
-//! one not filled in, it returns `NEED_COUNTER - slot`, and the caller fills that one and
-//! calls again, so the code reads the counters the interpreter would read, no more.
+//! one not filled in, it calls back into Rust (`fill_counter`, with the pointer the caller
+//! handed it) and reads it then, so the code reads the counters the interpreter would read,
+//! no more, in one run.
 //!
 //! Anything this module does not lower makes the whole function fail to generate (`None`),
 //! and the campaign stays with the interpreter: a campaign is never half compiled.
@@ -27,7 +28,7 @@ use super::{
 use crate::interp::{Pred, SymField};
 use crate::ir::{AttributeKind, BinaryOp, Builtin, Campaign, CapScope, Expr, Field, Rounding, Value};
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{AbiParam, InstBuilder, MemFlagsData, Value as Reg, types};
+use cranelift_codegen::ir::{AbiParam, InstBuilder, MemFlagsData, Signature, Value as Reg, types};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::JITModule;
 use cranelift_module::{FuncId, Linkage, Module};
@@ -36,10 +37,6 @@ use std::mem::offset_of;
 /// The most slots one function reads. The slot after them says which counter slots are
 /// filled in, one bit each.
 pub(crate) const MAX_SLOTS: usize = 16;
-
-/// What a function returns when it needs counter slot `i` and it was not filled in:
-/// `NEED_COUNTER - i`. The caller fills it and calls again.
-pub(crate) const NEED_COUNTER: i32 = -3;
 
 /// The most decimal places a number in generated code may have: ten to this fits an `i64`.
 const MAX_SCALE: u32 = 18;
@@ -105,7 +102,7 @@ fn build<T>(
 ) -> Result<Option<(FuncId, Vec<Slot>, T)>, JitError> {
     let pointer = module.target_config().pointer_type();
     let mut context = module.make_context();
-    for _ in 0..3 {
+    for _ in 0..4 {
         context.func.signature.params.push(AbiParam::new(pointer));
     }
     context.func.signature.returns.push(AbiParam::new(types::I32));
@@ -115,6 +112,7 @@ fn build<T>(
         let params = super::enter(&mut b);
         let mut g = Gen::new(b, pointer, params[0], bits);
         g.slots_ptr = Some(params[2]);
+        g.fill_ptr = Some(params[3]);
         g.kinds = kinds.to_vec();
         match body(&mut g, params[1]) {
             Some(made) => {
@@ -336,10 +334,31 @@ impl Gen<'_> {
             None => return None,
         };
         if matches!(slot, Slot::Counter { .. }) {
+            // Not filled in yet: `fill_counter(fill, index)` fills it, or says the interpreter
+            // must answer.
+            let fill = self.fill_ptr?;
             let filled = self.b.ins().load(types::I64, MemFlagsData::trusted(), base, 8 * MAX_SLOTS as i32);
             let bit = self.b.ins().band_imm_u(filled, 1i64 << index);
-            let missing = self.b.ins().icmp_imm_u(IntCC::Equal, bit, 0);
-            self.exit_if(missing, NEED_COUNTER - i32::try_from(index).ok()?);
+            let call = self.b.create_block();
+            let go_on = self.b.create_block();
+            self.b.ins().brif(bit, go_on, &[], call, &[]);
+            self.b.switch_to_block(call);
+            self.b.seal_block(call);
+            let mut signature = Signature::new(self.b.func.signature.call_conv);
+            signature.params.push(AbiParam::new(self.pointer));
+            signature.params.push(AbiParam::new(types::I64));
+            signature.returns.push(AbiParam::new(types::I32));
+            let signature = self.b.import_signature(signature);
+            let callee = super::fill_counter as *const () as usize;
+            let callee = self.b.ins().iconst(self.pointer, i64::try_from(callee).ok()?);
+            let slot_index = self.b.ins().iconst(types::I64, i64::try_from(index).ok()?);
+            let done = self.b.ins().call_indirect(signature, callee, &[fill, slot_index]);
+            let status = *self.b.inst_results(done).first()?;
+            let failed = self.b.ins().icmp_imm_u(IntCC::NotEqual, status, 0);
+            self.exit_if(failed, FALL_BACK);
+            self.b.ins().jump(go_on, &[]);
+            self.b.switch_to_block(go_on);
+            self.b.seal_block(go_on);
         }
         let offset = i32::try_from(8 * index).ok()?;
         Some(self.b.ins().load(types::I64, MemFlagsData::trusted(), base, offset))
