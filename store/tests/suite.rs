@@ -120,7 +120,62 @@ both_backends!(
     snapshots_after_every_batch_or_seldom_keep_the_same_ledger,
     events_read_back_are_replayed_with_the_campaigns_that_processed_them,
     a_store_of_the_first_schema_is_migrated_and_kept,
+    ids_of_any_text_are_found_again,
 );
+
+/// Ids are texts from events: quotes, backslashes, control characters, non-ASCII and
+/// near-duplicates must all be found again, exactly, with their hashes and owners (SQLite
+/// looks a batch's ids up through one JSON array).
+fn ids_of_any_text_are_found_again(backend: Backend, test: &str) {
+    let Some(at) = location(backend, test) else { return };
+    let ids = [
+        "plain",
+        "with \"quotes\"",
+        "back\\slash",
+        "tab\tand\nnewline",
+        "\u{1}control",
+        "日本語",
+        "plain ",
+        "Plain",
+        "[\"json\"]",
+    ];
+    let accepted: Vec<camp_store::Accepted> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| camp_store::Accepted {
+            id: id.to_string(),
+            hash: 1000 + i as u64,
+            account: format!("account {i}"),
+            payment: i % 2 == 0,
+        })
+        .collect();
+    let mut store = open(&at);
+    store.transact(&mut |tx| tx.accept(&accepted)).unwrap_or_else(|e| panic!("{e}"));
+    let mut asked: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+    asked.extend(["unknown".to_string(), String::new()]);
+    if matches!(backend, Backend::Sqlite) {
+        // PostgreSQL's text holds no NUL character at all (it refuses the whole statement).
+        asked.push("plain\u{0}".to_string());
+    }
+    let mut found = Vec::new();
+    let mut owners = Vec::new();
+    store
+        .transact(&mut |tx| {
+            found = tx.accepted(&asked)?;
+            owners = tx.owners(&asked)?;
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    found.sort();
+    let mut expected: Vec<(String, u64)> = accepted.iter().map(|a| (a.id.clone(), a.hash)).collect();
+    expected.sort();
+    assert_eq!(found, expected);
+    owners.sort();
+    let mut expected: Vec<(String, String)> =
+        accepted.iter().filter(|a| a.payment).map(|a| (a.id.clone(), a.account.clone())).collect();
+    expected.sort();
+    assert_eq!(owners, expected);
+}
 
 fn the_stored_ledger_is_the_ledger_of_one_run(backend: Backend, test: &str) {
     let Some(at) = location(backend, test) else { return };
