@@ -4,8 +4,10 @@
 //! `serde_json::Value` owns every key and string and keeps objects in B-tree maps: building
 //! and dropping it was half the cost of decoding an event. [`Raw`] borrows what it can from
 //! the line (strings without escapes, keys) and keeps an object's members in the order
-//! written. serde_json still does the parsing, so what is valid JSON and what an error says
-//! are serde_json's.
+//! written. Lines as events are usually written (objects, arrays, strings, integers,
+//! literals) are read by a small parser of its own ([`Fast`]), which gives up on anything
+//! else (a fraction or an exponent, a surrogate escape, deep nesting, any error); serde_json
+//! parses those, so what is valid JSON and what an error says are serde_json's.
 //!
 //! The content hash is defined over the value, not the text: members sorted by key (the
 //! last of a repeated key counts, as in `serde_json::Value`), numbers by their text as
@@ -38,6 +40,14 @@ pub(crate) enum Raw<'a> {
 impl<'a> Raw<'a> {
     /// Parses one JSON text.
     pub(crate) fn parse(text: &'a str) -> Result<Raw<'a>, serde_json::Error> {
+        match Fast::parse(text) {
+            Some(raw) => Ok(raw),
+            None => Raw::parse_with_serde_json(text),
+        }
+    }
+
+    /// Parses one JSON text with serde_json: what [`Raw::parse`] gives, and its errors.
+    fn parse_with_serde_json(text: &'a str) -> Result<Raw<'a>, serde_json::Error> {
         let mut deserializer = serde_json::Deserializer::from_str(text);
         let value = Raw::deserialize(&mut deserializer)?;
         deserializer.end()?;
@@ -130,6 +140,241 @@ impl<'a> Raw<'a> {
                 }
             }),
         }
+    }
+}
+
+/// The parser for JSON as events are usually written: one pass over the bytes, strings and
+/// keys borrowed unless they hold escapes. It gives `None` for anything it does not take, and
+/// never takes what serde_json would not or reads it otherwise: numbers only as integers
+/// (whose text serde_json, with `arbitrary_precision`, gives as written, `-0` aside), no
+/// surrogate escapes, no key serde_json reads as a number's wrapper, nesting well inside
+/// serde_json's limit.
+struct Fast<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    at: usize,
+    depth: usize,
+}
+
+/// Where in `bytes` the first byte is that a JSON string cannot hold as it is (below 0x20, `"`
+/// or `\\`), or `bytes.len()`: eight bytes at a time. The word tests are the classic ones (a
+/// byte below `n` for `n` ≤ 128; a zero byte after an XOR): a borrow can set a byte's flag
+/// wrongly only after a byte whose flag is rightly set, so in a little-endian word the lowest
+/// flag is exact.
+pub(crate) fn first_special(bytes: &[u8]) -> usize {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    let below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGHS;
+    let holds = |word: u64, byte: u8| below(word ^ (ONES * u64::from(byte)), 1);
+    let special = |b: &u8| *b < 0x20 || *b == b'"' || *b == b'\\';
+    let mut at = 0;
+    let mut words = bytes.chunks_exact(8);
+    for chunk in &mut words {
+        let Ok(word) = <[u8; 8]>::try_from(chunk) else { break };
+        let word = u64::from_le_bytes(word);
+        let flags = below(word, 0x20) | holds(word, b'"') | holds(word, b'\\');
+        if flags != 0 {
+            return at + (flags.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    let rest = words.remainder();
+    at + rest.iter().position(special).unwrap_or(rest.len())
+}
+
+/// Deeper than this, [`Fast`] leaves the text to serde_json (whose limit is 128).
+const FAST_DEPTH: usize = 64;
+
+impl<'a> Fast<'a> {
+    fn parse(text: &'a str) -> Option<Raw<'a>> {
+        let mut parser = Fast { text, bytes: text.as_bytes(), at: 0, depth: 0 };
+        let value = parser.value()?;
+        parser.space();
+        (parser.at == parser.bytes.len()).then_some(value)
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.at).copied()
+    }
+
+    fn space(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.at += 1;
+        }
+    }
+
+    fn value(&mut self) -> Option<Raw<'a>> {
+        self.space();
+        match self.peek()? {
+            b'{' => self.object(),
+            b'[' => self.array(),
+            b'"' => Some(Raw::String(self.string()?)),
+            b't' => self.literal("true", Raw::Bool(true)),
+            b'f' => self.literal("false", Raw::Bool(false)),
+            b'n' => self.literal("null", Raw::Null),
+            b'-' | b'0'..=b'9' => self.integer(),
+            _ => None,
+        }
+    }
+
+    fn literal(&mut self, word: &str, value: Raw<'a>) -> Option<Raw<'a>> {
+        let end = self.at + word.len();
+        (self.bytes.get(self.at..end)? == word.as_bytes()).then(|| {
+            self.at = end;
+            value
+        })
+    }
+
+    /// Into an object or array, at `[` or `{`.
+    fn enter(&mut self) -> Option<()> {
+        self.depth += 1;
+        self.at += 1;
+        (self.depth <= FAST_DEPTH).then_some(())
+    }
+
+    fn object(&mut self) -> Option<Raw<'a>> {
+        self.enter()?;
+        let mut members = Vec::with_capacity(8);
+        self.space();
+        if self.peek() == Some(b'}') {
+            self.at += 1;
+            self.depth -= 1;
+            return Some(Raw::Object(members));
+        }
+        loop {
+            self.space();
+            if self.peek() != Some(b'"') {
+                return None;
+            }
+            let key = self.string()?;
+            // serde_json reads an object whose first key is this as a number.
+            if members.is_empty() && key == NUMBER_TOKEN {
+                return None;
+            }
+            self.space();
+            if self.peek() != Some(b':') {
+                return None;
+            }
+            self.at += 1;
+            let value = self.value()?;
+            members.push((key, value));
+            self.space();
+            match self.peek()? {
+                b',' => self.at += 1,
+                b'}' => break,
+                _ => return None,
+            }
+        }
+        self.at += 1;
+        self.depth -= 1;
+        Some(Raw::Object(members))
+    }
+
+    fn array(&mut self) -> Option<Raw<'a>> {
+        self.enter()?;
+        let mut items = Vec::new();
+        self.space();
+        if self.peek() == Some(b']') {
+            self.at += 1;
+            self.depth -= 1;
+            return Some(Raw::Array(items));
+        }
+        loop {
+            items.push(self.value()?);
+            self.space();
+            match self.peek()? {
+                b',' => self.at += 1,
+                b']' => break,
+                _ => return None,
+            }
+        }
+        self.at += 1;
+        self.depth -= 1;
+        Some(Raw::Array(items))
+    }
+
+    /// Moves to the next byte a string cannot hold as it is (`"`, `\\` or a control).
+    fn skip_plain(&mut self) -> Option<()> {
+        self.at += first_special(self.bytes.get(self.at..)?);
+        Some(())
+    }
+
+    /// A string, at its opening quote: borrowed when it holds no escape.
+    fn string(&mut self) -> Option<Cow<'a, str>> {
+        self.at += 1;
+        let start = self.at;
+        self.skip_plain()?;
+        match self.peek()? {
+            b'"' => {
+                let text = self.text.get(start..self.at)?;
+                self.at += 1;
+                return Some(Cow::Borrowed(text));
+            }
+            b'\\' => {}
+            _ => return None,
+        }
+        let mut owned = String::from(self.text.get(start..self.at)?);
+        loop {
+            match self.peek()? {
+                b'"' => {
+                    self.at += 1;
+                    return Some(Cow::Owned(owned));
+                }
+                b'\\' => {
+                    let escape = *self.bytes.get(self.at + 1)?;
+                    self.at += 2;
+                    owned.push(match escape {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => {
+                            let hex = self.text.get(self.at..self.at + 4)?;
+                            let code = u32::from_str_radix(hex, 16)
+                                .ok()
+                                .filter(|_| hex.bytes().all(|b| b.is_ascii_hexdigit()))?;
+                            self.at += 4;
+                            // A surrogate, paired or not: serde_json decides.
+                            char::from_u32(code)?
+                        }
+                        _ => return None,
+                    });
+                }
+                0..=0x1F => return None,
+                _ => {
+                    let run = self.at;
+                    self.skip_plain()?;
+                    owned.push_str(self.text.get(run..self.at)?);
+                }
+            }
+        }
+    }
+
+    /// An integer: its text as written. A fraction, an exponent, a leading zero before
+    /// digits or `-0`: serde_json decides.
+    fn integer(&mut self) -> Option<Raw<'a>> {
+        let start = self.at;
+        if self.peek() == Some(b'-') {
+            self.at += 1;
+        }
+        match self.peek()? {
+            b'0' => self.at += 1,
+            b'1'..=b'9' => {
+                while let Some(b'0'..=b'9') = self.peek() {
+                    self.at += 1;
+                }
+            }
+            _ => return None,
+        }
+        if let Some(b'.' | b'e' | b'E' | b'0'..=b'9') = self.peek() {
+            return None;
+        }
+        let text = self.text.get(start..self.at)?;
+        (text != "-0").then_some(Raw::Number(Cow::Borrowed(text)))
     }
 }
 
@@ -352,8 +597,164 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_first_special_byte_is_found_wherever_it_is() {
+        // Every byte at every position of texts either side of the eight-byte words, over
+        // fillers that are not special (ASCII, UTF-8 continuation bytes, 0x7F, 0xFF), with and
+        // without a second special byte after it.
+        let filler = [b'a', 0xC3, 0xA9, b'~', 0x7F, 0xFF, b' ', b'0'];
+        let special = |b: &u8| *b < 0x20 || *b == b'"' || *b == b'\\';
+        for len in 0..20 {
+            for at in 0..len {
+                for byte in 0..=255u8 {
+                    for later in [None, Some(b'\\'), Some(0x1F)] {
+                        let mut bytes: Vec<u8> = (0..len).map(|i| filler[i % filler.len()]).collect();
+                        bytes[at] = byte;
+                        if let Some(later) = later
+                            && at + 1 < len
+                        {
+                            bytes[len - 1] = later;
+                        }
+                        let expected = bytes.iter().position(special).unwrap_or(len);
+                        assert_eq!(first_special(&bytes), expected, "{bytes:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn event_lines_take_the_fast_parser_and_read_as_serde_json_reads_them() {
+        // Every line above without a fraction or an exponent is one the fast parser takes.
+        let mut taken = 0;
+        for line in LINES.iter().chain(&[r#"{"k":"\u00e9\n\t\"\\\/\b\f\r","n":[-1,0,18446744073709551616],"e":{}}"#]) {
+            let Some(fast) = Fast::parse(line) else {
+                assert!(line.contains('.') || line.contains("e3"), "not taken: {line}");
+                continue;
+            };
+            taken += 1;
+            assert_eq!(Ok(&fast), Raw::parse_with_serde_json(line).as_ref().map_err(ToString::to_string), "{line}");
+        }
+        assert!(taken >= 8, "{taken}");
+        // What it leaves to serde_json.
+        for line in [
+            r#"{"a":1.5}"#,
+            r#"{"a":1e3}"#,
+            r#"{"a":-0}"#,
+            r#"{"a":"\ud83d\ude00"}"#,
+            r#"{"a":01}"#,
+            "{\"a\":\"tab\there\"}",
+            r#"{"$serde_json::private::Number":"1"}"#,
+            &format!("{}{}", "[".repeat(80), "]".repeat(80)),
+        ] {
+            assert!(Fast::parse(line).is_none(), "{line}");
+        }
+    }
+
+    /// Characters a JSON text is made of, for texts the fast parser and serde_json must read
+    /// alike (or both refuse).
+    fn json_texts() -> impl proptest::strategy::Strategy<Value = String> {
+        let pieces = proptest::sample::select(vec![
+            "{",
+            "}",
+            "[",
+            "]",
+            ",",
+            ":",
+            " ",
+            "\n",
+            "\"",
+            "\"a\"",
+            "\"key\"",
+            "\"\\u00e9\"",
+            "\"\\n\"",
+            "\\",
+            "\\u",
+            "\\ud800",
+            "0",
+            "1",
+            "-",
+            "12",
+            "-7",
+            "1.5",
+            "e",
+            "true",
+            "false",
+            "null",
+            "nul",
+            "é",
+            "\u{1}",
+            "\"$serde_json::private::Number\"",
+        ]);
+        proptest::strategy::Strategy::prop_map(proptest::collection::vec(pieces, 0..24), |p| p.concat())
+    }
+
+    /// Valid JSON texts of integers, strings (escapes, non-ASCII, control characters escaped),
+    /// literals, arrays and objects (repeated keys included), with whitespace between tokens.
+    fn valid_json() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let string = proptest::sample::select(vec![
+            r#""""#,
+            r#""a""#,
+            r#""id""#,
+            r#""p1""#,
+            r#""caf\u00e9""#,
+            r#""x\"y""#,
+            r#""back\\slash""#,
+            r#""tab\t""#,
+            r#""\u0000""#,
+            r#""\/""#,
+            r#""日本""#,
+            r#""\b\f\n\r""#,
+        ])
+        .prop_map(str::to_string);
+        let space = proptest::sample::select(vec!["", " ", "\n", "\t ", "\r\n"]);
+        let leaf = prop_oneof![
+            Just("null".to_string()),
+            Just("true".to_string()),
+            Just("false".to_string()),
+            any::<i64>().prop_map(|n| n.to_string()),
+            any::<u64>().prop_map(|n| n.to_string()),
+            Just("123456789012345678901234567890".to_string()),
+            string.clone(),
+        ];
+        leaf.prop_recursive(4, 48, 6, move |inner| {
+            let member =
+                (string.clone(), space.clone(), inner.clone()).prop_map(|(k, s, v)| format!("{s}{k}{s}:{s}{v}{s}"));
+            prop_oneof![
+                proptest::collection::vec(inner, 0..6).prop_map(|items| format!("[{}]", items.join(" , "))),
+                proptest::collection::vec(member, 0..6).prop_map(|members| format!("{{{}}}", members.join(","))),
+            ]
+        })
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Valid texts of what events are written in: the fast parser takes every one, and
+        /// reads it as serde_json does.
+        #[test]
+        fn the_fast_parser_takes_valid_texts_and_reads_them_as_serde_json(text in valid_json()) {
+            let fast = Fast::parse(&text);
+            proptest::prop_assert!(fast.is_some(), "not taken: {}", text);
+            let theirs = Raw::parse_with_serde_json(&text).map_err(|e| e.to_string());
+            proptest::prop_assert_eq!(fast.ok_or(String::new()), theirs);
+        }
+
+        /// Texts of JSON's own characters: where the fast parser takes one, serde_json reads
+        /// it to the same value (and so the same hash); where it does not, `Raw::parse` gives
+        /// serde_json's answer.
+        #[test]
+        fn the_fast_parser_never_reads_a_text_otherwise_than_serde_json(text in json_texts()) {
+            let theirs = Raw::parse_with_serde_json(&text);
+            match Fast::parse(&text) {
+                Some(fast) => proptest::prop_assert_eq!(Ok(&fast), theirs.as_ref().map_err(ToString::to_string), "{}", text),
+                None => {
+                    let ours = Raw::parse(&text);
+                    proptest::prop_assert_eq!(ours.map_err(|e| e.to_string()), theirs.map_err(|e| e.to_string()));
+                }
+            }
+        }
 
         /// Event lines with a member added, a byte dropped or a character inserted anywhere:
         /// the same value as serde_json's, or the same error, and the same hash.

@@ -174,24 +174,10 @@ impl Object<'_> {
     }
 }
 
-/// Whether `text` holds a byte JSON must escape (below 0x20, `"` or `\\`), eight bytes at a
-/// time: every ledger line checks its ids and reason. The word tests are the classic ones
-/// (a byte below `n` for `n` ≤ 128, a zero byte): a borrow can set a flag wrongly only above
-/// a byte whose flag is rightly set, so the answer for the word is exact.
+/// Whether `text` holds a byte JSON must escape (below 0x20, `"` or `\\`): every ledger line
+/// checks its ids and reason, eight bytes at a time.
 fn needs_escape(text: &str) -> bool {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    let below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGHS != 0;
-    let holds = |word: u64, byte: u8| below(word ^ (ONES * u64::from(byte)), 1);
-    let mut words = text.as_bytes().chunks_exact(8);
-    for chunk in &mut words {
-        let Ok(bytes) = <[u8; 8]>::try_from(chunk) else { return true };
-        let word = u64::from_ne_bytes(bytes);
-        if below(word, 0x20) || holds(word, b'"') || holds(word, b'\\') {
-            return true;
-        }
-    }
-    words.remainder().iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+    crate::json::first_special(text.as_bytes()) < text.len()
 }
 
 /// A JSON string as serde_json writes it: `"` and `\\` escaped, the control characters as
