@@ -126,6 +126,16 @@ impl Decoded {
     }
 }
 
+/// The ids an event names that a store keeps as text: its own, its account's and the payment
+/// a refund, cancel or complete names.
+fn ids_of(event: &Event) -> impl Iterator<Item = &str> {
+    let payment = match &event.kind {
+        EventKind::Refund { payment, .. } | EventKind::Complete { payment } => Some(payment.as_str()),
+        _ => None,
+    };
+    [&*event.id, &*event.account].into_iter().chain(payment)
+}
+
 impl Durable {
     /// A runtime over a store. Accounts are read from the store as events need them.
     pub fn new(mut runtime: Runtime, store: Box<dyn Store>) -> Durable {
@@ -197,10 +207,13 @@ impl Durable {
 
     /// [`Durable::apply`] on lines decoded ahead ([`Decoded::line`]).
     pub fn apply_decoded(&mut self, decoded: &[Decoded]) -> Result<Applied, StoreError> {
+        // An event whose ids the store cannot keep is rejected alone (see `Store::holds_nul`).
+        let refuses_nul = !self.store.holds_nul();
+        let unkept = |e: &Event| refuses_nul && ids_of(e).any(|id| id.contains('\0'));
         let events: Vec<&Event> = decoded
             .iter()
             .filter_map(|d| match &d.what {
-                Decoding::Event(e, _, _) => Some(e.as_ref()),
+                Decoding::Event(e, _, _) if !unkept(e) => Some(e.as_ref()),
                 _ => None,
             })
             .collect();
@@ -246,6 +259,16 @@ impl Durable {
                     Decoding::Blank => Outcome::Blank,
                     Decoding::Bad(r) => {
                         applied.entries.push(reject(r.clone()));
+                        Outcome::Rejected
+                    }
+                    Decoding::Event(event, _, _) if unkept(event) => {
+                        applied.entries.push(Entry::Reject {
+                            event: Some(event.id.to_string()),
+                            line: d.number,
+                            error: "the event's id, account or payment holds the NUL character (U+0000), which a \
+                                    PostgreSQL store cannot keep"
+                                .to_string(),
+                        });
                         Outcome::Rejected
                     }
                     Decoding::Event(event, hash, line) => match runtime.process_hashed(event, *hash) {

@@ -207,6 +207,12 @@ pub trait Store: Send {
     fn ledger(&mut self, filter: &LedgerFilter) -> Result<Vec<String>, StoreError>;
     /// Which backend this is, for messages.
     fn describe(&self) -> String;
+    /// Whether ids (of events, accounts and the payments refunds name) may hold the NUL
+    /// character: PostgreSQL's text cannot, so [`Durable`] rejects an event naming one on its
+    /// own instead of failing the statement and with it the whole batch.
+    fn holds_nul(&self) -> bool {
+        true
+    }
 }
 
 impl fmt::Debug for dyn Store {

@@ -316,6 +316,10 @@ impl Store for PostgresStore {
     fn describe(&self) -> String {
         format!("PostgreSQL store {}", self.url)
     }
+
+    fn holds_nul(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]

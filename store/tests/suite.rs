@@ -121,7 +121,54 @@ both_backends!(
     events_read_back_are_replayed_with_the_campaigns_that_processed_them,
     a_store_of_the_first_schema_is_migrated_and_kept,
     ids_of_any_text_are_found_again,
+    an_id_with_a_nul_character_is_kept_or_rejected_alone,
 );
+
+/// An event whose id holds the NUL character: SQLite keeps it like any other; PostgreSQL's text
+/// cannot hold one, so that event alone is rejected, with the reason, and the rest of its batch
+/// is kept (it used to fail the whole batch, every time it was given again).
+fn an_id_with_a_nul_character_is_kept_or_rejected_alone(backend: Backend, test: &str) {
+    let Some(at) = location(backend, test) else { return };
+    let payment = |id: &str, minute: u32| {
+        format!(
+            r#"{{"type":"payment","id":"{id}","account":"u1","at":"2026-02-03T10:{minute:02}:00+09:00","amount":1200,"method":"paypay_balance","merchant":{{"tags":["ama-toku-4"]}}}}"#
+        )
+    };
+    let lines = [payment("ok1", 15), payment("bad\\u0000id", 16), payment("ok2", 17)];
+    let numbered: Vec<Line<'_>> = lines.iter().enumerate().map(|(i, text)| Line { number: i + 1, text }).collect();
+    let mut durable = Durable::new(seeds(), open(&at));
+    let applied = durable.apply(&numbered).unwrap_or_else(|e| panic!("{e}"));
+    let outcomes: Vec<Outcome> = applied.lines.iter().map(|(o, _)| *o).collect();
+    let rejects: Vec<&str> = applied
+        .entries
+        .iter()
+        .filter_map(|e| match e {
+            Entry::Reject { error, .. } => Some(error.as_str()),
+            _ => None,
+        })
+        .collect();
+    match backend {
+        Backend::Sqlite => {
+            assert_eq!(outcomes, [Outcome::Accepted; 3]);
+            assert!(rejects.is_empty(), "{rejects:?}");
+        }
+        Backend::Postgres => {
+            assert_eq!(outcomes, [Outcome::Accepted, Outcome::Rejected, Outcome::Accepted]);
+            assert!(rejects.len() == 1 && rejects[0].contains("NUL character"), "{rejects:?}");
+        }
+    }
+    // What was kept reads back in a new process as what this one printed, less the reject.
+    let printed: Vec<&String> = applied
+        .json
+        .iter()
+        .zip(&applied.entries)
+        .filter(|(_, e)| !matches!(e, Entry::Reject { .. }))
+        .map(|(j, _)| j)
+        .collect();
+    let kept = stored(open(&at).as_mut());
+    assert_eq!(kept.iter().collect::<Vec<_>>(), printed);
+    assert_eq!(kept.len(), if matches!(backend, Backend::Sqlite) { 3 } else { 2 }, "{kept:?}");
+}
 
 /// Ids are texts from events: quotes, backslashes, control characters, non-ASCII and
 /// near-duplicates must all be found again, exactly, with their hashes and owners (SQLite
