@@ -29,12 +29,18 @@ impl std::fmt::Display for Plain {
 }
 
 /// Room to write a decimal whose mantissa fits an `i64` at a scale below 20: a sign, 19
-/// digits, a point and the zeros before the digits.
-struct Digits([u8; 48]);
+/// digits, a point and the zeros before the digits. Also what the ledger writes its integers
+/// with.
+pub(crate) struct Digits([u8; 48]);
 
 impl Digits {
-    fn new() -> Digits {
+    pub(crate) fn new() -> Digits {
         Digits([0; 48])
+    }
+
+    /// An integer as `Display` writes it.
+    pub(crate) fn integer(&mut self, magnitude: u64, negative: bool) -> &str {
+        self.write(magnitude, 0, negative).unwrap_or_default()
     }
 
     /// `d` as [`Plain`] writes it (trailing zeros of the fraction left out), or `None` when

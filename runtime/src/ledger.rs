@@ -113,10 +113,10 @@ impl Entry {
                 out.text("account", account);
                 out.text("campaign", campaign);
                 out.text("payment", payment);
-                out.number("points", points);
+                out.integer("points", points.unsigned_abs(), *points < 0);
                 out.text("unit", unit);
                 if let Some(grant_on) = grant_on {
-                    out.display("grant_on", grant_on);
+                    out.date("grant_on", *grant_on);
                 }
                 out.text("source", source);
                 out.text("reason", reason);
@@ -126,7 +126,7 @@ impl Entry {
                 if let Some(event) = event {
                     out.text("event", event);
                 }
-                out.number("line", line);
+                out.integer("line", *line as u64, false);
                 out.text("error", error);
             }
         }
@@ -155,18 +155,37 @@ impl Object<'_> {
         escaped(self.text, value);
     }
 
-    fn number(&mut self, key: &str, value: &impl std::fmt::Display) {
-        use std::fmt::Write;
+    /// An integer, as `Display` writes it (without the formatting machinery: every entry
+    /// has one or two).
+    fn integer(&mut self, key: &str, magnitude: u64, negative: bool) {
         self.key(key);
-        let _ = write!(self.text, "{value}");
+        self.text.push_str(crate::explain::Digits::new().integer(magnitude, negative));
     }
 
-    /// A value as its `Display` writes it, as a JSON string: for text that never needs
-    /// escaping (dates).
-    fn display(&mut self, key: &str, value: &impl std::fmt::Display) {
-        use std::fmt::Write;
+    /// A date as a JSON string, as chrono's `Display` writes it: `YYYY-MM-DD` for the years
+    /// 0 to 9999 (written here digit by digit), with a sign beyond (written by chrono).
+    fn date(&mut self, key: &str, date: chrono::NaiveDate) {
+        use chrono::Datelike;
         self.key(key);
-        let _ = write!(self.text, "\"{value}\"");
+        self.text.push('"');
+        match u32::try_from(date.year()) {
+            Ok(year) if year <= 9999 => {
+                for (value, width) in [(year, 4), (date.month(), 2), (date.day(), 2)] {
+                    if width == 2 {
+                        self.text.push('-');
+                    }
+                    for place in (0..width).rev() {
+                        let digit = value / 10u32.pow(place) % 10;
+                        self.text.push(char::from(b'0' + digit as u8));
+                    }
+                }
+            }
+            _ => {
+                use std::fmt::Write;
+                let _ = write!(self.text, "{date}");
+            }
+        }
+        self.text.push('"');
     }
 
     fn end(self) {
