@@ -323,6 +323,19 @@ pub trait Evaluator: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// [`Evaluator::flatten`] written over `flat`, for callers that keep one flat form and
+    /// reuse it (a flat form is a few hundred bytes: returning one copies it): whether the
+    /// payment flattened. When not, `flat` is not to be read.
+    fn flatten_into(&self, payment: &PaymentView<'_>, flat: &mut jit::FlatPayment) -> bool {
+        match self.flatten(payment) {
+            Some(made) => {
+                *flat = made;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// What `payment` adds to counter `counter` of campaign `index`: `None` when the
     /// counter's filter leaves it out.
     fn counter_contribution(

@@ -95,10 +95,8 @@ pub struct Runtime {
     owners: IdMap<Id, Id>,
     /// Payments to explain, and their explanations once processed.
     explain: IdMap<String, Option<String>>,
-    /// Scratch space for what the evaluator decides about a payment, reused across payments.
-    evaluated: PaymentOutcome,
-    /// Scratch space for the interned form of the payment being settled, reused likewise.
-    interned: Interned,
+    /// Scratch space for settling a payment, reused across payments (`None` while lent out).
+    scratch: Option<Box<Scratch>>,
     /// What accepted events changed since [`Runtime::take_changes`] was last called, when
     /// asked to keep it ([`Runtime::track_changes`]): only a store needs it.
     changes: Option<Changes>,
@@ -270,8 +268,7 @@ impl Runtime {
             seen: IdMap::default(),
             owners: IdMap::default(),
             explain: IdMap::default(),
-            evaluated: PaymentOutcome::default(),
-            interned: Interned::default(),
+            scratch: Some(Box::default()),
             changes: None,
             sources: None,
         }
@@ -634,6 +631,16 @@ impl Runtime {
     }
 }
 
+/// What settling a payment works in, kept by the runtime and lent to each settlement: what
+/// the evaluator decides, the payment's interned form and its flat form. Boxed, so that
+/// lending it moves one pointer (the flat form alone is a few hundred bytes).
+#[derive(Debug, Default)]
+struct Scratch {
+    evaluated: PaymentOutcome,
+    interned: Interned,
+    flat: camp_compiler::jit::FlatPayment,
+}
+
 /// Everything a payment changes when it counts and earns, computed before anything is
 /// written.
 struct Settlement {
@@ -651,32 +658,30 @@ impl Runtime {
         payment: &Payment,
         cause: &Id,
     ) -> Result<Settlement, Reject> {
-        let mut evaluated = std::mem::take(&mut self.evaluated);
-        let mut interned = std::mem::take(&mut self.interned);
-        let settled = self.settle(account_id, payment, cause, &mut evaluated, &mut interned);
-        self.evaluated = evaluated;
-        self.interned = interned;
+        let mut scratch = self.scratch.take().unwrap_or_default();
+        let settled = self.settle(account_id, payment, cause, &mut scratch);
+        self.scratch = Some(scratch);
         settled
     }
 
-    /// Counts a (completed) payment and decides what every campaign awards it.
-    /// `evaluated` and `interned` are scratch space, reused across payments.
+    /// Counts a (completed) payment and decides what every campaign awards it, with
+    /// `scratch` as its working space.
     fn settle(
         &self,
         account_id: &str,
         payment: &Payment,
         cause: &Id,
-        evaluated: &mut PaymentOutcome,
-        interned: &mut Interned,
+        scratch: &mut Scratch,
     ) -> Result<Settlement, Reject> {
         let program = Arc::clone(self.program());
         let account = self.accounts.get(account_id).unwrap_or_else(|| no_account());
+        let Scratch { evaluated, interned, flat } = scratch;
         account.attributes_into(payment.at, program.attributes.len(), &mut interned.attributes);
         interned.fill(&payment.event, &program.symbols);
         let interned = &*interned;
         let view = interned.view(payment.amount, payment.at);
-        let flat = self.evaluator.flatten(&view);
-        let view = PaymentView { flat: flat.as_ref(), ..view };
+        let flattened = self.evaluator.flatten_into(&view, flat);
+        let view = PaymentView { flat: flattened.then_some(&*flat), ..view };
         // Counting comes first, and does not depend on which campaign wins (S4.8): the
         // evaluator counts, then evaluates every campaign against the counters with this
         // payment's contributions added.

@@ -101,6 +101,13 @@ pub struct FlatPayment {
     pub(crate) attributes_fit: bool,
 }
 
+impl Default for FlatPayment {
+    /// An empty form (no JIT made it), for [`Evaluator::flatten_into`] to write over.
+    fn default() -> FlatPayment {
+        FlatPayment::EMPTY
+    }
+}
+
 impl FlatPayment {
     /// Nothing yet: what [`flat_form`] writes over (no JIT's origin is 0).
     const EMPTY: FlatPayment = FlatPayment {
@@ -1225,6 +1232,10 @@ impl Evaluator for Jit {
 
     fn flatten(&self, payment: &PaymentView<'_>) -> Option<FlatPayment> {
         Jit::flatten(self, payment)
+    }
+
+    fn flatten_into(&self, payment: &PaymentView<'_>, flat: &mut FlatPayment) -> bool {
+        Jit::flatten_into(self, payment, flat).is_some()
     }
 
     fn evaluate_payment(
