@@ -12,10 +12,7 @@ mod stream_gen;
 
 fn main() {
     let lines: Vec<String> = stream_gen::stream().into_iter().take(50_000).collect();
-    let mut rt = match std::env::args().nth(1).as_deref() {
-        Some("interp") => common::seeds_with(camp_runtime::Engine::Interp),
-        _ => common::seeds(),
-    };
+    let mut rt = common::seeds_with_engine_from_arguments();
     let events: Vec<camp_runtime::Event> =
         lines.iter().filter_map(|l| camp_runtime::event::parse_line(l).ok().flatten()).map(|(e, _)| e).collect();
     for (i, line) in lines.iter().enumerate() {

@@ -11,21 +11,15 @@ use crate::Candidate;
 use crate::account::{Account, PERIOD, Payment};
 
 fn percent(rate: Decimal) -> String {
-    format!("{}%", Plain(rate * Decimal::ONE_HUNDRED))
+    let mut text = String::new();
+    push_percent(&mut text, rate);
+    text
 }
 
-/// A decimal as `normalize()` and `Display` write it ("1.5", "1200", "-0.25"), without the
-/// cost of either for numbers of up to 18 digits: a reason is written for every award.
-pub(crate) struct Plain(pub Decimal);
-
-impl std::fmt::Display for Plain {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut digits = Digits::new();
-        match digits.plain(self.0) {
-            Some(text) => f.write_str(text),
-            None => write!(f, "{}", self.0.normalize()),
-        }
-    }
+/// Appends a rate (a fraction) as a percentage: `0.105` as `10.5%`.
+fn push_percent(out: &mut String, rate: Decimal) {
+    push_plain(out, rate * Decimal::ONE_HUNDRED);
+    out.push('%');
 }
 
 /// Room to write a decimal whose mantissa fits an `i64` at a scale below 20: a sign, 19
@@ -43,8 +37,9 @@ impl Digits {
         self.write(magnitude, 0, negative).unwrap_or_default()
     }
 
-    /// `d` as [`Plain`] writes it (trailing zeros of the fraction left out), or `None` when
-    /// its mantissa is wider than an `i64` or its scale is 20 or more.
+    /// `d` as `normalize()` and `Display` write it (trailing zeros of the fraction left out:
+    /// "1.5", "1200", "-0.25"), or `None` when its mantissa is wider than an `i64` or its
+    /// scale is 20 or more.
     fn plain(&mut self, d: Decimal) -> Option<&str> {
         let mut mantissa = i64::try_from(d.mantissa()).ok()?;
         let mut scale = d.scale();
@@ -93,7 +88,8 @@ impl Digits {
     }
 }
 
-/// Appends `d` as [`Plain`] writes it.
+/// Appends `d` as `normalize()` and `Display` write it, without the cost of either for numbers
+/// of up to 18 digits: a reason is written for every award.
 fn push_plain(out: &mut String, d: Decimal) {
     match Digits::new().plain(d) {
         Some(text) => out.push_str(text),
@@ -134,8 +130,8 @@ pub(crate) fn award_reason(c: &Campaign, cand: &Candidate) -> String {
         reason.push_str(" JPY, = ");
         push_display(&mut reason, o.uncapped);
     } else {
-        push_plain(&mut reason, o.value * Decimal::ONE_HUNDRED);
-        reason.push_str("% of ");
+        push_percent(&mut reason, o.value);
+        reason.push_str(" of ");
         push_plain(&mut reason, o.basis);
         reason.push_str(" = ");
         push_display(&mut reason, o.uncapped);
@@ -315,7 +311,6 @@ mod tests {
             values.push(Decimal::new(mantissa * [1, 10, 1000][(next() % 3) as usize], (next() % 12) as u32));
         }
         for d in values {
-            assert_eq!(Plain(d).to_string(), d.normalize().to_string(), "{d:?}");
             let (mut plain, mut display) = (String::from(">"), String::from(">"));
             push_plain(&mut plain, d);
             push_display(&mut display, d);

@@ -126,14 +126,18 @@ impl Decoded {
     }
 }
 
-/// The ids an event names that a store keeps as text: its own, its account's and the payment
-/// a refund, cancel or complete names.
-fn ids_of(event: &Event) -> impl Iterator<Item = &str> {
-    let payment = match &event.kind {
-        EventKind::Refund { payment, .. } | EventKind::Complete { payment } => Some(payment.as_str()),
+/// The payment a refund, cancel or complete names.
+fn named_payment(event: &Event) -> Option<&str> {
+    match &event.kind {
+        EventKind::Refund { payment, .. } | EventKind::Complete { payment } => Some(payment),
         _ => None,
-    };
-    [&*event.id, &*event.account].into_iter().chain(payment)
+    }
+}
+
+/// The ids an event names that a store keeps as text: its own, its account's and the payment
+/// it names.
+fn ids_of(event: &Event) -> impl Iterator<Item = &str> {
+    [&*event.id, &*event.account].into_iter().chain(named_payment(event))
 }
 
 impl Durable {
@@ -218,13 +222,7 @@ impl Durable {
             })
             .collect();
         let ids: Vec<String> = events.iter().map(|e| e.id.to_string()).collect();
-        let named: Vec<String> = events
-            .iter()
-            .filter_map(|e| match &e.kind {
-                EventKind::Refund { payment, .. } | EventKind::Complete { payment } => Some(payment.clone()),
-                _ => None,
-            })
-            .collect();
+        let named: Vec<String> = events.iter().filter_map(|e| named_payment(e)).map(str::to_string).collect();
 
         let snapshot_every = self.snapshot_every;
         let mut touched: Vec<String> = Vec::new();

@@ -9,6 +9,16 @@ pub fn seeds() -> Runtime {
     seeds_with(Engine::default())
 }
 
+/// The seeds, evaluated by the engine a profiling example is given as its first argument:
+/// `interp` for the interpreter, the JIT otherwise.
+#[allow(dead_code)]
+pub fn seeds_with_engine_from_arguments() -> Runtime {
+    match std::env::args().nth(1).as_deref() {
+        Some("interp") => seeds_with(Engine::Interp),
+        _ => seeds(),
+    }
+}
+
 /// The seeds, evaluated by the engine given.
 pub fn seeds_with(engine: Engine) -> Runtime {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/seeds");
