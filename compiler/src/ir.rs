@@ -329,9 +329,16 @@ impl Expr {
         self.reaches(campaign, &|e| matches!(e, Expr::Field(Field::Method | Field::Installments)))
     }
 
-    /// True when the expression (with the campaign's definitions) reads a counter.
-    pub fn reads_counters(&self, campaign: &Campaign) -> bool {
-        self.reaches(campaign, &|e| matches!(e, Expr::Counter(_)))
+    /// True when the expression (with the campaign's definitions) reads something found
+    /// outside the payment: a counter (a look-up in the account), the start of the payment's
+    /// month, its weekday or its hour (worked out in the campaign's zone).
+    pub fn reads_outside_payment(&self, campaign: &Campaign) -> bool {
+        self.reaches(campaign, &|e| {
+            matches!(
+                e,
+                Expr::Counter(_) | Expr::Call(Builtin::MonthStart, _) | Expr::Field(Field::Weekday | Field::Hour)
+            )
+        })
     }
 
     /// True when `leaf` holds for the expression or any part of it, through the campaign's

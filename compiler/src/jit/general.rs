@@ -7,16 +7,16 @@
 //! saying whether it is present; a time is nanoseconds; a symbol its integer. Both sides of
 //! a choice are computed and one is selected, so the code branches only on the tender loop,
 //! on eligibility, on whether a tender is kept (before a per-tender rate), and on the left
-//! side of an `and`/`or` whose right side reads counters; an overflow anywhere returns
-//! `FALL_BACK` and the interpreter answers.
+//! side of an `and`/`or` whose right side reads something from outside the payment (below);
+//! an overflow anywhere returns `FALL_BACK` and the interpreter answers.
 //!
 //! What needs the time-zone database or the account's state is computed by the caller and
 //! handed over as *slots* ([`Slot`]): the start of the payment's month, its weekday and hour
-//! in the campaign's zone, and the counters read. The code reads them at fixed offsets. The
-//! counters, each a look-up in the account, are filled in only when the code asks: reaching
-//! one not filled in, it calls back into Rust (`fill_counter`, with the pointer the caller
-//! handed it) and reads it then, so the code reads the counters the interpreter would read,
-//! no more, in one run.
+//! in the campaign's zone, and the counters read. The code reads them at fixed offsets. Each
+//! is filled in only when the code asks: reaching one not filled in, it calls back into Rust
+//! (`fill_slot`, with the pointer the caller handed it) and reads it then, so the code reads
+//! the counters the interpreter would read, no more, in one run, and a payment that needs no
+//! local time (most do not) costs no call for one.
 //!
 //! Anything this module does not lower makes the whole function fail to generate (`None`),
 //! and the campaign stays with the interpreter: a campaign is never half compiled.
@@ -34,14 +34,14 @@ use cranelift_jit::JITModule;
 use cranelift_module::{FuncId, Linkage, Module};
 use std::mem::offset_of;
 
-/// The most slots one function reads. The slot after them says which counter slots are
-/// filled in, one bit each.
+/// The most slots one function reads. The slot after them says which slots are filled in,
+/// one bit each.
 pub(crate) const MAX_SLOTS: usize = 16;
 
 /// The most decimal places a number in generated code may have: ten to this fits an `i64`.
 const MAX_SCALE: u32 = 18;
 
-/// A value the caller computes for the code, once per call.
+/// A value the caller computes for the code, once per call, when the code first needs it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Slot {
     /// The start of the payment's month in the campaign's zone (nanoseconds).
@@ -333,9 +333,11 @@ impl Gen<'_> {
             }
             None => return None,
         };
-        if matches!(slot, Slot::Counter { .. }) {
-            // Not filled in yet: `fill_counter(fill, index)` fills it, or says the interpreter
-            // must answer.
+        {
+            // Not filled in yet: `fill_slot(fill, index)` fills it, or says the interpreter
+            // must answer. Every slot is filled so, when the code first gets to it: most
+            // payments need none (a counter is a look-up in the account, a month start or an
+            // hour a call into the time-zone code).
             let fill = self.fill_ptr?;
             let filled = self.b.ins().load(types::I64, MemFlagsData::trusted(), base, 8 * MAX_SLOTS as i32);
             let bit = self.b.ins().band_imm_u(filled, 1i64 << index);
@@ -349,7 +351,7 @@ impl Gen<'_> {
             signature.params.push(AbiParam::new(types::I64));
             signature.returns.push(AbiParam::new(types::I32));
             let signature = self.b.import_signature(signature);
-            let callee = super::fill_counter as *const () as usize;
+            let callee = super::fill_slot as *const () as usize;
             let callee = self.b.ins().iconst(self.pointer, i64::try_from(callee).ok()?);
             let slot_index = self.b.ins().iconst(types::I64, i64::try_from(index).ok()?);
             let done = self.b.ins().call_indirect(signature, callee, &[fill, slot_index]);
@@ -479,9 +481,10 @@ impl Gen<'_> {
     /// A yes/no expression as an `i8` 0 or 1, exactly as `Ctx::test` decides it.
     fn test(&mut self, e: &Expr, c: &Campaign) -> Option<Reg> {
         match e {
-            Expr::Binary(op @ (BinaryOp::And | BinaryOp::Or), a, b) if b.reads_counters(c) => {
-                // Counters are read (each a look-up in the account) only when the left side
-                // leaves the answer open, as the interpreter reads them.
+            Expr::Binary(op @ (BinaryOp::And | BinaryOp::Or), a, b) if b.reads_outside_payment(c) => {
+                // Counters (each a look-up in the account) and the payment's local month,
+                // weekday and hour (each a call into Rust) are found only when the left side
+                // leaves the answer open, as the interpreter finds them.
                 let x = self.test(a, c)?;
                 self.only_if(x, *op == BinaryOp::And, x, |g| g.test(b, c))
             }

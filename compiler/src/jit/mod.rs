@@ -227,36 +227,40 @@ pub struct Evaluated {
 type StatusFn = unsafe extern "C" fn(*const FlatPayment) -> i32;
 
 /// The general code's functions: `(payment, out, slots, fill) -> status` (see `general`);
-/// `fill` is handed back to [`fill_counter`] when the code needs a counter.
-type GeneralFn = unsafe extern "C" fn(*const FlatPayment, *mut i64, *mut i64, *mut CounterFill<'_>) -> i32;
+/// `fill` is handed back to [`fill_slot`] when the code needs a slot.
+type GeneralFn = unsafe extern "C" fn(*const FlatPayment, *mut i64, *mut i64, *mut SlotFill<'_>) -> i32;
 
-/// What [`fill_counter`] needs to fill a counter slot while general code runs: everything
-/// `Jit::fill_slots` takes, the slots array as the pointer the code reads it through.
-struct CounterFill<'a> {
+/// What [`fill_slot`] needs to fill a slot while general code runs: everything
+/// `Jit::fill_slot` takes, the slots array as the pointer the code reads it through.
+struct SlotFill<'a> {
     jit: &'a Jit,
     index: usize,
-    slots: &'a Slots,
+    slots: &'a [general::Slot],
     clock: &'a mut Clock,
     counters: &'a dyn Counters,
-    values: *mut [i64; general::MAX_SLOTS + 1],
+    values: *mut Slots,
 }
 
-/// Called by general code when it reaches a counter slot not filled yet: fills slot `slot`
-/// (and its bit) from the account, as the interpreter would read it at that point. Returns
+/// The slots a general function reads, and after them the word of bits saying which are
+/// filled in: only that word is written before the code runs.
+type Slots = [std::mem::MaybeUninit<i64>; general::MAX_SLOTS + 1];
+
+/// Called by general code when it reaches a slot not filled yet: fills slot `slot` (and its
+/// bit), a counter from the account as the interpreter would read it at that point. Returns
 /// 0 when it did, anything else when the interpreter must answer (a counter not exact at
 /// [`SCALE`] places, or a panic, which the interpreter then meets again and reports as it
 /// always does: no unwinding crosses the generated code).
-extern "C" fn fill_counter(fill: *mut CounterFill<'_>, slot: i64) -> i32 {
+extern "C" fn fill_slot(fill: *mut SlotFill<'_>, slot: i64) -> i32 {
     let filled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         // SAFETY: general code passes back the pointer `run_general` handed it, to a
-        // `CounterFill` on `run_general`'s stack that lives until the code returns; while the
+        // `SlotFill` on `run_general`'s stack that lives until the code returns; while the
         // code waits for this call nothing else uses it or the slots array it points to, and
         // the code reads the slots only after this returns (a call is a barrier to its loads).
         let fill = unsafe { &mut *fill };
         // SAFETY: as above: the array is `run_general`'s, alive and otherwise unused.
         let values = unsafe { &mut *fill.values };
         let slot = usize::try_from(slot).ok()?;
-        fill.jit.fill_slots(fill.index, fill.slots, fill.clock, fill.counters, values, Some(slot))
+        fill.jit.fill_slot(fill.index, fill.slots, fill.clock, fill.counters, values, slot)
     }));
     match filled {
         Ok(Some(())) => 0,
@@ -271,7 +275,7 @@ struct GeneralAward {
     /// The period, the currency and the leading conditions that need no slots: `GO_ON`
     /// when they hold.
     precheck: Option<StatusFn>,
-    slots: Slots,
+    slots: Vec<general::Slot>,
     value_scale: u32,
 }
 
@@ -279,25 +283,8 @@ struct GeneralAward {
 #[derive(Clone, Debug)]
 struct GeneralCounter {
     function: GeneralFn,
-    slots: Slots,
+    slots: Vec<general::Slot>,
     scale: u32,
-}
-
-/// The slots a general function reads, with those the payment's clock fills listed apart
-/// (the rest are counters, filled one by one as the code asks): a function that reads no
-/// clock slot, as many do, has nothing to fill before it runs.
-#[derive(Clone, Debug)]
-struct Slots {
-    all: Vec<general::Slot>,
-    clock: Vec<(usize, general::Slot)>,
-}
-
-impl Slots {
-    fn new(all: Vec<general::Slot>) -> Slots {
-        let clock =
-            all.iter().copied().enumerate().filter(|(_, s)| !matches!(s, general::Slot::Counter { .. })).collect();
-        Slots { all, clock }
-    }
 }
 
 /// A compiled campaign.
@@ -742,7 +729,7 @@ impl Jit {
                         // calling convention, finalized above; `StatusFn` is that signature.
                         unsafe { std::mem::transmute::<*const u8, StatusFn>(code) }
                     }),
-                    slots: Slots::new(m.slots),
+                    slots: m.slots,
                     value_scale: m.value_scale,
                 })
             })
@@ -755,7 +742,7 @@ impl Jit {
                     .map(|made| {
                         made.map(|m: general::CounterCode| GeneralCounter {
                             function: general_fn(m.id),
-                            slots: Slots::new(m.slots),
+                            slots: m.slots,
                             scale: m.scale,
                         })
                     })
@@ -823,37 +810,37 @@ impl Jit {
         self.compiled.iter().zip(&self.general).filter(|(c, g)| c.is_some() || g.is_some()).count()
     }
 
-    /// Computes slots a general function reads: every slot but the counters when `counter`
-    /// is `None`, else counter slot `counter` alone (the code asks for each through
-    /// [`fill_counter`], and the bits of `values[MAX_SLOTS]` say which are there). `None` when
-    /// the counter is not exact at [`SCALE`] places (the interpreter answers then).
-    fn fill_slots(
+    /// Fills slot `i` of a general function's `slots` (and its bit in `values[MAX_SLOTS]`),
+    /// asked for by the code through [`fill_slot`]. `None` when a counter is not exact at
+    /// [`SCALE`] places (the interpreter answers then).
+    fn fill_slot(
         &self,
         index: usize,
-        slots: &Slots,
+        slots: &[general::Slot],
         clock: &mut Clock,
         counters: &dyn Counters,
-        values: &mut [i64; general::MAX_SLOTS + 1],
-        counter: Option<usize>,
+        values: &mut Slots,
+        i: usize,
     ) -> Option<()> {
         let c = self.interp.program().campaigns.get(index)?;
         let clock = clock.in_zone(c.zone);
-        if let Some(i) = counter {
-            // One counter, asked for by the code: straight to its slot.
-            let general::Slot::Counter { counter: k, window } = *slots.all.get(i)? else { return None };
-            let key = crate::interp::CounterRef { counter: k, window }.key_at(c, &mut clock.local);
-            *values.get_mut(i)? = scaled(counters.counter(index, k as usize, key))?;
-            values[general::MAX_SLOTS] |= 1 << i;
-            return Some(());
-        }
-        for &(i, slot) in &slots.clock {
-            *values.get_mut(i)? = match slot {
-                general::Slot::Counter { .. } => continue,
-                general::Slot::MonthStart => clock.month_start(),
-                general::Slot::Weekday => i64::from(clock.weekday_and_hour().0),
-                general::Slot::Hour => i64::from(clock.weekday_and_hour().1),
-            };
-        }
+        let value = match *slots.get(i)? {
+            general::Slot::Counter { counter: k, window } => {
+                let key = crate::interp::CounterRef { counter: k, window }.key_at(c, &mut clock.local);
+                scaled(counters.counter(index, k as usize, key))?
+            }
+            general::Slot::MonthStart => {
+                #[cfg(test)]
+                tests::MONTH_STARTS.set(tests::MONTH_STARTS.get() + 1);
+                clock.month_start()
+            }
+            general::Slot::Weekday => i64::from(clock.weekday_and_hour().0),
+            general::Slot::Hour => i64::from(clock.weekday_and_hour().1),
+        };
+        values.get_mut(i)?.write(value);
+        // SAFETY: `run_general` wrote the word of bits before the code ran.
+        let filled = unsafe { values[general::MAX_SLOTS].assume_init_mut() };
+        *filled |= 1 << i;
         Some(())
     }
 
@@ -1012,31 +999,28 @@ impl Jit {
         &self,
         index: usize,
         function: GeneralFn,
-        slots: &Slots,
+        slots: &[general::Slot],
         payment: &mut Ready<'_>,
         counters: &dyn Counters,
     ) -> Option<(i32, [i64; N])> {
         if !payment.flat.attributes_fit {
             return None;
         }
-        // Each counter is read from the account only when the code gets to a place that
-        // needs it (most payments need none, and the interpreter does not read them either):
-        // the code calls `fill_counter` for it there.
-        let mut values = [0i64; general::MAX_SLOTS + 1];
+        // Each slot is filled only when the code gets to a place that needs it (most payments
+        // need none, and the interpreter does not read the counters either): the code calls
+        // `fill_slot` for it there. Until then only the word of bits saying which are filled
+        // is read, so it alone starts written.
+        let mut values = [std::mem::MaybeUninit::<i64>::uninit(); general::MAX_SLOTS + 1];
+        values[general::MAX_SLOTS].write(0);
         let mut results = [0i64; N];
-        // Most functions read no clock slot (only PayPay Step's award among the seeds): the
-        // test is here, not in `fill_slots`, so that they make no call at all.
-        if !slots.clock.is_empty() {
-            self.fill_slots(index, slots, &mut payment.clock, counters, &mut values, None)?;
-        }
-        let values: *mut [i64; general::MAX_SLOTS + 1] = &mut values;
-        let mut fill = CounterFill { jit: self, index, slots, clock: &mut payment.clock, counters, values };
+        let values: *mut Slots = &mut values;
+        let mut fill = SlotFill { jit: self, index, slots, clock: &mut payment.clock, counters, values };
         // SAFETY: the flat payment is plain data made by `flat_form`, which keeps `n_tenders`
         // within its tender array; the code reads only its fields (attributes by index below
         // `MAX_ATTRIBUTES`, which `new` ensures), at most `general::MAX_SLOTS` slots and the
         // bits after them (it fails to generate with more), and writes at most `N` `i64`s:
         // callers pass 8 for an award's code, 1 for a counter's (see `general`). It hands
-        // `fill` only to `fill_counter`, which is sound for it (see there).
+        // `fill` only to `fill_slot`, which is sound for it (see there).
         let status = unsafe { function(payment.flat, results.as_mut_ptr(), values.cast::<i64>(), &mut fill) };
         // `FALL_BACK` (or any other negative status, which no function returns): the
         // interpreter answers.
@@ -1541,7 +1525,7 @@ struct Gen<'a> {
     /// The tender at hand, in the basis loop.
     tender: Option<Reg>,
     /// General code only (see `general`): the slots argument and the slots read so far, and
-    /// the argument handed back to `fill_counter`.
+    /// the argument handed back to `fill_slot`.
     slots_ptr: Option<Reg>,
     fill_ptr: Option<Reg>,
     slots: Vec<general::Slot>,
@@ -2032,6 +2016,40 @@ mod tests {
     /// How many times general code answered (not the interpreter), for the tests to check
     /// that they test it.
     pub(super) static GENERAL_RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    thread_local! {
+        /// How many month starts general code asked for on this thread.
+        pub(super) static MONTH_STARTS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    /// PayPay Step compares the card registration with the start of the payment's month only
+    /// for card tenders (S3.2): general code asks for the month start then and only then, as
+    /// the interpreter works it out, and gives the interpreter's award either way.
+    #[test]
+    fn the_month_start_is_worked_out_only_for_payments_that_need_it() {
+        let program = seeds();
+        let step = program.campaigns.iter().position(|c| c.id == "paypay-step").unwrap_or(usize::MAX);
+        let jit = Jit::new(program.clone()).unwrap_or_else(|e| panic!("{e}"));
+        let sym = |s: &str| program.symbols.get(s).unwrap_or(Sym(0));
+        let registered = program.attributes.iter().position(|a| a.name == "paypay_credit_registered_at");
+        let mut attributes = vec![Value::Absent; program.attributes.len()];
+        let at0 = crate::test_support::paypay_payment(&program, Decimal::ONE, &[], &[], &[]).at;
+        if let Some(slot) = registered.and_then(|i| attributes.get_mut(i)) {
+            *slot = Value::Time(at0 - 90 * 86_400_000_000_000);
+        }
+        for (method, asks, points) in [("paypay_balance", 0, 5), ("paypay_credit", 0, 10), ("paypay_card", 1, 10)] {
+            let tenders = [TenderView { method: sym(method), amount: Decimal::from(1000), installments: Decimal::ONE }];
+            let view = crate::test_support::paypay_payment(&program, Decimal::from(1000), &[], &tenders, &attributes);
+            let before = MONTH_STARTS.get();
+            let got = jit.evaluate(step, &view, &NoCounters);
+            assert_eq!(MONTH_STARTS.get() - before, asks, "month starts asked for a {method} payment");
+            assert_eq!(got, jit.interp.evaluate(step, &view, &NoCounters), "{method}");
+            assert!(
+                got.as_ref().is_ok_and(|o| o.ineligible.is_none() && o.points == Decimal::from(points)),
+                "{method}: {got:?}"
+            );
+        }
+    }
 
     /// Counter values picked from a salt and the counter's identity: each counter and period
     /// reads its own value, among the seeds' thresholds and either side of them.
