@@ -196,6 +196,19 @@ pub(crate) trait PaymentParts {
 
     /// What campaign `index` gives the payment.
     fn award(&mut self, index: usize, counters: &dyn Counters, out: &mut Outcome) -> Result<(), EvalError>;
+
+    /// Every contribution of campaign `index` (in its period) pushed to `contributions` at
+    /// once, in counter order, as [`PaymentParts::contribution`] one by one would give them:
+    /// for evaluators that compute them together. `false`, with nothing pushed, when they do
+    /// not, and the counters are asked one by one.
+    fn all_contributions(
+        &mut self,
+        _index: usize,
+        _campaign: &ir::Campaign,
+        _contributions: &mut Vec<view::Contribution>,
+    ) -> bool {
+        false
+    }
 }
 
 /// A payment evaluated by an evaluator's one-campaign methods.
@@ -237,7 +250,7 @@ pub(crate) fn evaluate_in_order(
     let PaymentOutcome { contributions, outcomes } = out;
     contributions.clear();
     for (ci, c) in program.campaigns.iter().enumerate() {
-        if c.counters.is_empty() || !c.in_period(at) {
+        if c.counters.is_empty() || !c.in_period(at) || parts.all_contributions(ci, c, contributions) {
             continue;
         }
         for k in 0..c.counters.len() {

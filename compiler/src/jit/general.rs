@@ -288,6 +288,62 @@ pub(crate) fn generate_counter(
     Ok(made.map(|(id, slots, scale)| CounterCode { id, slots, scale }))
 }
 
+/// The most counters [`generate_counters`] computes in one function: what it writes fits the
+/// eight `i64`s an award's code writes.
+pub(crate) const MAX_FUSED_COUNTERS: usize = 8;
+
+/// What `generate_counters` made: the function and the scale of each contribution.
+#[derive(Debug)]
+pub(crate) struct CountersCode {
+    pub id: FuncId,
+    /// By counter: the scale of `out[k]`.
+    pub scales: Vec<u32>,
+}
+
+/// What a payment adds to every counter of campaign `index`, in one function (a counter's
+/// own code computes its tenders again, and each call costs as much as the code): status
+/// bit `k` set when counter `k` counts the payment, `out[k]` then its contribution's
+/// mantissa; `FALL_BACK` on overflow anywhere, and the counters are then asked one by one
+/// (which is how an overflow in a counter that does not count the payment is forgiven).
+/// Only for two to [`MAX_FUSED_COUNTERS`] counters that read nothing from outside the
+/// payment: then each one's contribution does not depend on the others'. `None` otherwise.
+pub(crate) fn generate_counters(
+    module: &mut JITModule,
+    bits: &mut super::SetBits,
+    index: usize,
+    c: &Campaign,
+    kinds: &[AttributeKind],
+) -> Result<Option<CountersCode>, JitError> {
+    let outside = |e: &Option<Expr>| e.as_ref().is_some_and(|e| e.reads_outside_payment(c));
+    if !(2..=MAX_FUSED_COUNTERS).contains(&c.counters.len())
+        || c.counters.iter().any(|k| outside(&k.filter) || outside(&k.sum))
+    {
+        return Ok(None);
+    }
+    let made = build(module, bits, &format!("counters_{index}"), kinds, |g, out| {
+        let mut counted = g.b.ins().iconst(types::I32, 0);
+        let mut scales = Vec::new();
+        for (k, counter) in c.counters.iter().enumerate() {
+            let holds = match &counter.filter {
+                Some(filter) => g.test(filter, c)?,
+                None => g.b.ins().iconst(types::I8, 1),
+            };
+            let (value, scale) = match &counter.sum {
+                None => (g.b.ins().iconst(types::I64, 1), 0),
+                Some(e) => g.number_or_zero(e, c)?,
+            };
+            g.b.ins().store(MemFlagsData::trusted(), value, out, i32::try_from(8 * k).ok()?);
+            let holds = g.b.ins().uextend(types::I32, holds);
+            let bit = g.b.ins().ishl_imm_u(holds, i64::try_from(k).ok()?);
+            counted = g.b.ins().bor(counted, bit);
+            scales.push(scale);
+        }
+        g.b.ins().return_(&[counted]);
+        Some(scales)
+    })?;
+    Ok(made.filter(|(_, slots, _)| slots.is_empty()).map(|(id, _, scales)| CountersCode { id, scales }))
+}
+
 impl Gen<'_> {
     /// Whether the tender at hand is part of the award's basis.
     fn tender_kept(&mut self, filter: Option<&Pred>, c: &Campaign) -> Option<Reg> {

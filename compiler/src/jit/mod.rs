@@ -35,7 +35,7 @@ use rust_decimal::Decimal;
 use crate::interp::{Interp, Pred, SymField, always_bool};
 use crate::ir::{BinaryOp, Campaign, CapScope, Expr, Field, Program, Rounding, Value};
 use crate::symbols::Sym;
-use crate::view::{Counters, PaymentView};
+use crate::view::{Counters, NoCounters, PaymentView};
 use crate::{CapValues, EvalError, Evaluator, Ineligible, Outcome};
 
 mod general;
@@ -241,6 +241,14 @@ struct SlotFill<'a> {
     values: *mut Slots,
 }
 
+/// Every counter's contribution of a campaign compiled into one function.
+#[derive(Clone, Debug)]
+struct FusedCounters {
+    function: GeneralFn,
+    /// By counter: the scale of its contribution.
+    scales: Vec<u32>,
+}
+
 /// The slots a general function reads, and after them the word of bits saying which are
 /// filled in: only that word is written before the code runs.
 type Slots = [std::mem::MaybeUninit<i64>; general::MAX_SLOTS + 1];
@@ -330,6 +338,8 @@ pub struct Jit {
     general: Vec<Option<GeneralAward>>,
     /// Per campaign and counter: the contribution's code.
     counters: Vec<Vec<Option<GeneralCounter>>>,
+    /// Per campaign: every counter's contribution in one function, where that compiles.
+    fused: Vec<Option<FusedCounters>>,
     /// The bits of the symbols set tests name, for flattening payments.
     bits: SetBits,
     /// This JIT's number, kept in the payments it flattens: another JIT's bits differ.
@@ -654,6 +664,7 @@ impl Jit {
         let mut ids = Vec::new();
         let mut general_ids = Vec::new();
         let mut counter_ids = Vec::new();
+        let mut fused_ids = Vec::new();
         let mut bits = SetBits::default();
         // This JIT's number, kept in the payments it flattens (the loop over many payments
         // checks it in native code).
@@ -668,6 +679,7 @@ impl Jit {
                     .map(|k| general::generate_counter(&mut module, &mut bits, index, k, c, &kinds))
                     .collect::<Result<Vec<_>, _>>()?,
             );
+            fused_ids.push(general::generate_counters(&mut module, &mut bits, index, c, &kinds)?);
             let Some(shape) = shape(&program, &interp, index) else {
                 ids.push(None);
                 let preds = interp.preds.get(index).ok_or_else(|| JitError("no such campaign".into()))?;
@@ -749,7 +761,11 @@ impl Jit {
                     .collect()
             })
             .collect();
-        Ok(Jit { interp, compiled, general, counters, bits, origin, _code: Code(module) })
+        let fused = fused_ids
+            .into_iter()
+            .map(|made| made.map(|m| FusedCounters { function: general_fn(m.id), scales: m.scales }))
+            .collect();
+        Ok(Jit { interp, compiled, general, counters, fused, bits, origin, _code: Code(module) })
     }
 
     /// The form compiled code reads of a payment: made once, it serves every campaign (attach
@@ -1053,6 +1069,33 @@ impl crate::PaymentParts for JitParts<'_, '_> {
 
     fn award(&mut self, index: usize, counters: &dyn Counters, out: &mut Outcome) -> Result<(), EvalError> {
         self.jit.award(index, &mut self.ready, counters, out)
+    }
+
+    fn all_contributions(
+        &mut self,
+        index: usize,
+        campaign: &crate::ir::Campaign,
+        contributions: &mut Vec<crate::view::Contribution>,
+    ) -> bool {
+        let Some(Some(code)) = self.jit.fused.get(index) else { return false };
+        // The fused counters read no slot, so no counter either.
+        let Some((counted, values)) = self.jit.run_general::<{ general::MAX_FUSED_COUNTERS }>(
+            index,
+            code.function,
+            &[],
+            &mut self.ready,
+            &NoCounters,
+        ) else {
+            return false;
+        };
+        for (k, (value, scale)) in values.iter().zip(&code.scales).enumerate() {
+            if counted & 1 << k != 0 {
+                let key = self.ready.clock.counter_key(campaign, k);
+                let value = decimal(*value, *scale);
+                contributions.push(crate::view::Contribution { campaign: index, counter: k, key, value });
+            }
+        }
+        true
     }
 }
 
@@ -2429,10 +2472,11 @@ mod coverage_tests {
         assert_eq!(simple, ["ama-toku-4", "amazon-dpoint", "aupay-amazon-2026", "cashless-reduction-2019"]);
         assert_eq!(general, ["paypay-step"]);
         assert_eq!(jit.compiled_campaigns(), 5);
-        // PayPay Step's two counters compile too.
+        // PayPay Step's two counters compile too, each alone and both in one function.
         let step = program.campaigns.iter().position(|c| c.id == "paypay-step").unwrap_or(usize::MAX);
         assert!(jit.counters[step].iter().all(Option::is_some));
         assert_eq!(jit.counters[step].len(), 2);
+        assert_eq!(jit.fused[step].as_ref().map(|f| f.scales.len()), Some(2));
     }
 }
 
