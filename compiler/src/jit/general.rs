@@ -55,6 +55,13 @@ pub(crate) enum Slot {
     Counter { counter: u32, window: Option<i64> },
 }
 
+/// What generated code keeps once computed, per scope (see `Gen::lets`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Named {
+    Let(u32),
+    Basis(u32),
+}
+
 /// A value in generated code; `present` is `None` when it is always present.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum V {
@@ -561,13 +568,27 @@ impl Gen<'_> {
         }
     }
 
+    /// Basis `i`: its tenders summed (at most `first N` of them).
+    fn basis(&mut self, i: usize, c: &Campaign) -> Option<V> {
+        let basis = c.bases.get(i)?;
+        let mut total = self.sum_tenders(|g| match &basis.tenders {
+            Some(filter) => g.test(filter, c),
+            None => Some(g.b.ins().iconst(types::I8, 1)),
+        })?;
+        if let Some(first) = basis.first {
+            let first = self.b.ins().iconst(types::I64, super::scaled(first)?);
+            total = self.b.ins().smin(total, first);
+        }
+        Some(V::Num { m: total, scale: SCALE, present: None })
+    }
+
     /// A value, as `Ctx::eval` computes it.
     fn val(&mut self, e: &Expr, c: &Campaign) -> Option<V> {
         match e {
             Expr::Const(v) => self.constant(v),
             Expr::Field(f) => self.field(*f),
             Expr::Let(i) => {
-                let key = (*i, self.window);
+                let key = (Named::Let(*i), self.window);
                 if let Some(v) = self.lets.iter().rev().find_map(|scope| scope.get(&key)) {
                     return Some(*v);
                 }
@@ -577,16 +598,15 @@ impl Gen<'_> {
             }
             Expr::Table(i) => self.table(*i as usize, c),
             Expr::Basis(i) => {
-                let basis = c.bases.get(*i as usize)?;
-                let mut total = self.sum_tenders(|g| match &basis.tenders {
-                    Some(filter) => g.test(filter, c),
-                    None => Some(g.b.ins().iconst(types::I8, 1)),
-                })?;
-                if let Some(first) = basis.first {
-                    let first = self.b.ins().iconst(types::I64, super::scaled(first)?);
-                    total = self.b.ins().smin(total, first);
+                // A basis is a loop over the tenders: summed once where it is read again
+                // (the counters of `generate_counters` read the same one).
+                let key = (Named::Basis(*i), self.window);
+                if let Some(v) = self.lets.iter().rev().find_map(|scope| scope.get(&key)) {
+                    return Some(*v);
                 }
-                Some(V::Num { m: total, scale: SCALE, present: None })
+                let v = self.basis(*i as usize, c)?;
+                self.lets.last_mut()?.insert(key, v);
+                Some(v)
             }
             Expr::Counter(i) => {
                 let window = match c.counters.get(*i as usize)?.scope {

@@ -1574,8 +1574,9 @@ struct Gen<'a> {
     slots: Vec<general::Slot>,
     /// The `last month` window counters are read through, inside one.
     window: Option<i64>,
-    /// `let` values computed so far, innermost scope last (a tender loop opens a scope).
-    lets: Vec<std::collections::HashMap<(u32, Option<i64>), general::V>>,
+    /// `let` and basis values computed so far (with the window they were computed in),
+    /// innermost scope last (a tender loop or a branch opens a scope).
+    lets: Vec<std::collections::HashMap<(general::Named, Option<i64>), general::V>>,
     /// The kind of each account attribute.
     kinds: Vec<crate::ir::AttributeKind>,
     /// The bits of set symbols, handed out as set tests are generated.
