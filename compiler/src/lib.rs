@@ -239,7 +239,9 @@ impl<E: Evaluator + ?Sized> PaymentParts for ByParts<'_, '_, E> {
 /// The order of a payment's evaluation, the same for every evaluator: counting comes first
 /// and does not depend on the awards (S4.8); a payment's counters count it only inside their
 /// campaign's period, each against the account's counters plus what the payment added before
-/// it; then every campaign, against the counters with all of it added.
+/// it; then every campaign, against the counters with all of it added (a campaign whose
+/// period the payment is outside of gives `OutsidePeriod` without asking the evaluator, as
+/// each evaluator would answer).
 pub(crate) fn evaluate_in_order(
     program: &ir::Program,
     at: ir::Nanos,
@@ -263,7 +265,14 @@ pub(crate) fn evaluate_in_order(
     }
     outcomes.resize_with(program.campaigns.len(), Outcome::default);
     let overlay = view::Overlay { base: counters, added: contributions };
-    for (ci, outcome) in outcomes.iter_mut().enumerate() {
+    for (ci, (c, outcome)) in program.campaigns.iter().zip(outcomes.iter_mut()).enumerate() {
+        // The period first, as every evaluator decides it: in a stream most payments fall
+        // outside some campaign's period, and those cost no call.
+        if !c.in_period(at) {
+            outcome.reset();
+            outcome.ineligible = Some(Ineligible::OutsidePeriod);
+            continue;
+        }
         parts.award(ci, &overlay, outcome)?;
     }
     Ok(())

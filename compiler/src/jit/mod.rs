@@ -684,10 +684,13 @@ impl Jit {
                 ids.push(None);
                 let preds = interp.preds.get(index).ok_or_else(|| JitError("no such campaign".into()))?;
                 let award = general::generate_award(&mut module, &mut bits, index, c, preds, &kinds)?;
-                // The leading conditions that need no slots, checked before any is filled.
+                // The leading conditions that need no slots, checked before any is filled:
+                // the award's code computes every condition before it decides, so a payment
+                // a leading one rules out would read the slots of a later one. Needless when
+                // every condition is such (slots are filled only when the code gets to one).
                 let leading = preds.0.iter().take_while(|p| pred_compiles(p, false, c)).count();
                 let precheck = match &award {
-                    Some(_) => Some(generate_status(
+                    Some(_) if leading < preds.0.len() => Some(generate_status(
                         &mut module,
                         &mut bits,
                         &format!("precheck_{index}"),
@@ -695,7 +698,7 @@ impl Jit {
                         &preds.0[..leading],
                         GO_ON,
                     )?),
-                    None => None,
+                    _ => None,
                 };
                 general_ids.push(award.map(|a| (a, precheck)));
                 continue;
@@ -906,14 +909,8 @@ impl Jit {
         counters: &dyn Counters,
         out: &mut Outcome,
     ) -> Result<(), EvalError> {
-        // The period first, as the interpreter decides it: a campaign that has not started or
-        // has ended costs no call into native code (in a stream, most payments of a program
-        // fall outside some campaign's period).
-        if self.interp.program().campaigns.get(index).is_some_and(|c| !c.in_period(payment.view.at)) {
-            out.reset();
-            out.ineligible = Some(Ineligible::OutsidePeriod);
-            return Ok(());
-        }
+        // The period is checked by the code (and, for a whole payment, by
+        // `evaluate_in_order` before any call).
         let Some(Some(compiled)) = self.compiled.get(index) else {
             if let Some(Some(code)) = self.general.get(index)
                 && let Some((status, results)) = self.general_award(index, code, payment, counters)
