@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use camp_compiler::ir::{Campaign, Program};
 use camp_compiler::view::{Counters, PaymentView};
-use camp_compiler::{Evaluator, Ineligible};
+use camp_compiler::{Evaluator, Ineligible, Outcome};
 use rust_decimal::Decimal;
 
 use crate::Candidate;
@@ -118,8 +118,7 @@ fn zone_name(zone: camp_compiler::ir::Zone) -> String {
 
 /// The short reason on an award entry. Written piece by piece into one allocation: it is
 /// made for every award, and `format!` with its growing string was a fifth of settling one.
-pub(crate) fn award_reason(c: &Campaign, cand: &Candidate) -> String {
-    let o = &cand.outcome;
+pub(crate) fn award_reason(c: &Campaign, cand: &Candidate, o: &Outcome) -> String {
     let mut reason = String::with_capacity(96);
     if !c.award.is_rate {
         push_display(&mut reason, o.uncapped);
@@ -165,13 +164,20 @@ pub(crate) fn refund_reason(c: &Campaign, verb: &str, void: bool, refund: Decima
     }
 }
 
+/// What settling a payment decided, for its explanation: each campaign's candidate award and
+/// the evaluator's outcome it came from, both by campaign.
+pub(crate) struct Decided<'a> {
+    pub(crate) candidates: &'a [Candidate],
+    pub(crate) outcomes: &'a [Outcome],
+}
+
 /// The full explanation of one payment, campaign by campaign.
 pub(crate) fn payment(
     program: &Program,
     account: &Account,
     payment: &Payment,
     view: &PaymentView<'_>,
-    candidates: &[Candidate],
+    decided: Decided<'_>,
     evaluator: &dyn Evaluator,
     counters: &dyn Counters,
 ) -> String {
@@ -190,10 +196,9 @@ pub(crate) fn payment(
     let tenders: Vec<String> =
         payment.event.tenders.iter().map(|t| format!("{} {}", t.method, t.amount.normalize())).collect();
     let _ = writeln!(out, "  tenders: {}", tenders.join(", "));
-    for cand in candidates {
+    for (cand, o) in decided.candidates.iter().zip(decided.outcomes) {
         let c = &program.campaigns[cand.campaign];
         let _ = writeln!(out, "\n{} ({}), {}", c.id, c.source, c.title);
-        let o = &cand.outcome;
         match o.ineligible {
             Some(Ineligible::OutsidePeriod) => {
                 let _ = writeln!(out, "  nothing: the payment is outside the campaign's period");

@@ -163,8 +163,8 @@ pub struct Changes {
 /// A campaign's candidate award for one payment, on its way through caps and stacking.
 #[derive(Clone, Debug)]
 struct Candidate {
+    /// The campaign, and its outcome's index in [`Settlement::outcomes`].
     campaign: usize,
-    outcome: Outcome,
     enrolled: bool,
     /// Points after the account's caps.
     capped: Decimal,
@@ -639,6 +639,9 @@ struct Scratch {
     evaluated: PaymentOutcome,
     interned: Interned,
     flat: camp_compiler::jit::FlatPayment,
+    /// The last settlement's candidates, cleared: lent to the next one, so that settling
+    /// allocates no list of them.
+    candidates: Vec<Candidate>,
 }
 
 /// Everything a payment changes when it counts and earns, computed before anything is
@@ -646,6 +649,9 @@ struct Scratch {
 struct Settlement {
     cause: Id,
     contributions: Vec<Contribution>,
+    /// Every campaign's outcome, by campaign: the evaluator's, moved out of the scratch space
+    /// (and moved back once committed) rather than copied into each candidate.
+    outcomes: Vec<Outcome>,
     candidates: Vec<Candidate>,
     explanation: Option<String>,
 }
@@ -675,7 +681,7 @@ impl Runtime {
     ) -> Result<Settlement, Reject> {
         let program = Arc::clone(self.program());
         let account = self.accounts.get(account_id).unwrap_or_else(|| no_account());
-        let Scratch { evaluated, interned, flat } = scratch;
+        let Scratch { evaluated, interned, flat, candidates } = scratch;
         account.attributes_into(payment.at, program.attributes.len(), &mut interned.attributes);
         interned.fill(&payment.event, &program.symbols);
         let interned = &*interned;
@@ -698,8 +704,9 @@ impl Runtime {
             })
             .collect();
         let overlay = view::Overlay { base: account, added };
-        let mut candidates = Vec::with_capacity(outcomes.len());
-        for ((ci, c), outcome) in program.campaigns.iter().enumerate().zip(outcomes.iter().cloned()) {
+        let mut candidates = std::mem::take(candidates);
+        candidates.clear();
+        for ((ci, c), outcome) in program.campaigns.iter().enumerate().zip(outcomes.iter()) {
             let enrolled = !c.entry_required || account.enrolled_at(&c.id).is_some_and(|at| at <= payment.at);
             let mut points = if outcome.ineligible.is_none() && enrolled { outcome.points } else { Decimal::ZERO };
             if let Some(cap) = outcome.caps.month {
@@ -708,13 +715,15 @@ impl Runtime {
             if let Some(cap) = outcome.caps.period {
                 points = points.min((cap - account.used(ci, PERIOD)).max(Decimal::ZERO));
             }
-            candidates.push(Candidate { campaign: ci, outcome, enrolled, capped: points, points, stacking: None });
+            candidates.push(Candidate { campaign: ci, enrolled, capped: points, points, stacking: None });
         }
         stack(&program, &mut candidates, payment.original);
         let explanation = self.explain.contains_key(&*payment.id).then(|| {
-            explain::payment(&program, account, payment, &view, &candidates, self.evaluator.as_ref(), &overlay)
+            let decided = explain::Decided { candidates: &candidates, outcomes };
+            explain::payment(&program, account, payment, &view, decided, self.evaluator.as_ref(), &overlay)
         });
-        Ok(Settlement { cause: Id::clone(cause), contributions, candidates, explanation })
+        let outcomes = std::mem::take(outcomes);
+        Ok(Settlement { cause: Id::clone(cause), contributions, outcomes, candidates, explanation })
     }
 
     fn commit_settlement(&mut self, account_id: &Id, payment_id: &Id, s: Settlement) -> Vec<Entry> {
@@ -748,7 +757,7 @@ impl Runtime {
                 unit: Id::clone(&texts.unit),
                 grant_on: grant::date(c, at),
                 source: Id::clone(&texts.source),
-                reason: explain::award_reason(c, cand),
+                reason: explain::award_reason(c, cand, &s.outcomes[cand.campaign]),
             });
         }
         if let Some(payment) = account.payments.get_mut(position) {
@@ -757,6 +766,11 @@ impl Runtime {
         }
         if let Some(text) = s.explanation {
             self.explain.insert(payment_id.to_string(), Some(text));
+        }
+        // The lists go back to the scratch space for the next settlement.
+        if let Some(scratch) = self.scratch.as_mut() {
+            scratch.evaluated.outcomes = s.outcomes;
+            scratch.candidates = s.candidates;
         }
         entries
     }
