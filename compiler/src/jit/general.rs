@@ -1,6 +1,7 @@
 //! Native code for campaigns beyond the simple shape of `shape`: any mix of `let`s, tables,
 //! counters read this month or `last month`, rates that differ by tender, `if`, `min`/`max`,
-//! arithmetic and every rounding mode; and the counters' contributions.
+//! arithmetic and every rounding mode; and the counters' contributions, one by one or all of a
+//! campaign's in one function.
 //!
 //! Values are typed when compiling ([`V`]): a yes/no is an `i8`; a number is an `i64`
 //! mantissa at a scale known when compiling (so `0.5%` is 5 at scale 3), with a register
