@@ -296,12 +296,7 @@ mod tests {
     #[test]
     fn plain_writes_what_normalize_and_display_write() {
         let mut state = 0x9E37_79B9_7F4A_7C15_u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = || crate::synthetic::next(&mut state);
         let mut values: Vec<Decimal> =
             [0i64, 1, -1, 10, -10, 100, 5, -5, 1_000_000_000_000_000_000, i64::MAX, i64::MIN]
                 .iter()

@@ -562,12 +562,7 @@ mod tests {
     fn members_are_sorted_by_key_with_the_last_value_of_each() {
         let keys = ["a", "ab", "abc", "b", "ba", "", "amount", "account", "at", "é", "Z"];
         let mut state = 0x2545_F491_4F6C_DD1D_u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = || crate::synthetic::next(&mut state);
         for _ in 0..2_000 {
             let n = (next() % (SMALL_OBJECT as u64 + 4)) as usize;
             let members: Vec<(Cow<'_, str>, Raw<'_>)> = (0..n)

@@ -3,17 +3,21 @@
 //! tenders; refunds, cancels, account and entry events), for benchmarks, load tests and crash
 //! tests. Not a model of any real traffic.
 
+/// A small deterministic generator (xorshift): the next number of the sequence `state` is at
+/// (never 0 when `state` starts other than 0). For the stream here and for tests.
+pub(crate) fn next(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
 /// `events` events over `accounts` accounts from a seed: 90% payments, 6% refunds and
 /// cancels (of earlier payments, by their owners), 4% account and entry events, spread over
 /// February to May 2026 in time order. The same arguments give the same lines.
 pub fn stream(events: usize, accounts: u64, seed: u64) -> impl Iterator<Item = String> {
     let mut state: u64 = seed | 1;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut next = move || next(&mut state);
     let accounts = accounts.max(1);
     let start = 1_769_871_600i64; // 2026-02-01T00:00:00+09:00
     let step = (120 * 86_400) / events.max(1) as i64;
