@@ -281,7 +281,7 @@ extern "C" fn fill_slot(fill: *mut SlotFill<'_>, slot: i64) -> i32 {
 struct GeneralAward {
     function: GeneralFn,
     /// The period, the currency and the leading conditions that need no slots: `GO_ON`
-    /// when they hold.
+    /// when they hold. Only for campaigns with a condition that needs one.
     precheck: Option<StatusFn>,
     slots: Vec<general::Slot>,
     value_scale: u32,
@@ -1032,8 +1032,9 @@ impl Jit {
         // within its tender array; the code reads only its fields (attributes by index below
         // `MAX_ATTRIBUTES`, which `new` ensures), at most `general::MAX_SLOTS` slots and the
         // bits after them (it fails to generate with more), and writes at most `N` `i64`s:
-        // callers pass 8 for an award's code, 1 for a counter's (see `general`). It hands
-        // `fill` only to `fill_slot`, which is sound for it (see there).
+        // callers pass 8 for an award's code, `MAX_FUSED_COUNTERS` for a campaign's counters
+        // together (one each, and `generate_counters` takes no more), 1 for a counter's (see
+        // `general`). It hands `fill` only to `fill_slot`, which is sound for it (see there).
         let status = unsafe { function(payment.flat, results.as_mut_ptr(), values.cast::<i64>(), &mut fill) };
         // `FALL_BACK` (or any other negative status, which no function returns): the
         // interpreter answers.
