@@ -105,17 +105,18 @@ pub fn month_of_local(local: i128) -> MonthKey {
             // (the payment's, the windows' shifted ones) many times over: the last few days'
             // months are kept, by day.
             let slot = usize::try_from(days.rem_euclid(DAY_MONTHS as i64)).unwrap_or(0);
-            DAY_MONTH.with(|kept| {
-                let Some(kept) = kept.get(slot) else { return civil_month(days) };
-                if let Some((day, month)) = kept.get()
-                    && day == days
-                {
-                    return month;
+            let mut kept = DAY_MONTH.get();
+            match kept.get(slot) {
+                Some(&(day, month)) if day == days => month,
+                _ => {
+                    let month = civil_month(days);
+                    if let Some(entry) = kept.get_mut(slot) {
+                        *entry = (days, month);
+                        DAY_MONTH.set(kept);
+                    }
+                    month
                 }
-                let month = civil_month(days);
-                kept.set(Some((days, month)));
-                month
-            })
+            }
         }
         None => {
             if local < 0 {
@@ -132,8 +133,9 @@ const DAY_MONTHS: usize = 4;
 
 thread_local! {
     /// The months of the last days asked for, each in the slot its day number picks.
-    static DAY_MONTH: [std::cell::Cell<Option<(i64, MonthKey)>>; DAY_MONTHS] =
-        const { [const { std::cell::Cell::new(None) }; DAY_MONTHS] };
+    /// (No day number is `i64::MIN`: `day_of_local` keeps them within 2^40.)
+    static DAY_MONTH: std::cell::Cell<[(i64, MonthKey); DAY_MONTHS]> =
+        const { std::cell::Cell::new([(i64::MIN, 0); DAY_MONTHS]) };
 }
 
 /// The day number of a local time and the nanoseconds into that day, in 64-bit arithmetic
