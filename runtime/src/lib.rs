@@ -202,9 +202,20 @@ impl Default for Fnv1a {
 
 impl Hasher for Fnv1a {
     fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        // Byte by byte, as FNV-1a is defined; four to a step, which leaves the loop's own
+        // instructions to every fourth byte (each event's content goes through here).
+        const PRIME: u64 = 0x0100_0000_01b3;
+        let mut hash = self.0;
+        let mut fours = bytes.chunks_exact(4);
+        for four in &mut fours {
+            for b in four {
+                hash = (hash ^ u64::from(*b)).wrapping_mul(PRIME);
+            }
         }
+        for b in fours.remainder() {
+            hash = (hash ^ u64::from(*b)).wrapping_mul(PRIME);
+        }
+        self.0 = hash;
     }
 
     fn write_usize(&mut self, n: usize) {
