@@ -2403,6 +2403,44 @@ mod kernel_tests {
         }
     }
 
+    /// A campaign's counters computed together overflow where one of them would: the payment
+    /// is counted one counter at a time then, and each gives the interpreter's contribution
+    /// (the one that overflows through the interpreter), whether it counts the payment or not.
+    #[test]
+    fn counters_computed_together_fall_back_one_by_one_on_overflow() {
+        let text = "campaign c {\n  title \"c\"\n  period 2026-01-01 to 2026-12-31 in Asia/Tokyo\n  unit point = 1 JPY\n  \
+                    counter n = count payments where amount >= 300 JPY per month\n  \
+                    counter huge = sum amount * 1000000000000 per month\n  \
+                    counter small = sum amount per period\n  \
+                    award 1%\n}\n";
+        let checked = camp_lang::check_sources(&[text]);
+        assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+        let program = Arc::new(
+            crate::lower(&checked.program, &[crate::SourceFile { name: "fused", text }])
+                .unwrap_or_else(|e| panic!("{e}")),
+        );
+        let jit = Jit::new(program.clone()).unwrap_or_else(|e| panic!("{e}"));
+        let interp = Interp::new(program.clone());
+        assert!(jit.fused.first().is_some_and(Option::is_some), "the three counters compile together");
+        let sym = |s: &str| program.symbols.get(s).unwrap_or(Sym(crate::symbols::FIRST_UNNAMED));
+        let attributes = vec![Value::Absent; program.attributes.len()];
+        // 100 JPY (n does not count it), 5,000 JPY, and 20,000,000 JPY, whose `huge` part
+        // (2 × 10^19 JPY) is past an `i64` at four places.
+        for amount in [100, 5_000, 20_000_000] {
+            let tenders =
+                [TenderView { method: sym("cash"), amount: Decimal::from(amount), installments: Decimal::ONE }];
+            let view = crate::test_support::paypay_payment(&program, Decimal::from(amount), &[], &tenders, &attributes);
+            let (mut expected, mut got) = (crate::PaymentOutcome::default(), crate::PaymentOutcome::default());
+            assert_eq!(
+                jit.evaluate_payment(&view, &NoCounters, &mut got),
+                interp.evaluate_payment(&view, &NoCounters, &mut expected),
+                "{amount}"
+            );
+            assert_eq!(got, expected, "{amount}");
+            assert_eq!(got.contributions.len(), if amount >= 300 { 3 } else { 2 }, "{amount}");
+        }
+    }
+
     #[test]
     fn tags_beyond_the_bits_of_a_flat_payment_are_still_answered_exactly() {
         // 70 campaigns, each asking for its own tag: 63 get a bit, the rest are tested through
