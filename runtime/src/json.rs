@@ -232,13 +232,35 @@ impl<'a> Fast<'a> {
         (self.depth <= FAST_DEPTH).then_some(())
     }
 
+    /// Out of the object or array when the next byte (after space) is its `close`; the
+    /// twin of [`Fast::enter`].
+    fn leave_at(&mut self, close: u8) -> bool {
+        self.space();
+        let closing = self.peek() == Some(close);
+        if closing {
+            self.at += 1;
+            self.depth -= 1;
+        }
+        closing
+    }
+
+    /// After a member or an item: out at `close` (`true`), or past a comma (`false`);
+    /// `None` at anything else.
+    fn after_element(&mut self, close: u8) -> Option<bool> {
+        if self.leave_at(close) {
+            return Some(true);
+        }
+        if self.peek()? != b',' {
+            return None;
+        }
+        self.at += 1;
+        Some(false)
+    }
+
     fn object(&mut self) -> Option<Raw<'a>> {
         self.enter()?;
         let mut members = Vec::with_capacity(8);
-        self.space();
-        if self.peek() == Some(b'}') {
-            self.at += 1;
-            self.depth -= 1;
+        if self.leave_at(b'}') {
             return Some(Raw::Object(members));
         }
         loop {
@@ -258,39 +280,24 @@ impl<'a> Fast<'a> {
             self.at += 1;
             let value = self.value()?;
             members.push((key, value));
-            self.space();
-            match self.peek()? {
-                b',' => self.at += 1,
-                b'}' => break,
-                _ => return None,
+            if self.after_element(b'}')? {
+                return Some(Raw::Object(members));
             }
         }
-        self.at += 1;
-        self.depth -= 1;
-        Some(Raw::Object(members))
     }
 
     fn array(&mut self) -> Option<Raw<'a>> {
         self.enter()?;
         let mut items = Vec::new();
-        self.space();
-        if self.peek() == Some(b']') {
-            self.at += 1;
-            self.depth -= 1;
+        if self.leave_at(b']') {
             return Some(Raw::Array(items));
         }
         loop {
             items.push(self.value()?);
-            self.space();
-            match self.peek()? {
-                b',' => self.at += 1,
-                b']' => break,
-                _ => return None,
+            if self.after_element(b']')? {
+                return Some(Raw::Array(items));
             }
         }
-        self.at += 1;
-        self.depth -= 1;
-        Some(Raw::Array(items))
     }
 
     /// Moves to the next byte a string cannot hold as it is (`"`, `\\` or a control).
