@@ -134,7 +134,7 @@ impl CounterRef {
         match c.counters.get(self.counter as usize).map(|k| k.scope) {
             Some(crate::ir::CounterScope::Month) => match self.window {
                 Some(offset) => time::count_period_for_local(local.get(), offset),
-                None => time::month_of_local(local.get()),
+                None => time::month_of(local.at(), local.zone()),
             },
             _ => 0,
         }

@@ -36,23 +36,29 @@ thread_local! {
 /// last instant: time zones change their offset at most a few times a year, never twice
 /// within one day.
 fn utc_offset(at: Nanos, tz: chrono_tz::Tz) -> i32 {
+    utc_offset_and_day(at, tz).0
+}
+
+/// [`utc_offset`], and the UTC day of `at` (as `[first, last]` instants) when the offset held
+/// all of it.
+fn utc_offset_and_day(at: Nanos, tz: chrono_tz::Tz) -> (i32, Option<(Nanos, Nanos)>) {
     use chrono::Offset;
     let lookup = |at: Nanos| tz.offset_from_utc_datetime(&utc(at).naive_utc()).fix().local_minus_utc();
     let day = at.div_euclid(NANOS_PER_DAY);
+    let first = day.saturating_mul(NANOS_PER_DAY);
+    let last = first.saturating_add(NANOS_PER_DAY - 1);
     if let Some((z, d, offset)) = DAY_OFFSET.get()
         && z == tz
         && d == day
     {
-        return offset;
+        return (offset, Some((first, last)));
     }
-    let first = day.saturating_mul(NANOS_PER_DAY);
-    let last = first.saturating_add(NANOS_PER_DAY - 1);
     let offset = lookup(first);
     if lookup(last) == offset {
         DAY_OFFSET.set(Some((tz, day, offset)));
-        offset
+        (offset, Some((first, last)))
     } else {
-        lookup(at)
+        (lookup(at), None)
     }
 }
 
@@ -81,9 +87,37 @@ pub fn month_first_day(key: MonthKey) -> NaiveDate {
     NaiveDate::from_ymd_opt(year, month, 1).unwrap_or_default()
 }
 
-/// The calendar month of `at` in `zone`.
+/// The calendar month of `at` in `zone`: [`month_of_local`] of its [`local_nanos`].
 pub fn month_of(at: Nanos, zone: Zone) -> MonthKey {
-    month_of_local(local_nanos(at, zone))
+    if let Some((z, first, last, month)) = MONTH_SPAN.get()
+        && first <= at
+        && at <= last
+        && z == zone
+    {
+        return month;
+    }
+    let (offset, steady) = match zone {
+        Zone::Named(tz) => utc_offset_and_day(at, tz),
+        Zone::Fixed(offset) => (offset.local_minus_utc(), Some((Nanos::MIN, Nanos::MAX))),
+    };
+    let local = i128::from(at) + i128::from(offset) * 1_000_000_000;
+    let month = month_of_local(local);
+    // The local day of `at`, in UTC, where the offset held all along: its month is this one.
+    if let (Some((steady_first, steady_last)), Some((_, into_day))) = (steady, day_of_local(local))
+        && let Some(day_first) = at.checked_sub(into_day)
+    {
+        let day_last = day_first.saturating_add(NANOS_PER_DAY - 1);
+        MONTH_SPAN.set(Some((zone, day_first.max(steady_first), day_last.min(steady_last), month)));
+    }
+    month
+}
+
+thread_local! {
+    /// The UTC instants `[first, last]` last found to lie in one local day of a zone, and
+    /// that day's month: payments come in time order, and a payment's campaigns, counters
+    /// and caps each ask for its month.
+    static MONTH_SPAN: std::cell::Cell<Option<(Zone, Nanos, Nanos, MonthKey)>> =
+        const { std::cell::Cell::new(None) };
 }
 
 /// `at` as nanoseconds since 1970-01-01T00:00 local time in `zone` (wide enough for any
@@ -242,6 +276,7 @@ mod tests {
         ];
         let start = nanos(chrono::DateTime::parse_from_rfc3339("2025-01-01T00:00:00Z").unwrap_or_default().to_utc());
         let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        let fixed = chrono::FixedOffset::east_opt(-5 * 3600).expect("a valid offset");
         for tz in zones {
             // In order, every 7 minutes for two years, then at random.
             let ordered = (0..150_000i64).map(|i| start + i * 7 * 60 * 1_000_000_000);
@@ -256,6 +291,10 @@ mod tests {
                 assert_eq!(local(at, Zone::Named(tz)), expected, "{tz} at {at}");
                 let n = local_nanos(at, Zone::Named(tz));
                 assert_eq!(month_of_local(n), month_key(expected.date()), "{tz} at {at}");
+                assert_eq!(month_of(at, Zone::Named(tz)), month_key(expected.date()), "{tz} at {at}");
+                // A fixed zone in between keeps neither's month for the other.
+                let in_fixed = utc(at).with_timezone(&fixed).naive_local();
+                assert_eq!(month_of(at, Zone::Fixed(fixed)), month_key(in_fixed.date()), "-05:00 at {at}");
                 let (weekday, hour) = weekday_and_hour_of_local(n);
                 assert_eq!(weekday, expected.weekday().num_days_from_monday());
                 assert_eq!(hour, expected.hour());

@@ -1136,7 +1136,7 @@ impl Clock {
 
     fn month(&mut self) -> crate::time::MonthKey {
         let Clock { local, month, .. } = self;
-        *month.get_or_insert_with(|| crate::time::month_of_local(local.get()))
+        *month.get_or_insert_with(|| crate::time::month_of(local.at(), local.zone()))
     }
 
     /// This clock, moved to `zone` (forgetting what it knew) if it was in another.
