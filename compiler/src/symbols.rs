@@ -68,6 +68,8 @@ impl std::hash::Hasher for QuickHasher {
 pub struct Symbols {
     ids: HashMap<String, Sym, std::hash::BuildHasherDefault<QuickHasher>>,
     names: Vec<String>,
+    /// The texts of at most [`SHORT`] bytes again, for [`Symbols::get`].
+    short: ShortTexts,
 }
 
 /// Texts of an event that no campaign names get symbols from here up, numbered per event
@@ -83,11 +85,25 @@ impl Symbols {
         let sym = Sym(u32::try_from(self.names.len()).unwrap_or(FIRST_UNNAMED - 1));
         self.ids.insert(text.to_string(), sym);
         self.names.push(text.to_string());
+        if let Some(key) = ShortKey::of(text) {
+            self.short.insert(key, sym);
+        }
         sym
     }
 
     /// The symbol of `text`, if a campaign names it.
+    #[inline]
     pub fn get(&self, text: &str) -> Option<Sym> {
+        match ShortKey::of(text) {
+            Some(key) => self.short.get(key),
+            None => self.get_long(text),
+        }
+    }
+
+    /// [`Symbols::get`] for a text longer than [`SHORT`] bytes (out of line, so that the
+    /// short texts' lookup stays small).
+    #[inline(never)]
+    fn get_long(&self, text: &str) -> Option<Sym> {
         self.ids.get(text).copied()
     }
 
@@ -97,19 +113,111 @@ impl Symbols {
     }
 }
 
+/// The longest text [`ShortTexts`] holds: an event's methods, currencies, channels and most
+/// of its merchants' names are shorter.
+const SHORT: usize = 16;
+
+/// A text of at most [`SHORT`] bytes as two words and its length, which together tell every
+/// such text apart: from eight bytes on, its first and last eight (overlapping when shorter
+/// than sixteen); from four, its first and last four; below that, its first, middle and
+/// last byte. Read with a few loads, compared with two, where comparing texts is a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ShortKey {
+    words: [u64; 2],
+    len: u32,
+}
+
+impl ShortKey {
+    fn of(text: &str) -> Option<ShortKey> {
+        let bytes = text.as_bytes();
+        let n = bytes.len();
+        let words = if let (Some(first), Some(last)) = (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
+            if n > SHORT {
+                return None;
+            }
+            [u64::from_le_bytes(*first), u64::from_le_bytes(*last)]
+        } else if let (Some(first), Some(last)) = (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) {
+            [u64::from(u32::from_le_bytes(*first)), u64::from(u32::from_le_bytes(*last))]
+        } else {
+            let at = |i: usize| u64::from(bytes.get(i).copied().unwrap_or(0));
+            [at(0) | at(n / 2) << 8 | at(n.wrapping_sub(1)) << 16, 0]
+        };
+        // `n` is at most 16 here.
+        Some(ShortKey { words, len: n as u32 })
+    }
+
+    /// Where the key's probe sequence starts in a table of 2^`bits` slots.
+    fn home(&self, bits: u32) -> usize {
+        let [a, b] = self.words;
+        let h = (a.rotate_left(29) ^ b ^ u64::from(self.len)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        // The high bits are the well-mixed ones; `bits` is at least 4.
+        (h >> (64 - bits)) as usize
+    }
+}
+
+/// The symbols of short texts, in an open-addressed table at most half full (so a probe
+/// always ends at an empty slot).
+#[derive(Clone, Debug, Default)]
+struct ShortTexts {
+    slots: Vec<Option<(ShortKey, Sym)>>,
+    bits: u32,
+    count: usize,
+}
+
+impl ShortTexts {
+    fn get(&self, key: ShortKey) -> Option<Sym> {
+        let mask = self.slots.len().wrapping_sub(1);
+        let mut i = key.home(self.bits);
+        loop {
+            match self.slots.get(i)? {
+                Some((k, sym)) if *k == key => return Some(*sym),
+                Some(_) => i = (i + 1) & mask,
+                None => return None,
+            }
+        }
+    }
+
+    /// Adds a key not in the table.
+    fn insert(&mut self, key: ShortKey, sym: Sym) {
+        if (self.count + 1) * 2 > self.slots.len() {
+            let old = std::mem::take(&mut self.slots);
+            self.bits = (self.bits + 1).max(4);
+            self.slots = vec![None; 1 << self.bits];
+            self.count = 0;
+            for (k, s) in old.into_iter().flatten() {
+                self.insert(k, s);
+            }
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = key.home(self.bits);
+        while let Some(Some(_)) = self.slots.get(i) {
+            i = (i + 1) & mask;
+        }
+        if let Some(slot) = self.slots.get_mut(i) {
+            *slot = Some((key, sym));
+            self.count += 1;
+        }
+    }
+}
+
 /// Interns the texts of one event: known texts get their campaign symbol, others a fresh
 /// symbol above [`FIRST_UNNAMED`], the same one for equal texts of the event (kept borrowed
-/// from the event, so that interning allocates nothing but this short list).
+/// from the event, the first few in place, so that interning most events allocates nothing).
 #[derive(Debug)]
 pub struct Interner<'a, 't> {
     symbols: &'a Symbols,
-    unnamed: Vec<&'t str>,
+    first: [&'t str; UNNAMED_IN_PLACE],
+    more: Vec<&'t str>,
+    unnamed: usize,
 }
+
+/// How many unnamed texts an [`Interner`] keeps without allocating.
+const UNNAMED_IN_PLACE: usize = 8;
 
 impl<'a, 't> Interner<'a, 't> {
     /// An interner over the program's symbols.
     pub fn new(symbols: &'a Symbols) -> Interner<'a, 't> {
-        Interner { symbols, unnamed: Vec::new() }
+        Interner { symbols, first: [""; UNNAMED_IN_PLACE], more: Vec::new(), unnamed: 0 }
     }
 
     /// The symbol of a text of the event.
@@ -117,11 +225,16 @@ impl<'a, 't> Interner<'a, 't> {
         if let Some(sym) = self.symbols.get(text) {
             return sym;
         }
-        let index = match self.unnamed.iter().position(|t| *t == text) {
+        let kept = self.first.iter().take(self.unnamed).chain(&self.more);
+        let index = match kept.into_iter().position(|t| *t == text) {
             Some(i) => i,
             None => {
-                self.unnamed.push(text);
-                self.unnamed.len() - 1
+                match self.first.get_mut(self.unnamed) {
+                    Some(slot) => *slot = text,
+                    None => self.more.push(text),
+                }
+                self.unnamed += 1;
+                self.unnamed - 1
             }
         };
         Sym(FIRST_UNNAMED + u32::try_from(index).unwrap_or(0))
@@ -144,6 +257,16 @@ mod tests {
         assert_eq!(interner.sym(&second), cafe, "equal texts, one symbol");
         let other = interner.sym("kyoto-cafe");
         assert_ne!(other, cafe);
+        // Past the texts kept in place, equal texts still get one symbol and others a new one.
+        let many: Vec<String> = (0..3 * UNNAMED_IN_PLACE).map(|i| format!("shop-{i}")).collect();
+        let first: Vec<Sym> = many.iter().map(|t| interner.sym(t)).collect();
+        let again: Vec<Sym> = many.iter().map(|t| interner.sym(t)).collect();
+        assert_eq!(first, again);
+        let mut distinct = first.clone();
+        distinct.extend([cafe, other]);
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), many.len() + 2);
         assert!(cafe.0 >= FIRST_UNNAMED && other.0 >= FIRST_UNNAMED && known.0 < FIRST_UNNAMED);
     }
 
@@ -159,6 +282,18 @@ mod tests {
         for (text, sym) in texts.iter().zip(&syms) {
             assert_eq!(symbols.get(text), Some(*sym), "{text:?}");
             assert_eq!(symbols.name(*sym), Some(text.as_str()));
+        }
+        // A text that differs from one of them in any one byte is none of them (unless it is
+        // one of the others): every byte of a short text is part of its key.
+        for text in &texts {
+            for i in 0..text.len() {
+                let mut other = text.clone().into_bytes();
+                other[i] = b'c';
+                let other = String::from_utf8(other).unwrap_or_default();
+                let expected = texts.iter().position(|t| *t == other).map(|i| syms[i]);
+                assert_eq!(symbols.get(&other), expected, "{other:?}");
+            }
+            assert_eq!(symbols.get(&format!("{text}c")), None);
         }
         let mut distinct = syms.clone();
         distinct.sort();
