@@ -132,11 +132,31 @@ pub(crate) struct Detached {
     pub counters: Vec<CounterValue>,
 }
 
-/// A payment's awards and contributions of campaigns the loaded program does not have.
+/// A payment's awards and contributions of campaigns the loaded program does not have: on
+/// the heap, and only when there are some (nearly every payment has none, and every payment
+/// kept in memory carries one of these).
 #[derive(Clone, Debug, Default, PartialEq)]
-pub(crate) struct DetachedPayment {
-    pub contributions: Vec<ContributionState>,
-    pub awards: Vec<AwardState>,
+pub(crate) struct DetachedPayment(Option<Box<DetachedParts>>);
+
+#[derive(Clone, Debug, Default, PartialEq)]
+struct DetachedParts {
+    contributions: Vec<ContributionState>,
+    awards: Vec<AwardState>,
+}
+
+impl DetachedPayment {
+    fn new(contributions: Vec<ContributionState>, awards: Vec<AwardState>) -> DetachedPayment {
+        let any = !contributions.is_empty() || !awards.is_empty();
+        DetachedPayment(any.then(|| Box::new(DetachedParts { contributions, awards })))
+    }
+
+    fn contributions(&self) -> &[ContributionState] {
+        self.0.as_ref().map_or(&[], |parts| &parts.contributions)
+    }
+
+    fn awards(&self) -> &[AwardState] {
+        self.0.as_ref().map_or(&[], |parts| &parts.awards)
+    }
 }
 
 /// Names for the program's indices, and indices for names.
@@ -219,7 +239,7 @@ pub(crate) fn payment_state(payment: &Payment, program: &Program) -> PaymentStat
                 value: c.value,
                 counts_payments: c.counts_payments,
             })
-            .chain(payment.detached.contributions.iter().cloned())
+            .chain(payment.detached.contributions().iter().cloned())
             .collect(),
         awards: payment
             .awards
@@ -234,7 +254,7 @@ pub(crate) fn payment_state(payment: &Payment, program: &Program) -> PaymentStat
                     .map(|&(k, key)| (names.counter(a.campaign, k as usize).to_string(), key))
                     .collect(),
             })
-            .chain(payment.detached.awards.iter().cloned())
+            .chain(payment.detached.awards().iter().cloned())
             .collect(),
     }
 }
@@ -261,7 +281,7 @@ pub(crate) fn restore(state: AccountState, payments: Vec<PaymentState>, program:
         }
     }
     for p in payments {
-        let mut detached = DetachedPayment::default();
+        let (mut detached_contributions, mut detached_awards) = (Vec::new(), Vec::new());
         let mut contributions = Vec::new();
         for c in p.contributions {
             match names.counter_index(&c.campaign, &c.counter) {
@@ -272,13 +292,13 @@ pub(crate) fn restore(state: AccountState, payments: Vec<PaymentState>, program:
                     value: c.value,
                     counts_payments: c.counts_payments,
                 }),
-                None => detached.contributions.push(c),
+                None => detached_contributions.push(c),
             }
         }
         let mut awards = Vec::new();
         for a in p.awards {
             let Some(campaign) = names.campaign_index(&a.campaign) else {
-                detached.awards.push(a);
+                detached_awards.push(a);
                 continue;
             };
             let reads = a
@@ -301,7 +321,7 @@ pub(crate) fn restore(state: AccountState, payments: Vec<PaymentState>, program:
             event: std::sync::Arc::new(p.event),
             contributions,
             awards,
-            detached,
+            detached: DetachedPayment::new(detached_contributions, detached_awards),
         });
     }
     account

@@ -72,3 +72,16 @@ fn a_reload_of_the_same_campaigns_changes_no_award() {
     assert_eq!(got, expected);
     assert_eq!(ama_points(&got), 3000, "the period cap");
 }
+
+#[test]
+fn an_award_of_a_campaign_removed_and_brought_back_is_still_taken_back_by_a_refund() {
+    let mut rt = common::seeds();
+    let awarded = rt.process_line(1, &ama_payment(0));
+    assert_eq!(ama_points(&awarded), 1000);
+    // Away, the payment's award belongs to no loaded campaign; back, it is the payment's again.
+    reload(&mut rt, &seed_files(Some("paypay-step.camp")));
+    reload(&mut rt, &seed_files(None));
+    let cancel = json!({"type":"cancel","id":"c0","account":"u","at":"2026-02-05T10:00:00+09:00","payment":"p0"});
+    let taken = rt.process_line(2, &cancel.to_string());
+    assert_eq!(ama_points(&taken), -1000, "{taken:?}");
+}
