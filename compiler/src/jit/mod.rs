@@ -1381,20 +1381,22 @@ fn generate(
         let body = b.create_block();
         let next = b.create_block();
         let done = b.create_block();
-        b.append_block_param(header, types::I64);
-        let zero = b.ins().iconst(types::I64, 0);
-        b.ins().jump(header, &[zero.into()]);
+        // The loop walks a pointer to the payment and one to its record (no index to
+        // multiply), until the payments' end.
+        let stride = |size: usize| i64::try_from(size).map_err(jit_error);
+        let (payment_size, record_size) =
+            (stride(std::mem::size_of::<FlatPayment>())?, stride(std::mem::size_of::<Evaluated>())?);
+        b.append_block_param(header, pointer);
+        b.append_block_param(header, pointer);
+        let length = b.ins().imul_imm_u(n, payment_size);
+        let end = b.ins().iadd(payments, length);
+        b.ins().jump(header, &[payments.into(), out.into()]);
         b.switch_to_block(header);
-        let i = b.block_params(header)[0];
-        let more = b.ins().icmp(IntCC::SignedLessThan, i, n);
+        let (payment, record) = (b.block_params(header)[0], b.block_params(header)[1]);
+        let more = b.ins().icmp(IntCC::UnsignedLessThan, payment, end);
         b.ins().brif(more, body, &[], done, &[]);
         b.switch_to_block(body);
         b.seal_block(body);
-        let stride = |size: usize| i64::try_from(size).map_err(jit_error);
-        let payment_offset = b.ins().imul_imm_u(i, stride(std::mem::size_of::<FlatPayment>())?);
-        let payment = b.ins().iadd(payments, payment_offset);
-        let record_offset = b.ins().imul_imm_u(i, stride(std::mem::size_of::<Evaluated>())?);
-        let record = b.ins().iadd(out, record_offset);
         let values = b.ins().iadd_imm_u(record, stride(offset_of!(Evaluated, values))?);
         let mut g = Gen::new(b, pointer, payment, bits);
         g.exit = Exit::Next { block: next, status_at: record };
@@ -1406,8 +1408,9 @@ fn generate(
         let mut b = g.b;
         b.switch_to_block(next);
         b.seal_block(next);
-        let following = b.ins().iadd_imm_u(i, 1);
-        b.ins().jump(header, &[following.into()]);
+        let (following, its_record) =
+            (b.ins().iadd_imm_u(payment, payment_size), b.ins().iadd_imm_u(record, record_size));
+        b.ins().jump(header, &[following.into(), its_record.into()]);
         b.seal_block(header);
         b.switch_to_block(done);
         b.seal_block(done);
