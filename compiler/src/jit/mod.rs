@@ -1853,14 +1853,34 @@ impl<'a> Gen<'a> {
         Some(self.want(holds, want))
     }
 
-    /// Whether `v` equals one of `set`, branch-free.
-    fn member(&mut self, v: Reg, set: &[u32]) -> Reg {
+    /// Whether `v` equals one of `set` (`want`), or none of it (`!want`), branch-free. A set
+    /// of consecutive symbols (a list written in a campaign is interned in order) is one
+    /// unsigned comparison: `v - first <= last - first`.
+    fn member(&mut self, v: Reg, set: &[u32], want: bool) -> Reg {
+        let mut sorted = set.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        if let (Some(&first), Some(&last)) = (sorted.first(), sorted.last())
+            && sorted.len() > 1
+            && u64::from(last - first) + 1 == sorted.len() as u64
+        {
+            let from_first = self.b.ins().iadd_imm_s(v, -i64::from(first));
+            let cc = if want { IntCC::UnsignedLessThanOrEqual } else { IntCC::UnsignedGreaterThan };
+            return self.b.ins().icmp_imm_u(cc, from_first, i64::from(last - first));
+        }
         let mut any = self.b.ins().iconst(types::I8, 0);
-        for s in set {
+        for s in &sorted {
             let eq = self.b.ins().icmp_imm_u(IntCC::Equal, v, i64::from(*s));
             any = self.b.ins().bor(any, eq);
         }
-        any
+        self.want(any, want)
+    }
+
+    /// `a cc b` when `want`, its negation otherwise: the comparison's condition inverted
+    /// rather than its result flipped.
+    fn compare_wanted(&mut self, cc: IntCC, a: Reg, b: i64, want: bool) -> Reg {
+        let cc = if want { cc } else { cranelift_codegen::ir::condcodes::CondCode::complement(cc) };
+        self.b.ins().icmp_imm_u(cc, a, b)
     }
 
     fn want(&mut self, holds: Reg, want: bool) -> Reg {
@@ -1883,32 +1903,38 @@ impl<'a> Gen<'a> {
             Pred::SymIs { field, sym, equal, want } => {
                 let (v, present) = self.sym(*field);
                 let cc = if *equal { IntCC::Equal } else { IntCC::NotEqual };
-                let matches = self.b.ins().icmp_imm_u(cc, v, i64::from(sym.0));
-                let holds = self.present_and(present, matches);
-                self.want(holds, *want)
+                match present {
+                    // Always present: `!want` is the other comparison.
+                    None => self.compare_wanted(cc, v, i64::from(sym.0), *want),
+                    Some(_) => {
+                        let matches = self.b.ins().icmp_imm_u(cc, v, i64::from(sym.0));
+                        let holds = self.present_and(present, matches);
+                        self.want(holds, *want)
+                    }
+                }
             }
             Pred::SymIn { field, set, want } => {
                 let (v, present) = self.sym(*field);
                 let set: Vec<u32> = set.iter().map(|s| s.0).collect();
-                let member = self.member(v, &set);
-                let holds = self.present_and(present, member);
-                self.want(holds, *want)
+                match present {
+                    None => self.member(v, &set, *want),
+                    Some(_) => {
+                        let member = self.member(v, &set, true);
+                        let holds = self.present_and(present, member);
+                        self.want(holds, *want)
+                    }
+                }
             }
-            Pred::SetHas { categories, sym, want } => {
-                let holds = self.set_any(*categories, &[*sym]);
-                self.want(holds, *want)
-            }
-            Pred::SetAny { categories, set, want } => {
-                let holds = self.set_any(*categories, set);
-                self.want(holds, *want)
-            }
+            Pred::SetHas { categories, sym, want } => self.set_any(*categories, &[*sym], *want),
+            Pred::SetAny { categories, set, want } => self.set_any(*categories, set, *want),
             Pred::AttrIs { index, value, equal, want } => {
                 let byte = self.attribute_tag(*index);
                 let code = if matches!(value, Value::Bool(true)) { ATTR_TRUE } else { ATTR_FALSE };
                 // `==` with a present kind implies present; `!=` needs presence too.
-                let holds = if *equal {
-                    self.b.ins().icmp_imm_u(IntCC::Equal, byte, i64::from(code))
-                } else {
+                if *equal {
+                    return self.compare_wanted(IntCC::Equal, byte, i64::from(code), *want);
+                }
+                let holds = {
                     let present = self.b.ins().icmp_imm_u(IntCC::NotEqual, byte, i64::from(ATTR_ABSENT));
                     let other = self.b.ins().icmp_imm_u(IntCC::NotEqual, byte, i64::from(code));
                     self.b.ins().band(present, other)
@@ -2012,7 +2038,9 @@ impl<'a> Gen<'a> {
     /// Whether the payment's tags (or item categories) hold any of `set`: one test of its
     /// bit set. A symbol without a bit of its own is held only if the payment's overflow bit
     /// is set, and then the interpreter answers.
-    fn set_any(&mut self, categories: bool, set: &[Sym]) -> Reg {
+    /// Whether the payment's tags (or its items' categories) hold any of `set` (`want`), or
+    /// none of it (`!want`).
+    fn set_any(&mut self, categories: bool, set: &[Sym], want: bool) -> Reg {
         let (offset, kind) = if categories {
             (offset_of!(FlatPayment, category_bits), SetKind::Categories)
         } else {
@@ -2033,7 +2061,7 @@ impl<'a> Gen<'a> {
             self.exit_if(overflow, FALL_BACK);
         }
         let held = self.b.ins().band_imm_u(bits, mask.cast_signed());
-        self.b.ins().icmp_imm_u(IntCC::NotEqual, held, 0)
+        self.compare_wanted(IntCC::NotEqual, held, 0, want)
     }
 
     /// The kind byte of attribute `index` (see `ATTR_*`).
