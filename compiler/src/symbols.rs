@@ -150,7 +150,7 @@ impl ShortKey {
     fn home(&self, bits: u32) -> usize {
         let [a, b] = self.words;
         let h = (a.rotate_left(29) ^ b ^ u64::from(self.len)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        // The high bits are the well-mixed ones; `bits` is at least 4.
+        // The high bits are the well-mixed ones; `bits` is at least 4 (a table with slots).
         (h >> (64 - bits)) as usize
     }
 }
@@ -166,7 +166,10 @@ struct ShortTexts {
 
 impl ShortTexts {
     fn get(&self, key: ShortKey) -> Option<Sym> {
-        let mask = self.slots.len().wrapping_sub(1);
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
         let mut i = key.home(self.bits);
         loop {
             match self.slots.get(i)? {
@@ -268,6 +271,13 @@ mod tests {
         distinct.dedup();
         assert_eq!(distinct.len(), many.len() + 2);
         assert!(cafe.0 >= FIRST_UNNAMED && other.0 >= FIRST_UNNAMED && known.0 < FIRST_UNNAMED);
+    }
+
+    #[test]
+    fn no_text_is_found_among_no_symbols() {
+        let symbols = Symbols::default();
+        assert_eq!(symbols.get("paypay"), None);
+        assert_eq!(symbols.get(&"a".repeat(40)), None);
     }
 
     #[test]

@@ -2035,11 +2035,9 @@ impl<'a> Gen<'a> {
         chosen
     }
 
-    /// Whether the payment's tags (or item categories) hold any of `set`: one test of its
-    /// bit set. A symbol without a bit of its own is held only if the payment's overflow bit
-    /// is set, and then the interpreter answers.
-    /// Whether the payment's tags (or its items' categories) hold any of `set` (`want`), or
-    /// none of it (`!want`).
+    /// Whether the payment's tags (or item categories) hold any of `set` (`want`), or none of
+    /// it (`!want`): one test of its bit set. A symbol without a bit of its own is held only
+    /// if the payment's overflow bit is set, and then the interpreter answers.
     fn set_any(&mut self, categories: bool, set: &[Sym], want: bool) -> Reg {
         let (offset, kind) = if categories {
             (offset_of!(FlatPayment, category_bits), SetKind::Categories)
