@@ -5,7 +5,7 @@
 //! an allocation made on the thread that decodes and read on the one that processes; kept in
 //! the payment itself they cost neither. Sixteen bytes in place keep a text at three words
 //! (a `String`'s size): every payment kept in memory holds its event's texts, so their size
-//! is most of what a payment costs in memory.
+//! counts once a payment for every payment an account keeps.
 
 use std::fmt;
 use std::ops::Deref;
