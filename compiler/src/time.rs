@@ -96,11 +96,7 @@ pub fn month_of(at: Nanos, zone: Zone) -> MonthKey {
     {
         return month;
     }
-    let (offset, steady) = match zone {
-        Zone::Named(tz) => utc_offset_and_day(at, tz),
-        Zone::Fixed(offset) => (offset.local_minus_utc(), Some((Nanos::MIN, Nanos::MAX))),
-    };
-    let local = i128::from(at) + i128::from(offset) * 1_000_000_000;
+    let (local, steady) = local_nanos_and_span(at, zone);
     let month = month_of_local(local);
     // The local day of `at`, in UTC, where the offset held all along: its month is this one.
     if let (Some((steady_first, steady_last)), Some((_, into_day))) = (steady, day_of_local(local))
@@ -123,11 +119,18 @@ thread_local! {
 /// `at` as nanoseconds since 1970-01-01T00:00 local time in `zone` (wide enough for any
 /// `at` and offset).
 pub fn local_nanos(at: Nanos, zone: Zone) -> i128 {
-    let offset = match zone {
-        Zone::Named(tz) => utc_offset(at, tz),
-        Zone::Fixed(offset) => offset.local_minus_utc(),
+    local_nanos_and_span(at, zone).0
+}
+
+/// [`local_nanos`], and the UTC instants `[first, last]` around `at` over which the zone's
+/// offset holds: all of time for a fixed offset, `at`'s UTC day for a named zone whose
+/// offset held all that day, `None` when it changed within it.
+fn local_nanos_and_span(at: Nanos, zone: Zone) -> (i128, Option<(Nanos, Nanos)>) {
+    let (offset, steady) = match zone {
+        Zone::Named(tz) => utc_offset_and_day(at, tz),
+        Zone::Fixed(offset) => (offset.local_minus_utc(), Some((Nanos::MIN, Nanos::MAX))),
     };
-    i128::from(at) + i128::from(offset) * 1_000_000_000
+    (i128::from(at) + i128::from(offset) * 1_000_000_000, steady)
 }
 
 /// The calendar month of a local time given as [`local_nanos`]: the civil date of its day
@@ -280,12 +283,8 @@ mod tests {
         for tz in zones {
             // In order, every 7 minutes for two years, then at random.
             let ordered = (0..150_000i64).map(|i| start + i * 7 * 60 * 1_000_000_000);
-            let random = (0..50_000).map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                start + (state % (2 * 366 * 86_400)) as i64 * 1_000_000_000
-            });
+            let random = (0..50_000)
+                .map(|_| start + (crate::test_support::next(&mut state) % (2 * 366 * 86_400)) as i64 * 1_000_000_000);
             for at in ordered.chain(random.collect::<Vec<_>>()) {
                 let expected = utc(at).with_timezone(&tz).naive_local();
                 assert_eq!(local(at, Zone::Named(tz)), expected, "{tz} at {at}");

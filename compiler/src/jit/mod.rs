@@ -1849,8 +1849,7 @@ impl<'a> Gen<'a> {
         let bits = self.load(types::I64, tender, offset_of!(FlatTender, method_bit));
         let held = self.b.ins().band_imm_u(bits, mask.cast_signed());
         let cc = if equal { IntCC::NotEqual } else { IntCC::Equal };
-        let holds = self.b.ins().icmp_imm_u(cc, held, 0);
-        Some(self.want(holds, want))
+        Some(self.compare_wanted(cc, held, 0, want))
     }
 
     /// Whether `v` equals one of `set` (`want`), or none of it (`!want`), branch-free. A set
@@ -1934,11 +1933,9 @@ impl<'a> Gen<'a> {
                 if *equal {
                     return self.compare_wanted(IntCC::Equal, byte, i64::from(code), *want);
                 }
-                let holds = {
-                    let present = self.b.ins().icmp_imm_u(IntCC::NotEqual, byte, i64::from(ATTR_ABSENT));
-                    let other = self.b.ins().icmp_imm_u(IntCC::NotEqual, byte, i64::from(code));
-                    self.b.ins().band(present, other)
-                };
+                let present = self.b.ins().icmp_imm_u(IntCC::NotEqual, byte, i64::from(ATTR_ABSENT));
+                let other = self.b.ins().icmp_imm_u(IntCC::NotEqual, byte, i64::from(code));
+                let holds = self.b.ins().band(present, other);
                 self.want(holds, *want)
             }
             Pred::General(e) => self.cond(e, c),
