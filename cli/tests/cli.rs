@@ -1,8 +1,11 @@
 //! `campc` as a user runs it: exit codes, text, JSON, languages.
 
 mod common;
+#[path = "../../store/tests/support/scratch.rs"]
+mod scratch;
 use common::{root, seeds};
-use std::path::PathBuf;
+use scratch::Scratch;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn campc(args: &[&str]) -> Output {
@@ -15,16 +18,14 @@ fn campc(args: &[&str]) -> Output {
 }
 
 /// A copy of the Ama seed with three mistakes: a misspelled field, money compared with a
-/// count, a misspelled keyword.
-fn broken_seed() -> PathBuf {
+/// count, a misspelled keyword, written in `dir`.
+fn broken_seed(dir: &Path) -> PathBuf {
     let src = std::fs::read_to_string(root().join("examples/seeds/ama-toku-4.camp")).unwrap_or_default();
     let broken = src
         .replace("merchant.tags has", "merchant.tagz has")
         .replace("  when app == paypay\n", "  when app == paypay\n  when amount >= 200\n")
         .replace("  award 10%", "  awrd 10%");
     assert_ne!(broken, src);
-    let dir = std::env::temp_dir().join(format!("campc-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap_or_default();
     let path = dir.join("broken.camp");
     std::fs::write(&path, broken).unwrap_or_default();
     path
@@ -49,7 +50,8 @@ fn check_passes_on_the_seeds_and_examples() {
 
 #[test]
 fn three_mistakes_give_three_diagnostics_in_one_run() {
-    let path = broken_seed();
+    let dir = Scratch::new("campc-test", "three");
+    let path = broken_seed(&dir);
     let path = path.to_string_lossy();
     let en = campc(&["check", &path]);
     assert_eq!(en.status.code(), Some(1));
@@ -79,7 +81,8 @@ fn three_mistakes_give_three_diagnostics_in_one_run() {
 
 #[test]
 fn japanese_comes_from_lang() {
-    let path = broken_seed();
+    let dir = Scratch::new("campc-test", "ja");
+    let path = broken_seed(&dir);
     let out = Command::new(env!("CARGO_BIN_EXE_campc"))
         .args(["check", &path.to_string_lossy()])
         .env("LANG", "ja_JP.UTF-8")
@@ -91,8 +94,7 @@ fn japanese_comes_from_lang() {
 
 #[test]
 fn warnings_fail_only_when_denied() {
-    let dir = std::env::temp_dir().join(format!("campc-warn-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap_or_default();
+    let dir = Scratch::new("campc-test", "warn");
     let path = dir.join("warn.camp");
     let src = "campaign w {\n  title \"w\"\n  period 2026-02-01 to 2026-02-28\n  unit paypay_point = 1 JPY\n  let unused = amount >= 5 JPY\n  award 1%\n  stack independent\n}\n";
     std::fs::write(&path, src).unwrap_or_default();
@@ -108,8 +110,7 @@ fn fmt_check_accepts_the_seeds_and_rejects_a_messy_copy() {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     assert!(campc(&args).status.success());
 
-    let dir = std::env::temp_dir().join(format!("campc-fmt-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap_or_default();
+    let dir = Scratch::new("campc-test", "fmt");
     let path = dir.join("messy.camp");
     let tidy = std::fs::read_to_string(root().join("examples/seeds/ama-toku-4.camp")).unwrap_or_default();
     std::fs::write(&path, tidy.replace("  when channel == in_store", "when   channel==in_store")).unwrap_or_default();
@@ -170,8 +171,7 @@ fn run_writes_the_ledger_and_exits_0_when_every_event_is_accepted() {
 
 #[test]
 fn run_exits_1_on_rejects_and_2_when_campaigns_do_not_check() {
-    let dir = std::env::temp_dir().join(format!("campc-run-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap_or_default();
+    let dir = Scratch::new("campc-test", "run");
     let events = dir.join("bad.jsonl");
     std::fs::write(&events, "{\"type\":\"payment\"\n\n{\"type\":\"refund\",\"id\":\"r\",\"account\":\"u\",\"at\":\"2026-02-01T00:00:00Z\",\"payment\":\"x\",\"amount\":1}\n").unwrap_or_default();
     let events = events.display().to_string();
@@ -182,7 +182,7 @@ fn run_exits_1_on_rejects_and_2_when_campaigns_do_not_check() {
     assert_eq!(ledger.lines().count(), 2, "{ledger}");
     assert!(ledger.contains("\"line\":1") && ledger.contains("\"line\":3"), "{ledger}");
 
-    let broken = broken_seed();
+    let broken = broken_seed(&dir);
     let result = campc(&["run", &broken.to_string_lossy(), "--events", &events]);
     assert_eq!(result.status.code(), Some(2));
     assert!(text(&result.stderr).contains("E0201"));

@@ -3,16 +3,16 @@
 //! second run over the same file writes nothing new.
 
 mod common;
+#[path = "../../store/tests/support/scratch.rs"]
+mod scratch;
 use common::{root, seeds};
+use scratch::Scratch;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("campc-crash-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    dir
+fn scratch(name: &str) -> Scratch {
+    Scratch::new("campc-crash", name)
 }
 
 fn run_command(events: &Path, store: &Path) -> Command {

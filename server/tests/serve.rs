@@ -3,8 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
+#[path = "../../store/tests/support/scratch.rs"]
+mod scratch;
 #[path = "../../store/tests/support/postgres.rs"]
 mod support;
+use scratch::Scratch;
 
 use camp_server::client::Client;
 use camp_server::{Config, Running};
@@ -16,11 +19,8 @@ fn seeds_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/seeds")
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("camp-serve-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    dir
+fn scratch(name: &str) -> Scratch {
+    Scratch::new("camp-serve", name)
 }
 
 /// A copy of the seeds in a directory of their own, so a test can edit it.

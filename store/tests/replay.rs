@@ -5,6 +5,8 @@
 //! processed it, so any mistake there shows up as a different ledger. SQLite only (a file per
 //! case); the PostgreSQL backend runs the same code above its `Tx`.
 
+#[path = "support/scratch.rs"]
+mod scratch;
 #[path = "support/seeds.rs"]
 mod seeds;
 
@@ -57,9 +59,7 @@ proptest! {
             expected.extend(rt.process_line(i + 1, line).iter().filter(|e| e.owed_key().is_some()).map(Entry::to_json));
         }
 
-        let dir = std::env::temp_dir().join(format!("camp-replay-{}-{seed}-{events}-{batch}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let dir = scratch::Scratch::new("camp-replay", &format!("{seed}-{events}-{batch}"));
         let at = dir.join("ledger.db");
         let open = |sources: &[(String, String)]| {
             let store = camp_store::open(&at.display().to_string()).unwrap_or_else(|e| panic!("{e}"));
@@ -90,7 +90,6 @@ proptest! {
             start = end;
         }
         let kept = durable.store().ledger(&LedgerFilter::default()).unwrap_or_else(|e| panic!("{e}"));
-        let _ = std::fs::remove_dir_all(&dir);
         prop_assert!(kept == expected, "{} entries kept, {} expected", kept.len(), expected.len());
     }
 }

@@ -5,12 +5,15 @@
 
 use std::collections::BTreeSet;
 
+#[path = "support/scratch.rs"]
+mod scratch;
 #[path = "support/seeds.rs"]
 mod seeds;
 #[path = "support/postgres.rs"]
 mod support;
 
 use camp_runtime::{Entry, Runtime};
+use scratch::Scratch;
 use seeds::{files, load, seed_sources};
 
 use camp_store::{Durable, LedgerFilter, Line, Outcome, Store, StoreError, Tx};
@@ -45,16 +48,15 @@ enum Backend {
     Postgres,
 }
 
-/// A fresh, empty store location for one test: a file path or a database URL.
-fn location(backend: Backend, test: &str) -> Option<String> {
+/// A fresh, empty store location for one test: a file path (with the directory that holds
+/// it, removed when the test ends) or a database URL.
+fn location(backend: Backend, test: &str) -> Option<(String, Option<Scratch>)> {
     match backend {
         Backend::Sqlite => {
-            let dir = std::env::temp_dir().join(format!("camp-store-{}-{test}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-            Some(dir.join("ledger.db").display().to_string())
+            let dir = Scratch::new("camp-store", test);
+            Some((dir.join("ledger.db").display().to_string(), Some(dir)))
         }
-        Backend::Postgres => support::database(test),
+        Backend::Postgres => support::database(test).map(|url| (url, None)),
     }
 }
 
@@ -128,7 +130,7 @@ both_backends!(
 /// cannot hold one, so that event alone is rejected, with the reason, and the rest of its batch
 /// is kept (it used to fail the whole batch, every time it was given again).
 fn an_id_with_a_nul_character_is_kept_or_rejected_alone(backend: Backend, test: &str) {
-    let Some(at) = location(backend, test) else { return };
+    let Some((at, _dir)) = location(backend, test) else { return };
     let payment = |id: &str, minute: u32| {
         format!(
             r#"{{"type":"payment","id":"{id}","account":"u1","at":"2026-02-03T10:{minute:02}:00+09:00","amount":1200,"method":"paypay_balance","merchant":{{"tags":["ama-toku-4"]}}}}"#
@@ -174,7 +176,7 @@ fn an_id_with_a_nul_character_is_kept_or_rejected_alone(backend: Backend, test: 
 /// near-duplicates must all be found again, exactly, with their hashes and owners (SQLite
 /// looks a batch's ids up through one JSON array).
 fn ids_of_any_text_are_found_again(backend: Backend, test: &str) {
-    let Some(at) = location(backend, test) else { return };
+    let Some((at, _dir)) = location(backend, test) else { return };
     let ids = [
         "plain",
         "with \"quotes\"",
@@ -225,7 +227,7 @@ fn ids_of_any_text_are_found_again(backend: Backend, test: &str) {
 }
 
 fn the_stored_ledger_is_the_ledger_of_one_run(backend: Backend, test: &str) {
-    let Some(at) = location(backend, test) else { return };
+    let Some((at, _dir)) = location(backend, test) else { return };
     let lines = events();
     let mut durable = Durable::new(seeds(), open(&at));
     let entries = run(&mut durable, &lines, 1, 37);
@@ -239,7 +241,7 @@ fn the_stored_ledger_is_the_ledger_of_one_run(backend: Backend, test: &str) {
 }
 
 fn a_second_run_over_the_same_events_writes_nothing_new(backend: Backend, test: &str) {
-    let Some(at) = location(backend, test) else { return };
+    let Some((at, _dir)) = location(backend, test) else { return };
     let lines = events();
     run(&mut Durable::new(seeds(), open(&at)), &lines, 1, 50);
     let first = stored(open(&at).as_mut());
@@ -252,7 +254,7 @@ fn a_second_run_over_the_same_events_writes_nothing_new(backend: Backend, test: 
 fn a_run_resumed_in_a_new_process_continues_where_the_last_stopped(backend: Backend, test: &str) {
     let lines = events();
     for cut in [1, 150, 333] {
-        let Some(at) = location(backend, &format!("{test}_{cut}")) else { return };
+        let Some((at, _dir)) = location(backend, &format!("{test}_{cut}")) else { return };
         run(&mut Durable::new(seeds(), open(&at)), &lines[..cut], 1, 64);
         // The new process is given the whole file again: what was accepted is skipped.
         run(&mut Durable::new(seeds(), open(&at)), &lines, 1, 64);
@@ -285,7 +287,7 @@ impl Store for Failing {
 }
 
 fn a_batch_that_fails_keeps_nothing_and_can_be_given_again(backend: Backend, test: &str) {
-    let Some(at) = location(backend, test) else { return };
+    let Some((at, _dir)) = location(backend, test) else { return };
     let lines = events();
     let numbered: Vec<Line<'_>> = lines.iter().enumerate().map(|(i, text)| Line { number: i + 1, text }).collect();
     let mut durable = Durable::new(seeds(), Box::new(Failing { inner: open(&at), fail_next: false }));
@@ -310,7 +312,7 @@ fn a_batch_that_fails_keeps_nothing_and_can_be_given_again(backend: Backend, tes
 }
 
 fn a_small_account_cache_reads_accounts_back_from_the_store(backend: Backend, test: &str) {
-    let Some(at) = location(backend, test) else { return };
+    let Some((at, _dir)) = location(backend, test) else { return };
     // At most 3 accounts stay in memory between batches: the others are read back each time.
     let lines = events();
     let mut durable = Durable::new(seeds(), open(&at)).with_cache_limit(3);
@@ -323,7 +325,7 @@ fn a_small_account_cache_reads_accounts_back_from_the_store(backend: Backend, te
 fn snapshots_after_every_batch_or_seldom_keep_the_same_ledger(backend: Backend, test: &str) {
     let lines = events();
     for every in [1, 3, 1000] {
-        let Some(at) = location(backend, &format!("{test}_{every}")) else { return };
+        let Some((at, _dir)) = location(backend, &format!("{test}_{every}")) else { return };
         // Two accounts in memory at most: nearly every batch reads its accounts back, from a
         // snapshot and the journal since.
         let mut durable = Durable::new(seeds(), open(&at)).with_cache_limit(2).with_snapshot_every(every);
@@ -333,7 +335,7 @@ fn snapshots_after_every_batch_or_seldom_keep_the_same_ledger(backend: Backend, 
 }
 
 fn events_read_back_are_replayed_with_the_campaigns_that_processed_them(backend: Backend, test: &str) {
-    let Some(at) = location(backend, test) else { return };
+    let Some((at, _dir)) = location(backend, test) else { return };
     let lines = events();
     // Line 250 is in late March: what the first part used of March's d POINT caps limits the last.
     let (first, rest) = lines.split_at(250);
@@ -366,7 +368,7 @@ fn events_read_back_are_replayed_with_the_campaigns_that_processed_them(backend:
 }
 
 fn a_store_of_the_first_schema_is_migrated_and_kept(backend: Backend, test: &str) {
-    let Some(at) = location(backend, test) else { return };
+    let Some((at, _dir)) = location(backend, test) else { return };
     let lines = events();
     let (first, _) = lines.split_at(250);
     // Schema 1 kept every account's state after every batch, its entries in one `ledger`
@@ -417,7 +419,7 @@ fn a_store_of_the_first_schema_is_migrated_and_kept(backend: Backend, test: &str
 }
 
 fn two_processes_sharing_a_store_never_exceed_a_cap(backend: Backend, test: &str) {
-    let Some(at) = location(backend, test) else { return };
+    let Some((at, _dir)) = location(backend, test) else { return };
     // Two runtimes, each with its own connection and its own accounts in memory, take turns
     // on the same accounts: each must see what the other wrote.
     let lines = events();
@@ -454,7 +456,7 @@ fn two_processes_given_the_same_stream_at_once_accept_each_event_once(backend: B
         Backend::Postgres => 8,
     };
     for round in 0..rounds {
-        let Some(at) = location(backend, &format!("{test}_{round}")) else { return };
+        let Some((at, _dir)) = location(backend, &format!("{test}_{round}")) else { return };
         let accepted: Vec<Vec<usize>> = std::thread::scope(|scope| {
             let workers: Vec<_> = (0..2)
                 .map(|_| {
@@ -491,7 +493,7 @@ fn two_processes_given_the_same_stream_at_once_accept_each_event_once(backend: B
 }
 
 fn the_ledger_reads_by_account_and_campaign(backend: Backend, test: &str) {
-    let Some(at) = location(backend, test) else { return };
+    let Some((at, _dir)) = location(backend, test) else { return };
     let lines = events();
     let mut durable = Durable::new(seeds(), open(&at));
     run(&mut durable, &lines, 1, 100);
@@ -511,7 +513,7 @@ fn the_ledger_reads_by_account_and_campaign(backend: Backend, test: &str) {
 }
 
 fn the_schema_is_versioned(backend: Backend, test: &str) {
-    let Some(at) = location(backend, test) else { return };
+    let Some((at, _dir)) = location(backend, test) else { return };
     drop(open(&at));
     drop(open(&at)); // opening again migrates nothing and keeps working
     match backend {
