@@ -7,7 +7,7 @@ mod common;
 mod scratch;
 use common::{root, seeds};
 use scratch::Scratch;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
