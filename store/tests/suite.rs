@@ -60,6 +60,16 @@ fn location(backend: Backend, test: &str) -> Option<(String, Option<Scratch>)> {
     }
 }
 
+#[test]
+fn a_test_s_scratch_directory_is_gone_when_the_test_ends() {
+    let dir = Scratch::new("camp-store", "scratch_guard");
+    let path = dir.to_path_buf();
+    std::fs::write(dir.join("ledger.db"), "x").unwrap_or_else(|e| panic!("{e}"));
+    assert!(path.join("ledger.db").exists());
+    drop(dir);
+    assert!(!path.exists(), "{} is left behind", path.display());
+}
+
 fn open(at: &str) -> Box<dyn Store> {
     camp_store::open(at).unwrap_or_else(|e| panic!("cannot open the store: {e}"))
 }

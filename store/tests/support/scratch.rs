@@ -1,8 +1,8 @@
 //! A scratch directory for one test, under the system's temporary directory, named after the
 //! process and the test so parallel tests and runs never share one. It is removed when the
-//! guard drops, passed or failed, so test runs leave nothing behind: on a CI machine whose disk
-//! is shared, directories left by every run filled it. Shared by the store, service and
-//! command-line tests.
+//! guard drops, passed or failed, so test runs leave nothing behind (they used to leave a few
+//! megabytes a run, which added up on machines whose temporary directory is never emptied).
+//! Shared by the store, service and command-line tests.
 
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
