@@ -1471,28 +1471,24 @@ fn award_body(
         basis = g.b.ins().smin(basis, first);
     }
     let mantissa = g.rate(&shape.rate, c);
-    let divide = |g: &mut Gen<'_>, dividend: Reg, by: i64| {
-        let by = g.b.ins().iconst(types::I64, by);
-        g.b.ins().sdiv(dividend, by)
-    };
     let constant = (shape.rate.key.is_none() && shape.rate.choice.is_none()).then_some(shape.rate.default);
-    let points = match constant {
+    let (dividend, divisor) = match constant {
         // A constant rate whose mantissa divides the divisor: (basis × m) / (m × k) is
         // basis / k exactly (as rationals, so truncated alike). Only for rates whose product
         // fits (as below), so that what overflows still goes where it went.
-        Some(m) if m > 0 && m < SAFE_FACTOR && shape.divisor % m == 0 => divide(g, basis, shape.divisor / m),
+        Some(m) if m > 0 && m < SAFE_FACTOR && shape.divisor % m == 0 => (basis, shape.divisor / m),
+        _ if shape.rate.largest() < SAFE_FACTOR => {
+            // The basis is a sum of tenders (see `sum_tenders`): the product fits.
+            (g.b.ins().imul(basis, mantissa), shape.divisor)
+        }
         _ => {
-            let product = if shape.rate.largest() < SAFE_FACTOR {
-                // The basis is a sum of tenders (see `sum_tenders`): the product fits.
-                g.b.ins().imul(basis, mantissa)
-            } else {
-                let (product, overflow) = g.b.ins().smul_overflow(basis, mantissa);
-                g.exit_if(overflow, FALL_BACK);
-                product
-            };
-            divide(g, product, shape.divisor)
+            let (product, overflow) = g.b.ins().smul_overflow(basis, mantissa);
+            g.exit_if(overflow, FALL_BACK);
+            (product, shape.divisor)
         }
     };
+    let divisor = g.b.ins().iconst(types::I64, divisor);
+    let points = g.b.ins().sdiv(dividend, divisor);
     let capped = match shape.payment_cap {
         Some(cap) => {
             let cap = g.b.ins().iconst(types::I64, cap);
