@@ -134,7 +134,26 @@ both_backends!(
     a_store_of_the_first_schema_is_migrated_and_kept,
     ids_of_any_text_are_found_again,
     an_id_with_a_nul_character_is_kept_or_rejected_alone,
+    batches_of_any_size_keep_the_same_ledger,
 );
+
+/// A store may write a batch's rows in several statements of several sizes (SQLite's: 64, 8
+/// and 1 rows): batches around and across those sizes keep the ledger of one run, and
+/// accounts read back from the store (two kept in memory) replay their journals in order.
+fn batches_of_any_size_keep_the_same_ledger(backend: Backend, test: &str) {
+    let lines = events();
+    let expected = in_memory(&lines);
+    for batch in [7, 8, 9, 63, 64, 65, 73, 200] {
+        let Some((at, _dir)) = location(backend, &format!("{test}_{batch}")) else { return };
+        let mut durable = Durable::new(seeds(), open(&at)).with_cache_limit(2).with_snapshot_every(5);
+        let entries = run(&mut durable, &lines, 1, batch);
+        assert_eq!(stored(durable.store()), expected, "batches of {batch}");
+        let kept: Vec<String> = entries.iter().filter(|e| e.owed_key().is_some()).map(Entry::to_json).collect();
+        assert_eq!(kept, expected, "what batches of {batch} returned");
+        let again = run(&mut Durable::new(seeds(), open(&at)), &lines, 1, batch);
+        assert!(again.iter().all(|e| matches!(e, Entry::Reject { .. })), "batches of {batch}: every id was kept");
+    }
+}
 
 /// An event whose id holds the NUL character: SQLite keeps it like any other; PostgreSQL's text
 /// cannot hold one, so that event alone is rejected, with the reason, and the rest of its batch
