@@ -154,10 +154,12 @@ impl OwnedSource {
 /// What accepted events changed: for a store, to write only that.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Changes {
-    /// Accounts whose own state ([`snapshot::AccountState`]) may have changed.
-    pub accounts: std::collections::BTreeSet<String>,
-    /// (account, payment) pairs whose [`snapshot::PaymentState`] may have changed.
-    pub payments: std::collections::BTreeSet<(String, String)>,
+    /// Accounts whose own state ([`snapshot::AccountState`]) may have changed, in order,
+    /// each once.
+    pub accounts: Vec<Id>,
+    /// (account, payment) pairs whose [`snapshot::PaymentState`] may have changed, in order,
+    /// each once.
+    pub payments: Vec<(Id, Id)>,
 }
 
 /// A campaign's candidate award for one payment, on its way through caps and stacking.
@@ -367,19 +369,21 @@ impl Runtime {
     }
 
     fn note_changes(&mut self, event: &Event, entries: &[Entry]) {
+        // Noted as they come (an event's ids are shared, not copied), put in order and made
+        // unique once, when taken.
         let Some(changes) = &mut self.changes else { return };
-        changes.accounts.insert(event.account.to_string());
+        changes.accounts.push(event.account.clone());
         let named = match &event.kind {
-            EventKind::Payment(_) => Some(&*event.id),
-            EventKind::Refund { payment, .. } | EventKind::Complete { payment } => Some(payment.as_str()),
+            EventKind::Payment(_) => Some(event.id.clone()),
+            EventKind::Refund { payment, .. } | EventKind::Complete { payment } => Some(Id::from(payment.as_str())),
             EventKind::Enroll { .. } | EventKind::Account { .. } => None,
         };
         let adjusted = entries.iter().filter_map(|e| match e {
-            Entry::Adjust { payment, .. } => Some(&**payment),
+            Entry::Adjust { payment, .. } => Some(payment.clone()),
             _ => None,
         });
         for payment in named.into_iter().chain(adjusted) {
-            changes.payments.insert((event.account.to_string(), payment.to_string()));
+            changes.payments.push((event.account.clone(), payment));
         }
     }
 }
@@ -395,7 +399,12 @@ impl Runtime {
     /// What accepted events changed since the last call (or since
     /// [`Runtime::track_changes`]), and starts afresh; nothing when changes are not tracked.
     pub fn take_changes(&mut self) -> Changes {
-        self.changes.as_mut().map(std::mem::take).unwrap_or_default()
+        let mut changes = self.changes.as_mut().map(std::mem::take).unwrap_or_default();
+        changes.accounts.sort_unstable();
+        changes.accounts.dedup();
+        changes.payments.sort_unstable();
+        changes.payments.dedup();
+        changes
     }
 
     /// An account's own state, named for keeping; `None` when no event named the account.

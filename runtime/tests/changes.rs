@@ -18,16 +18,26 @@ fn changes_are_kept_only_when_asked_for_and_name_what_events_touched() {
     rt.track_changes();
     rt.process_line(1, PAYMENT);
     let changes = rt.take_changes();
-    assert_eq!(changes.accounts.iter().collect::<Vec<_>>(), ["u1"]);
-    assert_eq!(changes.payments.iter().collect::<Vec<_>>(), [&("u1".to_string(), "p1".to_string())]);
+    assert_eq!(names(&changes.accounts), ["u1"]);
+    assert_eq!(pairs(&changes.payments), [("u1", "p1")]);
     assert_eq!(rt.take_changes(), camp_runtime::Changes::default(), "taken, so afresh");
 
-    rt.process_line(2, REFUND);
-    rt.process_line(3, ENROLL);
+    // In order and each once, whatever order and however often events touched them.
+    rt.process_line(2, ENROLL);
+    rt.process_line(3, REFUND);
+    rt.process_line(4, &REFUND.replace("r1", "r2"));
     let changes = rt.take_changes();
-    assert_eq!(changes.accounts.iter().collect::<Vec<_>>(), ["u1", "u2"]);
-    assert_eq!(changes.payments.iter().collect::<Vec<_>>(), [&("u1".to_string(), "p1".to_string())]);
+    assert_eq!(names(&changes.accounts), ["u1", "u2"]);
+    assert_eq!(pairs(&changes.payments), [("u1", "p1")]);
     // A duplicate changes nothing.
-    rt.process_line(4, PAYMENT);
+    rt.process_line(5, PAYMENT);
     assert_eq!(rt.take_changes(), camp_runtime::Changes::default());
+}
+
+fn names(ids: &[camp_runtime::Id]) -> Vec<&str> {
+    ids.iter().map(|id| &**id).collect()
+}
+
+fn pairs(ids: &[(camp_runtime::Id, camp_runtime::Id)]) -> Vec<(&str, &str)> {
+    ids.iter().map(|(a, b)| (&**a, &**b)).collect()
 }

@@ -19,7 +19,7 @@ use std::hash::Hasher;
 
 use camp_runtime::event::{self, Event, EventKind};
 use camp_runtime::snapshot::{AccountState, PaymentState};
-use camp_runtime::{Engine, Entry, OwnedSource, Runtime};
+use camp_runtime::{Engine, Entry, Id, OwnedSource, Runtime};
 
 use crate::{Accepted, JournalRow, Journaled, Store, StoreError, StoredAccount, StoredPayment, Tx};
 
@@ -67,7 +67,7 @@ pub struct Durable {
     runtime: Runtime,
     store: Box<dyn Store>,
     /// Each account in memory: its stored version, and what its stored snapshot lacks.
-    kept: HashMap<String, Kept>,
+    kept: KeptMap,
     /// The most accounts kept in memory between batches (the store keeps them all).
     cache_limit: usize,
     /// An account's snapshot is written once this many of its events are not in it.
@@ -86,8 +86,11 @@ struct Kept {
     /// Its events accepted since its stored snapshot.
     behind: usize,
     /// Its payments changed since its stored snapshot.
-    payments: BTreeSet<String>,
+    payments: BTreeSet<Id>,
 }
+
+/// Accounts in memory by id (the events' own ids, shared; hashed as the runtime's maps are).
+type KeptMap = HashMap<Id, Kept, foldhash::fast::RandomState>;
 
 /// Accounts kept in memory between batches unless [`Durable::with_cache_limit`] says otherwise.
 pub const DEFAULT_CACHE_LIMIT: usize = 250_000;
@@ -148,7 +151,7 @@ impl Durable {
         Durable {
             runtime,
             store,
-            kept: HashMap::new(),
+            kept: KeptMap::default(),
             cache_limit: DEFAULT_CACHE_LIMIT,
             snapshot_every: DEFAULT_SNAPSHOT_EVERY,
             program: None,
@@ -249,7 +252,7 @@ impl Durable {
 
             let mut fresh: Vec<Accepted> = Vec::new();
             // Per event accepted now: its account, its line and the range of its entries.
-            let mut journaled: Vec<(&str, &str, std::ops::Range<usize>)> = Vec::new();
+            let mut journaled: Vec<(&Id, &str, std::ops::Range<usize>)> = Vec::new();
             let mut fresh_ids: HashSet<&str> = HashSet::new();
             for d in decoded {
                 let reject = |r: event::Reject| Entry::Reject { event: r.event, line: d.number, error: r.error };
@@ -303,20 +306,20 @@ impl Durable {
             // An accepted event's entries are the awards and adjustments it caused (rejects
             // are other lines'), all of its own account: they are kept with it.
             let rows: Vec<Journaled<'_>> = journaled
-                .into_iter()
+                .iter()
                 .map(|(account, line, range)| Journaled {
                     account,
                     program,
                     line,
                     entries: applied.entries[range.clone()]
                         .iter()
-                        .zip(&applied.json[range])
+                        .zip(&applied.json[range.clone()])
                         .filter_map(|(entry, json)| Some((entry.owed_key()?.0, json.as_str())))
                         .collect(),
                 })
                 .collect();
-            for (row, position) in rows.iter().zip(tx.journal(&rows)?) {
-                let account = kept.entry(row.account.to_string()).or_default();
+            for ((account, _, _), position) in journaled.iter().zip(tx.journal(&rows)?) {
+                let account = kept.entry(Id::clone(account)).or_default();
                 account.version = account.version.max(position);
                 account.behind += 1;
             }
@@ -337,7 +340,7 @@ impl Durable {
                     for id in &drop {
                         // Its journal holds what its snapshot lacks: reading it back replays it.
                         self.runtime.unload_account(id);
-                        self.kept.remove(id);
+                        self.kept.remove(id.as_str());
                     }
                 }
                 Ok(applied)
@@ -403,9 +406,9 @@ fn live_program(runtime: &Runtime, live: &mut Option<i64>, tx: &mut dyn Tx) -> R
 /// `every` events.
 fn write_snapshots(
     runtime: &Runtime,
-    kept: &mut HashMap<String, Kept>,
+    kept: &mut KeptMap,
     tx: &mut dyn Tx,
-    changed: &BTreeSet<String>,
+    changed: &[Id],
     every: usize,
 ) -> Result<(), StoreError> {
     let mut states = Vec::new();
@@ -413,14 +416,14 @@ fn write_snapshots(
     for account in changed {
         let Some(k) = kept.get_mut(account).filter(|k| k.behind >= every) else { continue };
         let Some(state) = runtime.account_state(account) else { continue };
-        states.push((account.clone(), k.version, to_json(&state)?));
+        states.push((account.to_string(), k.version, to_json(&state)?));
         for payment in std::mem::take(&mut k.payments) {
             let position = runtime.payment_position(account, &payment);
             if let (Some(state), Some(position)) = (runtime.payment_state(account, &payment), position) {
                 payments.push(StoredPayment {
-                    account: account.clone(),
+                    account: account.to_string(),
                     position: i64::try_from(position).unwrap_or(i64::MAX),
-                    id: payment,
+                    id: payment.to_string(),
                     state: to_json(&state)?,
                 });
             }
@@ -432,7 +435,7 @@ fn write_snapshots(
 }
 
 /// The stored version of an account memory holds, if it holds it.
-fn version_in_memory(runtime: &Runtime, kept: &HashMap<String, Kept>, account: &str) -> Option<i64> {
+fn version_in_memory(runtime: &Runtime, kept: &KeptMap, account: &str) -> Option<i64> {
     kept.get(account).map(|k| k.version).filter(|_| runtime.has_account(account))
 }
 
@@ -440,7 +443,7 @@ fn version_in_memory(runtime: &Runtime, kept: &HashMap<String, Kept>, account: &
 /// after it (replays start from none, and what they accept is in the store already).
 fn refresh(
     runtime: &mut Runtime,
-    kept: &mut HashMap<String, Kept>,
+    kept: &mut KeptMap,
     earlier: &mut HashMap<i64, Runtime>,
     tx: &mut dyn Tx,
     live: i64,
@@ -459,7 +462,7 @@ fn refresh(
             (Some(s), Some(m)) if *s == m => {}
             (None, _) => {
                 runtime.unload_account(account);
-                kept.remove(account);
+                kept.remove(account.as_str());
             }
             (Some(_), _) => {
                 let Some(stored) = tx.load(account)? else { continue };
@@ -484,10 +487,10 @@ fn refresh(
                 };
                 if replay(runtime, earlier, tx, live, account, &stored.journal)? {
                     // Replayed by another program: which payments it changed is not known here.
-                    let ids = runtime.account(account).into_iter().flat_map(|a| a.payments()).map(|p| p.id.to_string());
+                    let ids = runtime.account(account).into_iter().flat_map(|a| a.payments()).map(|p| p.id.clone());
                     k.payments.extend(ids);
                 }
-                kept.insert(account.clone(), k);
+                kept.insert(Id::from(account.as_str()), k);
             }
         }
     }
