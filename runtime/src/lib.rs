@@ -154,11 +154,11 @@ impl OwnedSource {
 /// What accepted events changed: for a store, to write only that.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Changes {
-    /// Accounts whose own state ([`snapshot::AccountState`]) may have changed, in order,
-    /// each once.
+    /// Accounts whose own state ([`snapshot::AccountState`]) may have changed, in the order
+    /// events touched them: an account events touched twice is here twice.
     pub accounts: Vec<Id>,
-    /// (account, payment) pairs whose [`snapshot::PaymentState`] may have changed, in order,
-    /// each once.
+    /// (account, payment) pairs whose [`snapshot::PaymentState`] may have changed, in the
+    /// order events touched them, repeats included.
     pub payments: Vec<(Id, Id)>,
 }
 
@@ -369,8 +369,8 @@ impl Runtime {
     }
 
     fn note_changes(&mut self, event: &Event, entries: &[Entry]) {
-        // Noted as they come (an event's ids are shared, not copied), put in order and made
-        // unique once, when taken.
+        // Noted as they come: an event's ids are shared, not copied, and repeats are left to
+        // the store, which meets each account once anyway.
         let Some(changes) = &mut self.changes else { return };
         changes.accounts.push(event.account.clone());
         let named = match &event.kind {
@@ -399,12 +399,7 @@ impl Runtime {
     /// What accepted events changed since the last call (or since
     /// [`Runtime::track_changes`]), and starts afresh; nothing when changes are not tracked.
     pub fn take_changes(&mut self) -> Changes {
-        let mut changes = self.changes.as_mut().map(std::mem::take).unwrap_or_default();
-        changes.accounts.sort_unstable();
-        changes.accounts.dedup();
-        changes.payments.sort_unstable();
-        changes.payments.dedup();
-        changes
+        self.changes.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// An account's own state, named for keeping; `None` when no event named the account.

@@ -14,7 +14,7 @@
 //! between snapshot and replay changes nothing. When the store fails, memory is dropped,
 //! since it may now be ahead of the store.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::hash::Hasher;
 
 use camp_runtime::event::{self, Event, EventKind};
@@ -85,12 +85,15 @@ struct Kept {
     version: i64,
     /// Its events accepted since its stored snapshot.
     behind: usize,
-    /// Its payments changed since its stored snapshot.
-    payments: BTreeSet<Id>,
+    /// Its payments changed since its stored snapshot, as they changed (repeats included).
+    payments: Vec<Id>,
 }
 
 /// Accounts in memory by id (the events' own ids, shared; hashed as the runtime's maps are).
-type KeptMap = HashMap<Id, Kept, foldhash::fast::RandomState>;
+type KeptMap = HashMap<Id, Kept, Ids>;
+
+/// How the maps and sets keyed by ids hash: foldhash, seeded per map, as the runtime's are.
+type Ids = foldhash::fast::RandomState;
 
 /// Accounts kept in memory between batches unless [`Durable::with_cache_limit`] says otherwise.
 pub const DEFAULT_CACHE_LIMIT: usize = 250_000;
@@ -236,12 +239,15 @@ impl Durable {
             applied = Applied::default();
             let program = live_program(runtime, &mut live, tx)?;
             let owners = tx.owners(&named)?;
-            let accounts: BTreeSet<String> =
-                events.iter().map(|e| e.account.to_string()).chain(owners.iter().map(|(_, a)| a.clone())).collect();
-            let accounts: Vec<String> = accounts.into_iter().collect();
+            // In order, each once: the order accounts are locked in.
+            let mut accounts: Vec<&str> =
+                events.iter().map(|e| &*e.account).chain(owners.iter().map(|(_, a)| a.as_str())).collect();
+            accounts.sort_unstable();
+            accounts.dedup();
+            let accounts: Vec<String> = accounts.into_iter().map(str::to_string).collect();
             tx.lock_accounts(&accounts)?;
             touched.clone_from(&accounts);
-            let before: HashMap<String, u64> = tx.accepted(&ids)?.into_iter().collect();
+            let before: HashMap<String, u64, Ids> = tx.accepted(&ids)?.into_iter().collect();
             refresh(runtime, kept, earlier, tx, program, &accounts)?;
             for (id, hash) in &before {
                 runtime.remember_accepted(id, *hash);
@@ -253,7 +259,7 @@ impl Durable {
             let mut fresh: Vec<Accepted> = Vec::new();
             // Per event accepted now: its account, its line and the range of its entries.
             let mut journaled: Vec<(&Id, &str, std::ops::Range<usize>)> = Vec::new();
-            let mut fresh_ids: HashSet<&str> = HashSet::new();
+            let mut fresh_ids: HashSet<&str, Ids> = HashSet::default();
             for d in decoded {
                 let reject = |r: event::Reject| Entry::Reject { event: r.event, line: d.number, error: r.error };
                 let outcome = match &d.what {
@@ -325,7 +331,7 @@ impl Durable {
             }
             let changes = runtime.take_changes();
             for (account, payment) in changes.payments {
-                kept.entry(account).or_default().payments.insert(payment);
+                kept.entry(account).or_default().payments.push(payment);
             }
             write_snapshots(runtime, kept, tx, &changes.accounts, snapshot_every)
         });
@@ -413,11 +419,15 @@ fn write_snapshots(
 ) -> Result<(), StoreError> {
     let mut states = Vec::new();
     let mut payments = Vec::new();
+    // An account changed twice is written once: its `behind` is 0 the second time.
     for account in changed {
         let Some(k) = kept.get_mut(account).filter(|k| k.behind >= every) else { continue };
         let Some(state) = runtime.account_state(account) else { continue };
         states.push((account.to_string(), k.version, to_json(&state)?));
-        for payment in std::mem::take(&mut k.payments) {
+        let mut changed_payments = std::mem::take(&mut k.payments);
+        changed_payments.sort_unstable();
+        changed_payments.dedup();
+        for payment in changed_payments {
             let position = runtime.payment_position(account, &payment);
             if let (Some(state), Some(position)) = (runtime.payment_state(account, &payment), position) {
                 payments.push(StoredPayment {
@@ -454,7 +464,7 @@ fn refresh(
     // connection's last transaction, `PRAGMA data_version`, to skip the reads was tried:
     // two processes on one file then accepted a cancel against a state one of them had not
     // read again, about one run in forty, and the reads it saved measured no faster.)
-    let stored: HashMap<String, i64> = tx.versions(accounts)?.into_iter().collect();
+    let stored: HashMap<String, i64, Ids> = tx.versions(accounts)?.into_iter().collect();
     runtime.forget_accepted();
     for account in accounts {
         let in_memory = version_in_memory(runtime, kept, account);
@@ -483,7 +493,7 @@ fn refresh(
                 let mut k = Kept {
                     version: stored.journal.last().map_or(stored.version, |row| row.seq),
                     behind: stored.journal.len(),
-                    payments: BTreeSet::new(),
+                    payments: Vec::new(),
                 };
                 if replay(runtime, earlier, tx, live, account, &stored.journal)? {
                     // Replayed by another program: which payments it changed is not known here.
