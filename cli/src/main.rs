@@ -5,6 +5,7 @@
 //! from `camp_lang` (checking, formatting, explanations) and `camp_runtime` (running).
 
 mod reader;
+mod writer;
 
 /// mimalloc, not the system's: what a settled payment keeps (its contributions, its awards'
 /// records) lives as long as its account, so glibc's malloc served nearly every such
@@ -341,8 +342,6 @@ enum Sink {
 }
 
 fn run(files: &[PathBuf], events: &std::path::Path, options: &RunOptions<'_>, lang: Lang) -> ExitCode {
-    use std::io::Write;
-
     let Some(sources) = read_all(files) else { return ExitCode::from(2) };
     let Some(mut runtime) = load_runtime(&sources, options.engine, lang) else { return ExitCode::from(2) };
     for id in options.explain {
@@ -365,42 +364,41 @@ fn run(files: &[PathBuf], events: &std::path::Path, options: &RunOptions<'_>, la
             }
         },
     };
-    let mut output: Box<dyn Write> = match options.out {
+    let output = match options.out {
         Some(path) => match std::fs::File::create(path) {
-            Ok(f) => Box::new(std::io::BufWriter::new(f)),
+            Ok(f) => writer::Output::File(f),
             Err(e) => {
                 eprintln!("error: cannot write `{}`: {e}", path.display());
                 return ExitCode::from(2);
             }
         },
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+        None => writer::Output::Stdout,
+    };
+    // The ledger is written on a thread of its own while this one processes, as lines are
+    // read and decoded on another.
+    let output = writer::Writer::spawn(output);
+    let cannot_write = |output: writer::Writer| {
+        let why = output.finish().err().map_or_else(|| "the output closed".to_string(), |e| e.to_string());
+        eprintln!("error: cannot write the ledger: {why}");
+        ExitCode::from(2)
     };
     let mut rejected = 0usize;
-    // One entry's line to the output: its JSON, then a newline.
-    let mut write = |entry: &camp_runtime::Entry, json: &str, output: &mut dyn Write| {
-        if matches!(entry, camp_runtime::Entry::Reject { .. }) {
-            rejected += 1;
-        }
-        output.write_all(json.as_bytes()).and_then(|()| output.write_all(b"\n")).map_err(|e| {
-            eprintln!("error: cannot write the ledger: {e}");
-            ExitCode::from(2)
-        })
+    let mut count_rejects = |entries: &[camp_runtime::Entry]| {
+        rejected += entries.iter().filter(|e| matches!(e, camp_runtime::Entry::Reject { .. })).count()
     };
     let unreadable = |e: std::io::Error| {
         eprintln!("error: cannot read `{}`: {e}", events.display());
         ExitCode::from(2)
     };
-    // Lines are read and decoded on a thread of their own while this one processes them.
     match &mut sink {
         Sink::Memory(runtime) => {
-            // Each entry's JSON is written into this one buffer, then out.
-            let mut line = String::with_capacity(512);
             let decode = |number, text: &str| (number, camp_runtime::event::parse_line(text));
             for chunk in reader::spawn(input, decode) {
                 let chunk = match chunk {
                     Ok(chunk) => chunk,
                     Err(e) => return unreadable(e),
                 };
+                let mut written = Vec::with_capacity(chunk.len());
                 for (number, decoded) in chunk {
                     let reject = |r: camp_runtime::Reject| {
                         vec![camp_runtime::Entry::Reject { event: r.event, line: number, error: r.error }]
@@ -410,13 +408,11 @@ fn run(files: &[PathBuf], events: &std::path::Path, options: &RunOptions<'_>, la
                         Ok(Some((event, hash))) => runtime.process_hashed(&event, hash).unwrap_or_else(reject),
                         Err(r) => reject(r),
                     };
-                    for entry in &entries {
-                        line.clear();
-                        entry.write_json(&mut line);
-                        if let Err(code) = write(entry, &line, output.as_mut()) {
-                            return code;
-                        }
-                    }
+                    count_rejects(&entries);
+                    written.extend(entries);
+                }
+                if !output.write(writer::Chunk::Entries(written)) {
+                    return cannot_write(output);
                 }
             }
         }
@@ -438,10 +434,9 @@ fn run(files: &[PathBuf], events: &std::path::Path, options: &RunOptions<'_>, la
                     match durable.apply_decoded(&pending[..take]) {
                         Ok(applied) => {
                             pending.drain(..take);
-                            for (entry, json) in applied.entries.iter().zip(&applied.json) {
-                                if let Err(code) = write(entry, json, output.as_mut()) {
-                                    return code;
-                                }
+                            count_rejects(&applied.entries);
+                            if !output.write(writer::Chunk::Json(applied.json)) {
+                                return cannot_write(output);
                             }
                         }
                         Err(e) => {
@@ -450,7 +445,8 @@ fn run(files: &[PathBuf], events: &std::path::Path, options: &RunOptions<'_>, la
                                 "error: {e}\nnothing from line {first} on was kept; what came before is kept, and \
                                  running again resumes from there"
                             );
-                            let _ = output.flush();
+                            // What was kept is written out before stopping.
+                            let _ = output.finish();
                             return ExitCode::from(2);
                         }
                     }
@@ -461,7 +457,7 @@ fn run(files: &[PathBuf], events: &std::path::Path, options: &RunOptions<'_>, la
             }
         }
     }
-    if let Err(e) = output.flush() {
+    if let Err(e) = output.finish() {
         eprintln!("error: cannot write the ledger: {e}");
         return ExitCode::from(2);
     }

@@ -246,3 +246,42 @@ fn bench_reports_both_engines_as_json() {
     let payments = report["payments"].as_u64().unwrap_or(0);
     assert!(payments > 0 && payments < 9, "{report}");
 }
+
+/// The ledger of a stream many chunks long (the thread writing it is handed a chunk at a
+/// time, and holds a few ahead) is the runtime's, every entry in order, with or without a
+/// store.
+#[test]
+fn run_writes_a_long_ledger_whole_and_in_order() {
+    let dir = Scratch::new("campc-test", "long-ledger");
+    let lines: Vec<String> = camp_runtime::synthetic::stream(30_000, 700, 3).collect();
+    let events = dir.join("events.jsonl");
+    std::fs::write(&events, lines.join("\n") + "\n").unwrap_or_default();
+    let texts: Vec<(String, String)> =
+        seeds().into_iter().map(|p| (p.clone(), std::fs::read_to_string(&p).unwrap_or_default())).collect();
+    let files: Vec<camp_runtime::SourceFile<'_>> =
+        texts.iter().map(|(name, text)| camp_runtime::SourceFile { name, text }).collect();
+    let mut runtime = camp_runtime::Runtime::load(&files).unwrap_or_else(|e| panic!("the seeds load: {e}"));
+    let mut expected = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        for entry in runtime.process_line(i + 1, line) {
+            expected.push_str(&entry.to_json());
+            expected.push('\n');
+        }
+    }
+    assert!(expected.lines().count() > 10_000, "the stream earns: {} entries", expected.lines().count());
+    let events = events.display().to_string();
+    let memory = run_campc(&seed_args(&["--events", &events]));
+    assert!(text(&memory.stdout) == expected, "without a store: {} lines", text(&memory.stdout).lines().count());
+    let store = dir.join("ledger.db").display().to_string();
+    let stored = run_campc(&seed_args(&["--events", &events, "--store", &store, "--batch", "700"]));
+    assert!(text(&stored.stdout) == expected, "with a store: {} lines", text(&stored.stdout).lines().count());
+}
+
+/// An output that cannot be written is an error, exit code 2, with the reason.
+#[test]
+fn run_reports_a_ledger_it_cannot_write() {
+    let events = root().join("examples/events/sample.jsonl").display().to_string();
+    let out = run_campc(&seed_args(&["--events", &events, "--out", "/dev/full"]));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("cannot write the ledger"), "{}", text(&out.stderr));
+}
