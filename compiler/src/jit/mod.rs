@@ -1201,6 +1201,9 @@ fn scaled(amount: Decimal) -> Option<i64> {
 /// [`MAX_TENDER_AMOUNT`], or the payment has more tenders or attributes than fit. Written in
 /// place: the form is a few hundred bytes, and returning it would copy it.
 fn flat_form(view: &PaymentView<'_>, bits: &SetBits, origin: u64, flat: &mut FlatPayment) -> Option<()> {
+    // Nobody's until written whole: a form reused as scratch, left half written by a `None`
+    // below, must not pass for the payment it held before.
+    flat.origin = 0;
     if view.tenders.len() > MAX_TENDERS || view.attributes.len() > MAX_ATTRIBUTES {
         return None;
     }
@@ -2124,6 +2127,32 @@ mod tests {
                 got.as_ref().is_ok_and(|o| o.ineligible.is_none() && o.points == Decimal::from(points)),
                 "{method}: {got:?}"
             );
+        }
+    }
+
+    /// A form reused as scratch that fails to take a payment (too many tenders, an amount
+    /// past what native code takes) is nobody's afterwards: native code refuses it rather
+    /// than read the payment it held before, half written over.
+    #[test]
+    fn a_flat_form_that_fails_to_take_a_payment_is_nobody_s() {
+        let program = seeds();
+        let ama = program.campaigns.iter().position(|c| c.id == "ama-toku-4").unwrap_or(usize::MAX);
+        let jit = Jit::new(program.clone()).unwrap_or_else(|e| panic!("{e}"));
+        let sym = |s: &str| program.symbols.get(s).unwrap_or(Sym(0));
+        let attributes = vec![Value::Absent; program.attributes.len()];
+        let tags = [sym("ama-toku-4")];
+        let tender = |amount: Decimal| TenderView { method: sym("paypay_balance"), amount, installments: Decimal::ONE };
+        let one = [tender(Decimal::from(1000))];
+        let too_many: Vec<TenderView> = (0..=MAX_TENDERS).map(|_| tender(Decimal::from(100))).collect();
+        let too_large = [tender(Decimal::MAX)];
+        for failing in [&too_many[..], &too_large[..]] {
+            let mut flat = FlatPayment::EMPTY;
+            let good = crate::test_support::paypay_payment(&program, Decimal::from(1000), &tags, &one, &attributes);
+            assert!(jit.flatten_into(&good, &mut flat).is_some());
+            assert!(jit.kernel(ama, &flat).is_some_and(|(status, _)| status == ELIGIBLE), "the form takes a payment");
+            let bad = crate::test_support::paypay_payment(&program, Decimal::from(1000), &tags, failing, &attributes);
+            assert!(jit.flatten_into(&bad, &mut flat).is_none(), "{} tenders", failing.len());
+            assert!(jit.kernel(ama, &flat).is_none(), "a half-written form is refused");
         }
     }
 
