@@ -420,7 +420,29 @@ fn run(files: &[PathBuf], events: &std::path::Path, options: &RunOptions<'_>, la
             let batch = options.batch.max(1);
             let mut pending: Vec<camp_store::Decoded> = Vec::new();
             let chunks = reader::spawn(input, camp_store::Decoded::line);
-            loop {
+            // Each batch's outcome arrives once it is committed (the store writes one batch
+            // while the next is processed), in the order given, with its first line's number.
+            let (outcomes, finished) = std::sync::mpsc::channel();
+            let mut failed: Option<(usize, camp_store::StoreError)> = None;
+            let mut take_finished = |wait: bool, failed: &mut Option<_>| -> bool {
+                let next = || if wait { finished.recv().ok() } else { finished.try_recv().ok() };
+                while let Some((first, outcome)) = next() {
+                    match outcome {
+                        Ok(applied) => {
+                            let applied: camp_store::Applied = applied;
+                            count_rejects(&applied.entries);
+                            if !output.write(writer::Chunk::Json(applied.json)) {
+                                return false;
+                            }
+                        }
+                        Err(e) => {
+                            failed.get_or_insert((first, e));
+                        }
+                    }
+                }
+                true
+            };
+            'read: loop {
                 let more = match chunks.recv() {
                     Ok(Ok(chunk)) => {
                         pending.extend(chunk);
@@ -430,30 +452,35 @@ fn run(files: &[PathBuf], events: &std::path::Path, options: &RunOptions<'_>, la
                     Err(_) => false, // the file has been read
                 };
                 while pending.len() >= batch || (!more && !pending.is_empty()) {
-                    let take = pending.len().min(batch);
-                    match durable.apply_decoded(&pending[..take]) {
-                        Ok(applied) => {
-                            pending.drain(..take);
-                            count_rejects(&applied.entries);
-                            if !output.write(writer::Chunk::Json(applied.json)) {
-                                return cannot_write(output);
-                            }
-                        }
-                        Err(e) => {
-                            let first = pending.first().map_or(0, |p| p.number);
-                            eprintln!(
-                                "error: {e}\nnothing from line {first} on was kept; what came before is kept, and \
-                                 running again resumes from there"
-                            );
-                            // What was kept is written out before stopping.
-                            let _ = output.finish();
-                            return ExitCode::from(2);
-                        }
+                    let rest = pending.split_off(pending.len().min(batch));
+                    let lines = std::mem::replace(&mut pending, rest);
+                    let first = lines.first().map_or(0, |p| p.number);
+                    let outcomes = outcomes.clone();
+                    durable.submit(lines, Box::new(move |outcome| drop(outcomes.send((first, outcome)))));
+                    if !take_finished(false, &mut failed) {
+                        return cannot_write(output);
+                    }
+                    if failed.is_some() {
+                        break 'read;
                     }
                 }
                 if !more {
                     break;
                 }
+            }
+            durable.flush();
+            drop(outcomes);
+            if !take_finished(true, &mut failed) {
+                return cannot_write(output);
+            }
+            if let Some((first, e)) = failed {
+                eprintln!(
+                    "error: {e}\nthe batch from line {first} on was not kept; what was written out is kept, and \
+                     running again with the same store does the rest"
+                );
+                // What was kept is written out before stopping.
+                let _ = output.finish();
+                return ExitCode::from(2);
             }
         }
     }
@@ -476,11 +503,7 @@ fn run(files: &[PathBuf], events: &std::path::Path, options: &RunOptions<'_>, la
     // (SQLite checkpoints and removes its log on close); only the runtime's memory is left.
     match sink {
         Sink::Memory(runtime) => std::mem::forget(runtime),
-        Sink::Store(durable) => {
-            let (runtime, store) = durable.into_parts();
-            drop(store);
-            std::mem::forget(runtime);
-        }
+        Sink::Store(durable) => std::mem::forget(durable.close()),
     }
     if rejected > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }

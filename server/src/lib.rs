@@ -14,6 +14,7 @@
 pub mod client;
 mod openapi;
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -178,34 +179,48 @@ fn rendered(diagnostics: &[camp_lang::Diagnostic], sources: &[(String, String)])
 }
 
 fn writer(mut durable: Durable, mut live: Live, inbox: &mpsc::Receiver<Job>, max_batch: usize, engine: Option<Engine>) {
-    let mut waiting: Option<Job> = None;
+    // Jobs received and not yet done, in arrival order.
+    let mut queue: VecDeque<Job> = VecDeque::new();
     loop {
-        let job = match waiting.take() {
-            Some(job) => job,
-            None => match inbox.recv() {
-                Ok(job) => job,
+        if queue.is_empty() {
+            if durable.has_pending() {
+                // Nothing else to do: the batch processed last is written now, not with the
+                // next one.
+                durable.flush();
+            }
+            match inbox.recv() {
+                Ok(job) => queue.push_back(job),
                 Err(_) => return, // every sender is gone: the server has shut down
-            },
-        };
+            }
+        }
+        queue.extend(inbox.try_iter());
+        let Some(job) = queue.pop_front() else { continue };
         match job {
             Job::Apply { lines, reply } => {
-                // Group commit: every write request already waiting joins this transaction.
+                // Group commit: write requests waiting join this transaction. When many events
+                // wait, half of them make this group and the rest the next, so that the next
+                // is processed while this one is written; a few are one group (a transaction
+                // costs a sync to disk however small).
+                let waiting: usize = lines.len()
+                    + queue
+                        .iter()
+                        .map_while(|job| match job {
+                            Job::Apply { lines, .. } => Some(lines.len()),
+                            _ => None,
+                        })
+                        .sum::<usize>();
+                let share =
+                    if durable.pipelines() && waiting >= 2 * PIPELINED_GROUP { waiting.div_ceil(2) } else { waiting };
+                let mut size = lines.len();
                 let mut group = vec![(lines, reply)];
-                let mut size = group[0].0.len();
-                while size < max_batch {
-                    match inbox.try_recv() {
-                        Ok(Job::Apply { lines, reply }) => {
-                            size += lines.len();
-                            group.push((lines, reply));
-                        }
-                        Ok(other) => {
-                            waiting = Some(other);
-                            break;
-                        }
-                        Err(_) => break,
-                    }
+                while size < share.min(max_batch) {
+                    let Some(Job::Apply { .. }) = queue.front() else { break };
+                    let Some(Job::Apply { lines, reply }) = queue.pop_front() else { break };
+                    size += lines.len();
+                    group.push((lines, reply));
                 }
-                apply_group(&mut durable, group);
+                let more = matches!(queue.front(), Some(Job::Apply { .. }));
+                apply_group(&mut durable, group, more);
             }
             Job::Ledger { filter, reply } => {
                 let _ = reply.send(durable.store().ledger(&filter).map_err(|e| e.to_string()));
@@ -246,15 +261,32 @@ fn writer(mut durable: Durable, mut live: Live, inbox: &mpsc::Receiver<Job>, max
     }
 }
 
-type Waiting = (Vec<Decoded>, oneshot::Sender<Result<Applied, String>>);
+type Reply = oneshot::Sender<Result<Applied, String>>;
+type Waiting = (Vec<Decoded>, Reply);
 
-fn apply_group(durable: &mut Durable, group: Vec<Waiting>) {
+/// Events waiting, at least, before they are split into two groups, one processed while the
+/// other is written.
+const PIPELINED_GROUP: usize = 256;
+
+/// Applies a group of requests; `more` when other write requests wait behind it.
+fn apply_group(durable: &mut Durable, group: Vec<Waiting>, more: bool) {
     // The requests' lines are moved into one batch, not copied: each request's count says
     // which outcomes are its own.
     let (batches, replies): (Vec<Vec<Decoded>>, Vec<_>) = group.into_iter().unzip();
     let group: Vec<(usize, _)> = batches.iter().map(Vec::len).zip(replies).collect();
     let lines: Vec<Decoded> = batches.into_iter().flatten().collect();
-    match durable.apply_decoded(&lines) {
+    // Each request is answered once the batch is committed. With nothing behind it and
+    // nothing in flight, the batch is read, processed and written in one transaction.
+    if more || durable.has_pending() {
+        durable.submit(lines, Box::new(move |outcome| answer(outcome, group)));
+    } else {
+        answer(durable.apply_decoded(&lines), group);
+    }
+}
+
+/// Answers each request of a group from the group's outcome.
+fn answer(outcome: Result<camp_store::Applied, camp_store::StoreError>, group: Vec<(usize, Reply)>) {
+    match outcome {
         Ok(applied) => {
             let mut outcomes = applied.lines.iter();
             let mut entries = applied.entries.into_iter();

@@ -7,6 +7,13 @@
 //! it accepted, the accepted events themselves (the journal) and the entries it wrote are
 //! written in one transaction.
 //!
+//! A batch goes through three steps: its reads ([`read_batch`]: the ids accepted before, the
+//! owners of the payments it names, its accounts' versions and the accounts to read again),
+//! its processing (in memory), and its writes. [`Durable::apply`] does all three in one
+//! transaction. [`Durable::submit`], on a store that can tell whether another connection
+//! wrote ([`Store::sees_other_writers`]), hands the writes to a store thread and processes
+//! the next batch meanwhile (see `pipeline.rs`).
+//!
 //! An account's state is not written with every event: the journal holds its events, and a
 //! snapshot of its state is written after every [`DEFAULT_SNAPSHOT_EVERY`] of them. Reading
 //! an account back restores its snapshot and replays the events since, each with the
@@ -16,13 +23,15 @@
 
 use std::collections::{HashMap, HashSet};
 use std::hash::Hasher;
+use std::ops::Range;
+use std::sync::{Arc, Mutex};
 
 use camp_runtime::event::{self, Event, EventKind};
 use camp_runtime::snapshot::{AccountState, PaymentState};
 use camp_runtime::{Engine, Entry, Id, OwnedSource, Runtime};
 
+use crate::pipeline::{self, Done, Job, Reply, Request, Shared};
 use crate::{Accepted, JournalRow, Journaled, Store, StoreError, StoredAccount, StoredPayment, Tx};
-
 /// One input line: its number in the input (from 1) and its text.
 #[derive(Clone, Copy, Debug)]
 pub struct Line<'a> {
@@ -62,20 +71,62 @@ pub struct Applied {
 }
 
 /// A runtime whose every batch is kept in a store.
-#[derive(Debug)]
+///
+/// A batch [submitted](Durable::submit) may still be waiting to be written: call
+/// [`Durable::flush`] (or [`Durable::close`]) before dropping it, or that batch is dropped
+/// unwritten (its `done` is told so).
 pub struct Durable {
+    memory: Memory,
+    shared: Arc<Mutex<Shared>>,
+    /// Whether the store keeps ids holding the NUL character ([`Store::holds_nul`]).
+    holds_nul: bool,
+    /// Whether batches may be processed while the one before is written
+    /// ([`Store::sees_other_writers`]).
+    pipelines: bool,
+    /// The live program's id in the store, once registered.
+    program: Option<i64>,
+    /// The store thread, once started.
+    thread: Option<pipeline::Thread>,
+    /// The batch processed last and not yet given to the store thread, and what the batch
+    /// after it must know of it.
+    pending: Option<(Box<Job>, Overlay)>,
+}
+
+impl std::fmt::Debug for Durable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Durable")
+            .field("runtime", &self.memory.runtime)
+            .field("accounts_kept", &self.memory.kept.len())
+            .field("program", &self.program)
+            .field("pending", &self.pending.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What memory holds: the runtime's accounts, what is known of each in the store, and the
+/// runtimes of earlier programs.
+struct Memory {
     runtime: Runtime,
-    store: Box<dyn Store>,
     /// Each account in memory: its stored version, and what its stored snapshot lacks.
     kept: KeptMap,
     /// The most accounts kept in memory between batches (the store keeps them all).
     cache_limit: usize,
     /// An account's snapshot is written once this many of its events are not in it.
     snapshot_every: usize,
-    /// The live program's id in the store, once registered.
-    program: Option<i64>,
     /// Runtimes of earlier programs, for replaying the events they processed.
     earlier: HashMap<i64, Runtime>,
+}
+
+/// What the batch after a batch not yet committed must know of it: memory already holds
+/// its accounts as the store will once it commits, but reads made before it commits do not
+/// see it.
+struct Overlay {
+    /// Its accounts (read, locked and processed): neither read again nor dropped from memory.
+    accounts: HashSet<String, Ids>,
+    /// The events it accepted, with their content hashes.
+    accepted: HashMap<String, u64, Ids>,
+    /// The journal position its last event was given, plus one.
+    next_position: i64,
 }
 
 /// What is known of an account in memory.
@@ -146,19 +197,332 @@ fn ids_of(event: &Event) -> impl Iterator<Item = &str> {
     [&*event.id, &*event.account].into_iter().chain(named_payment(event))
 }
 
+/// What a batch needs read from the store before it is processed.
+pub(crate) struct Wanted {
+    /// The live program (journal rows of any other are replayed with its sources).
+    live: i64,
+    /// Its events' ids.
+    ids: Vec<String>,
+    /// The payments its refunds, cancels and completes name.
+    named: Vec<String>,
+    /// Its events' accounts.
+    accounts: Vec<String>,
+    /// The version memory holds of each account it holds.
+    known: HashMap<String, i64, Ids>,
+    /// Accounts memory holds as the store will once the batch in flight commits: neither
+    /// their versions are read nor are they read again.
+    current: HashSet<String, Ids>,
+}
+
+/// What the reads found.
+pub(crate) struct Found {
+    /// Of the payments named, those accepted before, with their accounts.
+    owners: Vec<(String, String)>,
+    /// The batch's accounts (its events' and the named payments' owners), sorted, each once:
+    /// locked for the batch.
+    accounts: Vec<String>,
+    /// Of its event ids, those accepted before, with their content hashes.
+    before: HashMap<String, u64, Ids>,
+    /// The accounts whose versions were read (all but the current ones).
+    checked: Vec<String>,
+    /// Their versions, for those kept.
+    versions: HashMap<String, i64, Ids>,
+    /// The accounts read again, because memory holds another version or none (`None`: the
+    /// store had nothing more to say).
+    loaded: HashMap<String, Option<StoredAccount>, Ids>,
+    /// The sources of the earlier programs the loaded journals name.
+    programs: HashMap<i64, String>,
+    /// The journal's next position, when the store can say it.
+    next_position: Option<i64>,
+}
+
+/// Makes a batch's reads in `tx`.
+pub(crate) fn read_batch(tx: &mut dyn Tx, wanted: &Wanted) -> Result<Found, StoreError> {
+    let owners = tx.owners(&wanted.named)?;
+    // In order, each once: the order accounts are locked in.
+    let mut accounts: Vec<&str> =
+        wanted.accounts.iter().map(String::as_str).chain(owners.iter().map(|(_, a)| a.as_str())).collect();
+    accounts.sort_unstable();
+    accounts.dedup();
+    let accounts: Vec<String> = accounts.into_iter().map(str::to_string).collect();
+    tx.lock_accounts(&accounts)?;
+    let before = tx.accepted(&wanted.ids)?.into_iter().collect();
+    // Every account's version is read, even for accounts memory holds: another connection
+    // may have changed them. (Asking SQLite whether anyone else committed since this
+    // connection's last transaction, `PRAGMA data_version`, to skip the reads was tried:
+    // two processes on one file then accepted a cancel against a state one of them had not
+    // read again, about one run in forty, and the reads it saved measured no faster.) Only
+    // the accounts of a batch not yet committed are not read: its transaction checks that
+    // nobody else wrote.
+    let checked: Vec<String> = accounts.iter().filter(|a| !wanted.current.contains(*a)).cloned().collect();
+    let versions: HashMap<String, i64, Ids> = tx.versions(&checked)?.into_iter().collect();
+    let mut loaded = HashMap::default();
+    let mut programs = HashMap::new();
+    for account in &checked {
+        let Some(stored) = versions.get(account) else { continue };
+        if wanted.known.get(account) == Some(stored) {
+            continue;
+        }
+        let kept = tx.load(account)?;
+        for row in kept.iter().flat_map(|k| &k.journal) {
+            if row.program != wanted.live
+                && row.program != 0
+                && !programs.contains_key(&row.program)
+                && let Some(sources) = tx.program_sources(row.program)?
+            {
+                programs.insert(row.program, sources);
+            }
+        }
+        loaded.insert(account.clone(), kept);
+    }
+    let next_position = tx.next_position()?;
+    Ok(Found { owners, accounts, before, checked, versions, loaded, programs, next_position })
+}
+
+/// Where a processed batch's writes go: into the transaction at once, or kept for the store
+/// thread.
+trait Writes {
+    fn accept(&mut self, events: Vec<Accepted>) -> Result<(), StoreError>;
+    /// The journal positions the rows get.
+    fn journal(&mut self, rows: &[Journaled<'_>]) -> Result<Vec<i64>, StoreError>;
+    fn put_accounts(&mut self, accounts: Vec<(String, i64, String)>) -> Result<(), StoreError>;
+    fn put_payments(&mut self, payments: Vec<StoredPayment>) -> Result<(), StoreError>;
+}
+
+/// Writes into a transaction.
+struct Direct<'t>(&'t mut dyn Tx);
+
+impl Writes for Direct<'_> {
+    fn accept(&mut self, events: Vec<Accepted>) -> Result<(), StoreError> {
+        self.0.accept(&events)
+    }
+
+    fn journal(&mut self, rows: &[Journaled<'_>]) -> Result<Vec<i64>, StoreError> {
+        self.0.journal(rows)
+    }
+
+    fn put_accounts(&mut self, accounts: Vec<(String, i64, String)>) -> Result<(), StoreError> {
+        self.0.put_accounts(&accounts)
+    }
+
+    fn put_payments(&mut self, payments: Vec<StoredPayment>) -> Result<(), StoreError> {
+        self.0.put_payments(&payments)
+    }
+}
+
+/// Writes kept for later: the journal positions are those the store will give, from the
+/// next position on (the store thread checks them).
+struct Kept4Later {
+    next_position: i64,
+    positions: Range<i64>,
+    accepted: Vec<Accepted>,
+    accounts: Vec<(String, i64, String)>,
+    payments: Vec<StoredPayment>,
+}
+
+impl Writes for Kept4Later {
+    fn accept(&mut self, events: Vec<Accepted>) -> Result<(), StoreError> {
+        self.accepted = events;
+        Ok(())
+    }
+
+    fn journal(&mut self, rows: &[Journaled<'_>]) -> Result<Vec<i64>, StoreError> {
+        let count = i64::try_from(rows.len()).map_err(|_| StoreError("too many events in one batch".into()))?;
+        self.positions = self.next_position..self.next_position + count;
+        Ok(self.positions.clone().collect())
+    }
+
+    fn put_accounts(&mut self, accounts: Vec<(String, i64, String)>) -> Result<(), StoreError> {
+        self.accounts = accounts;
+        Ok(())
+    }
+
+    fn put_payments(&mut self, payments: Vec<StoredPayment>) -> Result<(), StoreError> {
+        self.payments = payments;
+        Ok(())
+    }
+}
+
+/// A batch's accepted events as journal rows: per event, its line in `decoded` and the range
+/// of its entries in `applied`.
+pub(crate) fn journal_rows<'a>(
+    decoded: &'a [Decoded],
+    applied: &'a Applied,
+    program: i64,
+    journaled: &[(usize, Range<usize>)],
+) -> Vec<Journaled<'a>> {
+    journaled
+        .iter()
+        .filter_map(|(at, range)| {
+            let Decoding::Event(event, _, line) = &decoded.get(*at)?.what else { return None };
+            // An accepted event's entries are the awards and adjustments it caused (rejects
+            // are other lines'), all of its own account: they are kept with it.
+            let entries = applied.entries[range.clone()]
+                .iter()
+                .zip(&applied.json[range.clone()])
+                .filter_map(|(entry, json)| Some((entry.owed_key()?.0, json.as_str())))
+                .collect();
+            Some(Journaled { account: &event.account, program, line, entries })
+        })
+        .collect()
+}
+
+/// A batch processed: what it did, and per event accepted, its line and the range of its
+/// entries.
+struct Processed {
+    applied: Applied,
+    journaled: Vec<(usize, Range<usize>)>,
+}
+
+impl Memory {
+    /// Processes a batch against what its reads found (and, for a batch processed while the
+    /// one before is written, what that one will add), and gives its writes to `out`.
+    fn process(
+        &mut self,
+        decoded: &[Decoded],
+        refuses_nul: bool,
+        found: &mut Found,
+        overlay: Option<&Overlay>,
+        program: i64,
+        out: &mut dyn Writes,
+    ) -> Result<Processed, StoreError> {
+        self.refresh(found, program)?;
+        if let Some(overlay) = overlay {
+            // Accepted by the batch before, not yet committed: not in the reads.
+            for d in decoded {
+                if let Decoding::Event(event, _, _) = &d.what
+                    && let Some(hash) = overlay.accepted.get(&*event.id)
+                {
+                    found.before.insert(event.id.to_string(), *hash);
+                }
+            }
+        }
+        let runtime = &mut self.runtime;
+        for (id, hash) in &found.before {
+            runtime.remember_accepted(id, *hash);
+        }
+        for (payment, account) in &found.owners {
+            runtime.remember_owner(payment, account);
+        }
+
+        let mut applied = Applied::default();
+        let mut fresh: Vec<Accepted> = Vec::new();
+        let mut journaled: Vec<(usize, Range<usize>)> = Vec::new();
+        let mut fresh_ids: HashSet<&str, Ids> = HashSet::default();
+        for (at, d) in decoded.iter().enumerate() {
+            let reject = |r: event::Reject| Entry::Reject { event: r.event, line: d.number, error: r.error };
+            let outcome = match &d.what {
+                Decoding::Blank => Outcome::Blank,
+                Decoding::Bad(r) => {
+                    applied.entries.push(reject(r.clone()));
+                    Outcome::Rejected
+                }
+                Decoding::Event(event, _, _) if unkept(refuses_nul, event) => {
+                    applied.entries.push(Entry::Reject {
+                        event: Some(event.id.to_string()),
+                        line: d.number,
+                        error: "the event's id, account or payment holds the NUL character (U+0000), which a \
+                                PostgreSQL store cannot keep"
+                            .to_string(),
+                    });
+                    Outcome::Rejected
+                }
+                Decoding::Event(event, hash, _) => match runtime.process_hashed(event, *hash) {
+                    Ok(entries) => {
+                        let start = applied.entries.len();
+                        applied.entries.extend(entries);
+                        if found.before.contains_key(&*event.id) || fresh_ids.contains(&*event.id) {
+                            applied.duplicates += 1;
+                            Outcome::Duplicate
+                        } else {
+                            fresh_ids.insert(&event.id);
+                            fresh.push(Accepted {
+                                id: event.id.to_string(),
+                                hash: *hash,
+                                account: event.account.to_string(),
+                                payment: matches!(event.kind, EventKind::Payment(_)),
+                            });
+                            journaled.push((at, start..applied.entries.len()));
+                            Outcome::Accepted
+                        }
+                    }
+                    Err(r) => {
+                        applied.entries.push(reject(r));
+                        Outcome::Rejected
+                    }
+                },
+            };
+            applied.lines.push((outcome, applied.entries.len()));
+        }
+        applied.accepted = fresh.len();
+
+        out.accept(fresh)?;
+        applied.json = applied.entries.iter().map(Entry::to_json).collect();
+        let rows = journal_rows(decoded, &applied, program, &journaled);
+        for (row, position) in rows.iter().zip(out.journal(&rows)?) {
+            let account = self.kept.entry(Id::from(row.account)).or_default();
+            account.version = account.version.max(position);
+            account.behind += 1;
+        }
+        drop(rows);
+        let changes = self.runtime.take_changes();
+        for (account, payment) in changes.payments {
+            self.kept.entry(account).or_default().payments.push(payment);
+        }
+        self.write_snapshots(out, &changes.accounts)?;
+        Ok(Processed { applied, journaled })
+    }
+
+    /// Drops accounts from memory past the cache limit, but not those of `keep`.
+    fn evict(&mut self, keep: &[&str]) {
+        if self.runtime.account_count() <= self.cache_limit {
+            return;
+        }
+        let keep: HashSet<&str, Ids> = keep.iter().copied().collect();
+        let drop: Vec<String> =
+            self.runtime.account_ids().filter(|id| !keep.contains(id)).map(str::to_string).collect();
+        for id in &drop {
+            // Its journal holds what its snapshot lacks: reading it back replays it.
+            self.runtime.unload_account(id);
+            self.kept.remove(id.as_str());
+        }
+    }
+
+    /// Drops what memory holds: after a store failed, it may be ahead of the store.
+    fn forget_all(&mut self) {
+        self.runtime.unload_all();
+        self.kept.clear();
+        for runtime in self.earlier.values_mut() {
+            runtime.unload_all();
+        }
+    }
+}
+
+/// Whether an event's ids cannot be kept (see [`Store::holds_nul`]).
+fn unkept(refuses_nul: bool, event: &Event) -> bool {
+    refuses_nul && ids_of(event).any(|id| id.contains('\0'))
+}
+
 impl Durable {
     /// A runtime over a store. Accounts are read from the store as events need them.
     pub fn new(mut runtime: Runtime, store: Box<dyn Store>) -> Durable {
         // What a batch changed is what a snapshot writes.
         runtime.track_changes();
+        let (holds_nul, pipelines) = (store.holds_nul(), store.sees_other_writers());
         Durable {
-            runtime,
-            store,
-            kept: KeptMap::default(),
-            cache_limit: DEFAULT_CACHE_LIMIT,
-            snapshot_every: DEFAULT_SNAPSHOT_EVERY,
+            memory: Memory {
+                runtime,
+                kept: KeptMap::default(),
+                cache_limit: DEFAULT_CACHE_LIMIT,
+                snapshot_every: DEFAULT_SNAPSHOT_EVERY,
+                earlier: HashMap::new(),
+            },
+            shared: Arc::new(Mutex::new(Shared::new(store))),
+            holds_nul,
+            pipelines,
             program: None,
-            earlier: HashMap::new(),
+            thread: None,
+            pending: None,
         }
     }
 
@@ -166,7 +530,7 @@ impl Durable {
     /// batch did not touch are dropped and read from the store again when an event needs
     /// them. Memory stays bounded however many accounts the store holds.
     pub fn with_cache_limit(mut self, accounts: usize) -> Durable {
-        self.cache_limit = accounts;
+        self.memory.cache_limit = accounts;
         self
     }
 
@@ -174,24 +538,38 @@ impl Durable {
     /// batch that changes it). Fewer means more writes; more means longer replays when an
     /// account is read back.
     pub fn with_snapshot_every(mut self, events: usize) -> Durable {
-        self.snapshot_every = events.max(1);
+        self.memory.snapshot_every = events.max(1);
+        self
+    }
+
+    /// Processes every batch in one transaction of its own, never while another is written
+    /// (as on a store that cannot tell whether another connection wrote).
+    pub fn without_pipelining(mut self) -> Durable {
+        self.pipelines = false;
         self
     }
 
     /// The runtime (for reading; its accounts are a cache of the store's).
     pub fn runtime(&self) -> &Runtime {
-        &self.runtime
+        &self.memory.runtime
     }
 
-    /// The runtime and the store, apart (to close the store and let the process end without
-    /// freeing the runtime's accounts one by one, say).
-    pub fn into_parts(self) -> (Runtime, Box<dyn Store>) {
-        (self.runtime, self.store)
+    /// Writes what was submitted, closes the store, and gives the runtime back (to let the
+    /// process end without freeing its accounts one by one, say).
+    pub fn close(mut self) -> Runtime {
+        self.flush();
+        let Durable { memory, shared, thread, .. } = self;
+        // The store thread ends first; then the store closes (SQLite checkpoints and removes
+        // its log).
+        drop(thread);
+        drop(shared);
+        memory.runtime
     }
 
-    /// The store.
-    pub fn store(&mut self) -> &mut dyn Store {
-        self.store.as_mut()
+    /// The store, once everything submitted is written.
+    pub fn store(&mut self) -> StoreRef<'_> {
+        self.flush();
+        StoreRef(pipeline::lock(&self.shared))
     }
 
     /// Replaces the campaigns with those of `files`, keeping every account's state (see
@@ -202,7 +580,8 @@ impl Durable {
         files: &[camp_runtime::SourceFile<'_>],
         engine: Option<camp_runtime::Engine>,
     ) -> Result<(), camp_runtime::LoadError> {
-        self.runtime.reload_sources(files, engine)?;
+        self.flush();
+        self.memory.runtime.reload_sources(files, engine)?;
         // Events from now on are journaled under the new program.
         self.program = None;
         Ok(())
@@ -215,177 +594,275 @@ impl Durable {
         self.apply_decoded(&decoded)
     }
 
-    /// [`Durable::apply`] on lines decoded ahead ([`Decoded::line`]).
+    /// [`Durable::apply`] on lines decoded ahead ([`Decoded::line`]). Whatever was submitted
+    /// before is written first.
     pub fn apply_decoded(&mut self, decoded: &[Decoded]) -> Result<Applied, StoreError> {
-        // An event whose ids the store cannot keep is rejected alone (see `Store::holds_nul`).
-        let refuses_nul = !self.store.holds_nul();
-        let unkept = |e: &Event| refuses_nul && ids_of(e).any(|id| id.contains('\0'));
-        let events: Vec<&Event> = decoded
-            .iter()
-            .filter_map(|d| match &d.what {
-                Decoding::Event(e, _, _) if !unkept(e) => Some(e.as_ref()),
-                _ => None,
-            })
-            .collect();
-        let ids: Vec<String> = events.iter().map(|e| e.id.to_string()).collect();
-        let named: Vec<String> = events.iter().filter_map(|e| named_payment(e)).map(str::to_string).collect();
-
-        let snapshot_every = self.snapshot_every;
-        let mut touched: Vec<String> = Vec::new();
-        let mut applied = Applied::default();
+        self.flush();
+        let mut wanted = self.wanted(decoded, HashSet::default());
+        let refuses_nul = !self.holds_nul;
         let mut live = self.program;
-        let Durable { runtime, store, kept, earlier, .. } = self;
-        let result = store.transact(&mut |tx: &mut dyn Tx| {
-            applied = Applied::default();
-            let program = live_program(runtime, &mut live, tx)?;
-            let owners = tx.owners(&named)?;
-            // In order, each once: the order accounts are locked in.
-            let mut accounts: Vec<&str> =
-                events.iter().map(|e| &*e.account).chain(owners.iter().map(|(_, a)| a.as_str())).collect();
-            accounts.sort_unstable();
-            accounts.dedup();
-            let accounts: Vec<String> = accounts.into_iter().map(str::to_string).collect();
-            tx.lock_accounts(&accounts)?;
-            touched.clone_from(&accounts);
-            let before: HashMap<String, u64, Ids> = tx.accepted(&ids)?.into_iter().collect();
-            refresh(runtime, kept, earlier, tx, program, &accounts)?;
-            for (id, hash) in &before {
-                runtime.remember_accepted(id, *hash);
-            }
-            for (payment, account) in &owners {
-                runtime.remember_owner(payment, account);
-            }
-
-            let mut fresh: Vec<Accepted> = Vec::new();
-            // Per event accepted now: its account, its line and the range of its entries.
-            let mut journaled: Vec<(&Id, &str, std::ops::Range<usize>)> = Vec::new();
-            let mut fresh_ids: HashSet<&str, Ids> = HashSet::default();
-            for d in decoded {
-                let reject = |r: event::Reject| Entry::Reject { event: r.event, line: d.number, error: r.error };
-                let outcome = match &d.what {
-                    Decoding::Blank => Outcome::Blank,
-                    Decoding::Bad(r) => {
-                        applied.entries.push(reject(r.clone()));
-                        Outcome::Rejected
-                    }
-                    Decoding::Event(event, _, _) if unkept(event) => {
-                        applied.entries.push(Entry::Reject {
-                            event: Some(event.id.to_string()),
-                            line: d.number,
-                            error: "the event's id, account or payment holds the NUL character (U+0000), which a \
-                                    PostgreSQL store cannot keep"
-                                .to_string(),
-                        });
-                        Outcome::Rejected
-                    }
-                    Decoding::Event(event, hash, line) => match runtime.process_hashed(event, *hash) {
-                        Ok(entries) => {
-                            let start = applied.entries.len();
-                            applied.entries.extend(entries);
-                            if before.contains_key(&*event.id) || fresh_ids.contains(&*event.id) {
-                                applied.duplicates += 1;
-                                Outcome::Duplicate
-                            } else {
-                                fresh_ids.insert(&event.id);
-                                fresh.push(Accepted {
-                                    id: event.id.to_string(),
-                                    hash: *hash,
-                                    account: event.account.to_string(),
-                                    payment: matches!(event.kind, EventKind::Payment(_)),
-                                });
-                                journaled.push((&event.account, line, start..applied.entries.len()));
-                                Outcome::Accepted
-                            }
-                        }
-                        Err(r) => {
-                            applied.entries.push(reject(r));
-                            Outcome::Rejected
-                        }
-                    },
-                };
-                applied.lines.push((outcome, applied.entries.len()));
-            }
-            applied.accepted = fresh.len();
-
-            tx.accept(&fresh)?;
-            applied.json = applied.entries.iter().map(Entry::to_json).collect();
-            // An accepted event's entries are the awards and adjustments it caused (rejects
-            // are other lines'), all of its own account: they are kept with it.
-            let rows: Vec<Journaled<'_>> = journaled
-                .iter()
-                .map(|(account, line, range)| Journaled {
-                    account,
-                    program,
-                    line,
-                    entries: applied.entries[range.clone()]
-                        .iter()
-                        .zip(&applied.json[range.clone()])
-                        .filter_map(|(entry, json)| Some((entry.owed_key()?.0, json.as_str())))
-                        .collect(),
-                })
-                .collect();
-            for ((account, _, _), position) in journaled.iter().zip(tx.journal(&rows)?) {
-                let account = kept.entry(Id::clone(account)).or_default();
-                account.version = account.version.max(position);
-                account.behind += 1;
-            }
-            let changes = runtime.take_changes();
-            for (account, payment) in changes.payments {
-                kept.entry(account).or_default().payments.push(payment);
-            }
-            write_snapshots(runtime, kept, tx, &changes.accounts, snapshot_every)
+        let mut outcome = None;
+        let Durable { memory, shared, .. } = self;
+        let result = pipeline::lock(shared).transact(&mut |tx, _| {
+            outcome = None;
+            let program = live_program(&memory.runtime, &mut live, tx)?;
+            wanted.live = program;
+            let mut found = read_batch(tx, &wanted)?;
+            let processed = memory.process(decoded, refuses_nul, &mut found, None, program, &mut Direct(tx))?;
+            outcome = Some((processed.applied, found.accounts));
+            Ok(())
         });
-        match result {
-            Ok(()) => {
+        match (result, outcome) {
+            (Ok(_), Some((applied, touched))) => {
                 self.program = live;
-                self.runtime.forget_accepted();
-                if self.runtime.account_count() > self.cache_limit {
-                    let keep: HashSet<&str> = touched.iter().map(String::as_str).collect();
-                    let drop: Vec<String> =
-                        self.runtime.account_ids().filter(|id| !keep.contains(id)).map(str::to_string).collect();
-                    for id in &drop {
-                        // Its journal holds what its snapshot lacks: reading it back replays it.
-                        self.runtime.unload_account(id);
-                        self.kept.remove(id.as_str());
-                    }
-                }
+                self.memory.runtime.forget_accepted();
+                self.memory.evict(&touched.iter().map(String::as_str).collect::<Vec<_>>());
                 Ok(applied)
             }
-            Err(e) => {
-                self.forget_all();
+            (Ok(_), None) => {
+                self.memory.forget_all();
+                Err(StoreError("the batch's transaction ended without processing it".into()))
+            }
+            (Err(e), _) => {
+                self.memory.forget_all();
                 Err(e)
             }
         }
     }
 
+    /// Processes a batch and hands it to the store thread to write, and returns: its outcome
+    /// goes to `done` once it is committed (or is known to have failed, when nothing of it is
+    /// kept and it may be given again). Batches are written in the order submitted, each in a
+    /// transaction of its own; the next batch's reads are made in this one's transaction,
+    /// so it is processed while this one is written. [`Durable::flush`] waits for them all.
+    ///
+    /// On a store that cannot tell whether another connection wrote
+    /// ([`Store::sees_other_writers`]), this is [`Durable::apply_decoded`], `done` called
+    /// before it returns.
+    pub fn submit(&mut self, decoded: Vec<Decoded>, done: Done) {
+        if !self.pipelines || self.program.is_none() {
+            // The program is registered (once) in a transaction of the caller's.
+            let result = self.apply_decoded(&decoded);
+            done(result);
+            return;
+        }
+        if self.thread.is_none() {
+            match pipeline::Thread::spawn(Arc::clone(&self.shared)) {
+                Ok(thread) => self.thread = Some(thread),
+                Err(_) => {
+                    // Without a thread to write, each batch is written as it is processed.
+                    self.pipelines = false;
+                    let result = self.apply_decoded(&decoded);
+                    done(result);
+                    return;
+                }
+            }
+        }
+        let (write, overlay) = match self.pending.take() {
+            Some((job, overlay)) => (Some(job), Some(overlay)),
+            None => (None, None),
+        };
+        let current = overlay.as_ref().map(|o| o.accounts.clone()).unwrap_or_default();
+        let wanted = self.wanted(&decoded, current);
+        let Some(thread) = &self.thread else {
+            done(Err(StoreError("the store thread is not running".into())));
+            return;
+        };
+        match thread.exchange(Request { write, read: Some(wanted) }) {
+            Reply::Found { tx, found } => self.process_ahead(decoded, done, tx, *found, overlay.as_ref()),
+            Reply::Redo(job) => {
+                self.memory.forget_all();
+                let (again, redone) = job.take();
+                redone(self.apply_decoded(&again));
+                self.submit(decoded, done);
+            }
+            Reply::Failed(e) => {
+                self.memory.forget_all();
+                done(Err(e));
+            }
+            Reply::Written => {
+                self.memory.forget_all();
+                done(Err(StoreError("the store thread answered a read with a write".into())));
+            }
+        }
+    }
+
+    /// Processes a batch submitted against its reads, made in transaction `tx`, and keeps it
+    /// to be written.
+    fn process_ahead(
+        &mut self,
+        decoded: Vec<Decoded>,
+        done: Done,
+        tx: u64,
+        mut found: Found,
+        overlay: Option<&Overlay>,
+    ) {
+        let Some(program) = self.program else {
+            done(Err(StoreError("no program is registered".into())));
+            return;
+        };
+        let next_position = match (overlay, found.next_position) {
+            (Some(overlay), _) => overlay.next_position,
+            (None, Some(next)) => next,
+            (None, None) => {
+                self.memory.forget_all();
+                done(Err(StoreError("the store did not say the journal's next position".into())));
+                return;
+            }
+        };
+        let mut out = Kept4Later {
+            next_position,
+            positions: next_position..next_position,
+            accepted: Vec::new(),
+            accounts: Vec::new(),
+            payments: Vec::new(),
+        };
+        let refuses_nul = !self.holds_nul;
+        let processed = self.memory.process(&decoded, refuses_nul, &mut found, overlay, program, &mut out);
+        self.memory.runtime.forget_accepted();
+        let Processed { applied, journaled } = match processed {
+            Ok(processed) => processed,
+            Err(e) => {
+                self.memory.forget_all();
+                done(Err(e));
+                return;
+            }
+        };
+        let mut keep: Vec<&str> = found.accounts.iter().map(String::as_str).collect();
+        keep.extend(overlay.into_iter().flat_map(|o| o.accounts.iter().map(String::as_str)));
+        self.memory.evict(&keep);
+        let next = Overlay {
+            accounts: found.accounts.into_iter().collect(),
+            accepted: out.accepted.iter().map(|a| (a.id.clone(), a.hash)).collect(),
+            next_position: out.positions.end,
+        };
+        let job = Job::new(
+            tx,
+            decoded,
+            applied,
+            program,
+            journaled,
+            out.accepted,
+            out.positions,
+            out.accounts,
+            out.payments,
+            done,
+        );
+        self.pending = Some((Box::new(job), next));
+    }
+
+    /// Waits until every batch submitted is written (or known to have failed) and its `done`
+    /// called.
+    pub fn flush(&mut self) {
+        let Some((job, _)) = self.pending.take() else { return };
+        let Some(thread) = &self.thread else { return };
+        match thread.exchange(Request { write: Some(job), read: None }) {
+            Reply::Written => {}
+            Reply::Redo(job) => {
+                self.memory.forget_all();
+                let (again, done) = job.take();
+                done(self.apply_decoded(&again));
+            }
+            Reply::Failed(_) | Reply::Found { .. } => self.memory.forget_all(),
+        }
+    }
+
+    /// Whether [`Durable::submit`] processes a batch while the one before is written.
+    pub fn pipelines(&self) -> bool {
+        self.pipelines
+    }
+
+    /// Whether a batch submitted waits to be written ([`Durable::flush`] writes it).
+    pub fn has_pending(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// What a batch needs read, `current` the accounts of the batch in flight.
+    fn wanted(&self, decoded: &[Decoded], current: HashSet<String, Ids>) -> Wanted {
+        let refuses_nul = !self.holds_nul;
+        let events = decoded.iter().filter_map(|d| match &d.what {
+            Decoding::Event(e, _, _) if !unkept(refuses_nul, e) => Some(e.as_ref()),
+            _ => None,
+        });
+        let mut wanted = Wanted {
+            live: self.program.unwrap_or(0),
+            ids: Vec::new(),
+            named: Vec::new(),
+            accounts: Vec::new(),
+            known: HashMap::default(),
+            current,
+        };
+        for event in events {
+            wanted.ids.push(event.id.to_string());
+            wanted.named.extend(named_payment(event).map(str::to_string));
+            if !wanted.current.contains(&*event.account)
+                && !wanted.known.contains_key(&*event.account)
+                && let Some(version) = version_in_memory(&self.memory.runtime, &self.memory.kept, &event.account)
+            {
+                wanted.known.insert(event.account.to_string(), version);
+            }
+            wanted.accounts.push(event.account.to_string());
+        }
+        wanted.accounts.sort_unstable();
+        wanted.accounts.dedup();
+        wanted
+    }
+
     /// An account's state as the store has it now (its snapshot with the journal since
     /// replayed), its version, and its payments; `None` when no event named it.
     pub fn stored_account(&mut self, id: &str) -> Result<Option<StoredAccount>, StoreError> {
-        let accounts = [id.to_string()];
+        self.flush();
         let mut live = self.program;
-        let Durable { runtime, store, kept, earlier, .. } = self;
-        let result = store.transact(&mut |tx| {
-            let program = live_program(runtime, &mut live, tx)?;
-            tx.lock_accounts(&accounts)?;
-            refresh(runtime, kept, earlier, tx, program, &accounts)
+        let mut wanted = Wanted {
+            live: 0,
+            ids: Vec::new(),
+            named: Vec::new(),
+            accounts: vec![id.to_string()],
+            known: HashMap::default(),
+            current: HashSet::default(),
+        };
+        if let Some(version) = version_in_memory(&self.memory.runtime, &self.memory.kept, id) {
+            wanted.known.insert(id.to_string(), version);
+        }
+        let Durable { memory, shared, .. } = self;
+        let result = pipeline::lock(shared).transact(&mut |tx, _| {
+            let program = live_program(&memory.runtime, &mut live, tx)?;
+            wanted.live = program;
+            let mut found = read_batch(tx, &wanted)?;
+            memory.refresh(&mut found, program)
         });
         if let Err(e) = result {
-            self.forget_all();
+            self.memory.forget_all();
             return Err(e);
         }
         self.program = live;
-        let (Some(state), Some(kept)) = (self.runtime.account_state(id), self.kept.get(id)) else { return Ok(None) };
-        let payments = self.runtime.payment_states(id).iter().map(to_json).collect::<Result<Vec<_>, _>>()?;
+        let runtime = &self.memory.runtime;
+        let (Some(state), Some(kept)) = (runtime.account_state(id), self.memory.kept.get(id)) else { return Ok(None) };
+        let payments = runtime.payment_states(id).iter().map(to_json).collect::<Result<Vec<_>, _>>()?;
         Ok(Some(StoredAccount { version: kept.version, state: to_json(&state)?, payments, journal: Vec::new() }))
     }
+}
 
-    /// Drops what memory holds: after a store failed, it may be ahead of the store.
-    fn forget_all(&mut self) {
-        self.runtime.unload_all();
-        self.kept.clear();
-        for runtime in self.earlier.values_mut() {
-            runtime.unload_all();
-        }
+/// The store of a [`Durable`], borrowed ([`Durable::store`]).
+pub struct StoreRef<'d>(std::sync::MutexGuard<'d, Shared>);
+
+impl std::fmt::Debug for StoreRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.store.describe())
+    }
+}
+
+impl std::ops::Deref for StoreRef<'_> {
+    type Target = dyn Store;
+
+    fn deref(&self) -> &(dyn Store + 'static) {
+        self.0.store.as_ref()
+    }
+}
+
+impl std::ops::DerefMut for StoreRef<'_> {
+    fn deref_mut(&mut self) -> &mut (dyn Store + 'static) {
+        self.0.store.as_mut()
     }
 }
 
@@ -408,104 +885,97 @@ fn live_program(runtime: &Runtime, live: &mut Option<i64>, tx: &mut dyn Tx) -> R
     Ok(id)
 }
 
-/// Writes the snapshots of the accounts changed whose stored snapshots now lack at least
-/// `every` events.
-fn write_snapshots(
-    runtime: &Runtime,
-    kept: &mut KeptMap,
-    tx: &mut dyn Tx,
-    changed: &[Id],
-    every: usize,
-) -> Result<(), StoreError> {
-    let mut states = Vec::new();
-    let mut payments = Vec::new();
-    // An account changed twice is written once: its `behind` is 0 the second time.
-    for account in changed {
-        let Some(k) = kept.get_mut(account).filter(|k| k.behind >= every) else { continue };
-        let Some(state) = runtime.account_state(account) else { continue };
-        states.push((account.to_string(), k.version, to_json(&state)?));
-        let mut changed_payments = std::mem::take(&mut k.payments);
-        changed_payments.sort_unstable();
-        changed_payments.dedup();
-        for payment in changed_payments {
-            let position = runtime.payment_position(account, &payment);
-            if let (Some(state), Some(position)) = (runtime.payment_state(account, &payment), position) {
-                payments.push(StoredPayment {
-                    account: account.to_string(),
-                    position: i64::try_from(position).unwrap_or(i64::MAX),
-                    id: payment.to_string(),
-                    state: to_json(&state)?,
-                });
+impl Memory {
+    /// Writes the snapshots of the accounts changed whose stored snapshots now lack at least
+    /// `snapshot_every` events.
+    fn write_snapshots(&mut self, out: &mut dyn Writes, changed: &[Id]) -> Result<(), StoreError> {
+        let mut states = Vec::new();
+        let mut payments = Vec::new();
+        // An account changed twice is written once: its `behind` is 0 the second time.
+        for account in changed {
+            let Some(k) = self.kept.get_mut(account).filter(|k| k.behind >= self.snapshot_every) else { continue };
+            let Some(state) = self.runtime.account_state(account) else { continue };
+            states.push((account.to_string(), k.version, to_json(&state)?));
+            let mut changed_payments = std::mem::take(&mut k.payments);
+            changed_payments.sort_unstable();
+            changed_payments.dedup();
+            for payment in changed_payments {
+                let position = self.runtime.payment_position(account, &payment);
+                if let (Some(state), Some(position)) = (self.runtime.payment_state(account, &payment), position) {
+                    payments.push(StoredPayment {
+                        account: account.to_string(),
+                        position: i64::try_from(position).unwrap_or(i64::MAX),
+                        id: payment.to_string(),
+                        state: to_json(&state)?,
+                    });
+                }
+            }
+            k.behind = 0;
+        }
+        out.put_accounts(states)?;
+        out.put_payments(payments)
+    }
+
+    /// Brings the accounts whose versions were read up to the store's. Memory holds no
+    /// accepted ids after it (replays start from none, and what they accept is in the store
+    /// already).
+    fn refresh(&mut self, found: &mut Found, live: i64) -> Result<(), StoreError> {
+        let Memory { runtime, kept, earlier, .. } = self;
+        runtime.forget_accepted();
+        for account in &found.checked {
+            let in_memory = version_in_memory(runtime, kept, account);
+            match (found.versions.get(account), in_memory) {
+                (Some(s), Some(m)) if *s == m => {}
+                (None, _) => {
+                    runtime.unload_account(account);
+                    kept.remove(account.as_str());
+                }
+                (Some(_), _) => {
+                    let stored = match found.loaded.remove(account) {
+                        Some(Some(stored)) => stored,
+                        Some(None) => continue,
+                        None => {
+                            return Err(StoreError(format!(
+                                "account {account} was not read again, though memory does not hold its stored version"
+                            )));
+                        }
+                    };
+                    let state: AccountState = if stored.state.is_empty() {
+                        AccountState::default()
+                    } else {
+                        serde_json::from_str(&stored.state).map_err(|e| {
+                            StoreError(format!("account {account} is kept in a form this campc cannot read: {e}"))
+                        })?
+                    };
+                    let payments = stored
+                        .payments
+                        .iter()
+                        .map(|p| serde_json::from_str(p))
+                        .collect::<Result<Vec<PaymentState>, _>>()
+                        .map_err(|e| StoreError(format!("a payment of account {account} cannot be read: {e}")))?;
+                    runtime.restore_account(account, state, payments);
+                    let mut k = Kept {
+                        version: stored.journal.last().map_or(stored.version, |row| row.seq),
+                        behind: stored.journal.len(),
+                        payments: Vec::new(),
+                    };
+                    if replay(runtime, earlier, &found.programs, live, account, &stored.journal)? {
+                        // Replayed by another program: which payments it changed is not known here.
+                        let ids = runtime.account(account).into_iter().flat_map(|a| a.payments()).map(|p| p.id.clone());
+                        k.payments.extend(ids);
+                    }
+                    kept.insert(Id::from(account.as_str()), k);
+                }
             }
         }
-        k.behind = 0;
+        runtime.forget_accepted();
+        Ok(())
     }
-    tx.put_accounts(&states)?;
-    tx.put_payments(&payments)
 }
 
 /// The stored version of an account memory holds, if it holds it.
 fn version_in_memory(runtime: &Runtime, kept: &KeptMap, account: &str) -> Option<i64> {
     kept.get(account).map(|k| k.version).filter(|_| runtime.has_account(account))
-}
-
-/// Brings the accounts in memory up to the store's versions. Memory holds no accepted ids
-/// after it (replays start from none, and what they accept is in the store already).
-fn refresh(
-    runtime: &mut Runtime,
-    kept: &mut KeptMap,
-    earlier: &mut HashMap<i64, Runtime>,
-    tx: &mut dyn Tx,
-    live: i64,
-    accounts: &[String],
-) -> Result<(), StoreError> {
-    // Every account's version is read, even for accounts memory holds: another connection
-    // may have changed them. (Asking SQLite whether anyone else committed since this
-    // connection's last transaction, `PRAGMA data_version`, to skip the reads was tried:
-    // two processes on one file then accepted a cancel against a state one of them had not
-    // read again, about one run in forty, and the reads it saved measured no faster.)
-    let stored: HashMap<String, i64, Ids> = tx.versions(accounts)?.into_iter().collect();
-    runtime.forget_accepted();
-    for account in accounts {
-        let in_memory = version_in_memory(runtime, kept, account);
-        match (stored.get(account), in_memory) {
-            (Some(s), Some(m)) if *s == m => {}
-            (None, _) => {
-                runtime.unload_account(account);
-                kept.remove(account.as_str());
-            }
-            (Some(_), _) => {
-                let Some(stored) = tx.load(account)? else { continue };
-                let state: AccountState = if stored.state.is_empty() {
-                    AccountState::default()
-                } else {
-                    serde_json::from_str(&stored.state).map_err(|e| {
-                        StoreError(format!("account {account} is kept in a form this campc cannot read: {e}"))
-                    })?
-                };
-                let payments = stored
-                    .payments
-                    .iter()
-                    .map(|p| serde_json::from_str(p))
-                    .collect::<Result<Vec<PaymentState>, _>>()
-                    .map_err(|e| StoreError(format!("a payment of account {account} cannot be read: {e}")))?;
-                runtime.restore_account(account, state, payments);
-                let mut k = Kept {
-                    version: stored.journal.last().map_or(stored.version, |row| row.seq),
-                    behind: stored.journal.len(),
-                    payments: Vec::new(),
-                };
-                if replay(runtime, earlier, tx, live, account, &stored.journal)? {
-                    // Replayed by another program: which payments it changed is not known here.
-                    let ids = runtime.account(account).into_iter().flat_map(|a| a.payments()).map(|p| p.id.clone());
-                    k.payments.extend(ids);
-                }
-                kept.insert(Id::from(account.as_str()), k);
-            }
-        }
-    }
-    runtime.forget_accepted();
-    Ok(())
 }
 
 /// Replays an account's journal rows over its state in `runtime`, each with the program that
@@ -514,7 +984,7 @@ fn refresh(
 fn replay(
     runtime: &mut Runtime,
     earlier: &mut HashMap<i64, Runtime>,
-    tx: &mut dyn Tx,
+    programs: &HashMap<i64, String>,
     live: i64,
     account: &str,
     rows: &[JournalRow],
@@ -529,7 +999,7 @@ fn replay(
         foreign = true;
         let other = match earlier.entry(program) {
             std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => v.insert(earlier_runtime(tx, program)?),
+            std::collections::hash_map::Entry::Vacant(v) => v.insert(earlier_runtime(programs, program)?),
         };
         carry(runtime, other, account);
         let replayed = run.iter().try_for_each(|row| replay_row(other, account, row));
@@ -561,11 +1031,11 @@ fn replay_row(runtime: &mut Runtime, account: &str, row: &JournalRow) -> Result<
 }
 
 /// A runtime for a program the store keeps, to replay the events it processed.
-fn earlier_runtime(tx: &mut dyn Tx, program: i64) -> Result<Runtime, StoreError> {
-    let json = tx
-        .program_sources(program)?
+fn earlier_runtime(programs: &HashMap<i64, String>, program: i64) -> Result<Runtime, StoreError> {
+    let json = programs
+        .get(&program)
         .ok_or_else(|| StoreError(format!("the journal names program {program}, which the store does not keep")))?;
-    let sources: Vec<OwnedSource> = serde_json::from_str(&json)
+    let sources: Vec<OwnedSource> = serde_json::from_str(json)
         .map_err(|e| StoreError(format!("program {program} is kept in a form this campc cannot read: {e}")))?;
     Runtime::load_with(&OwnedSource::files(&sources), Engine::Interp).map_err(|e| {
         StoreError(format!("the campaigns of program {program}, which processed events kept, no longer load: {e}"))

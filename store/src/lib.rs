@@ -13,17 +13,19 @@
 //! content: a reject).
 
 mod durable;
+mod pipeline;
 mod postgres;
 mod sqlite;
 
 use std::fmt;
 
-pub use durable::{Applied, DEFAULT_CACHE_LIMIT, DEFAULT_SNAPSHOT_EVERY, Decoded, Durable, Line, Outcome};
+pub use durable::{Applied, DEFAULT_CACHE_LIMIT, DEFAULT_SNAPSHOT_EVERY, Decoded, Durable, Line, Outcome, StoreRef};
+pub use pipeline::Done;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// Why the store failed. The batch that was being written is not kept.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct StoreError(pub String);
 
 impl fmt::Display for StoreError {
@@ -197,6 +199,18 @@ pub trait Tx {
     fn put_accounts(&mut self, accounts: &[(String, i64, String)]) -> Result<(), StoreError>;
     /// Writes payments' states, each at its place in its account's arrival order.
     fn put_payments(&mut self, payments: &[StoredPayment]) -> Result<(), StoreError>;
+    /// A number that changes whenever another connection commits, and never for this
+    /// connection's own commits (SQLite's `PRAGMA data_version`); `None` when the backend
+    /// cannot tell. Read under the write lock, it says whether anyone else wrote since this
+    /// connection's previous transaction.
+    fn data_version(&mut self) -> Result<Option<i64>, StoreError> {
+        Ok(None)
+    }
+    /// The position the journal gives the next row appended to it, when the backend can say
+    /// it ahead (`None` otherwise).
+    fn next_position(&mut self) -> Result<Option<i64>, StoreError> {
+        Ok(None)
+    }
 }
 
 /// A place that keeps accepted events, ledger entries and account state.
@@ -212,6 +226,12 @@ pub trait Store: Send {
     /// own instead of failing the statement and with it the whole batch.
     fn holds_nul(&self) -> bool {
         true
+    }
+    /// Whether [`Tx::data_version`] and [`Tx::next_position`] answer: then [`Durable::submit`]
+    /// processes a batch while the store thread writes the one before, and checks before
+    /// writing it that no other connection committed in between.
+    fn sees_other_writers(&self) -> bool {
+        false
     }
 }
 

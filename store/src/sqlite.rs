@@ -342,6 +342,15 @@ impl Tx for SqliteTx<'_> {
         }
         Ok(())
     }
+
+    fn data_version(&mut self) -> Result<Option<i64>, StoreError> {
+        Ok(Some(self.tx.prepare_cached("PRAGMA data_version")?.query_row([], |r| r.get(0))?))
+    }
+
+    fn next_position(&mut self) -> Result<Option<i64>, StoreError> {
+        // As `journal` works it out: the largest position so far plus one.
+        Ok(Some(self.tx.prepare_cached("SELECT coalesce(max(seq), 0) + 1 FROM journal")?.query_row([], |r| r.get(0))?))
+    }
 }
 
 impl Store for SqliteStore {
@@ -388,5 +397,9 @@ impl Store for SqliteStore {
 
     fn describe(&self) -> String {
         format!("SQLite store {}", self.path)
+    }
+
+    fn sees_other_writers(&self) -> bool {
+        true
     }
 }

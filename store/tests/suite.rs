@@ -147,7 +147,7 @@ fn batches_of_any_size_keep_the_same_ledger(backend: Backend, test: &str) {
         let Some((at, _dir)) = location(backend, &format!("{test}_{batch}")) else { return };
         let mut durable = Durable::new(seeds(), open(&at)).with_cache_limit(2).with_snapshot_every(5);
         let entries = run(&mut durable, &lines, 1, batch);
-        assert_eq!(stored(durable.store()), expected, "batches of {batch}");
+        assert_eq!(stored(&mut *durable.store()), expected, "batches of {batch}");
         let kept: Vec<String> = entries.iter().filter(|e| e.owed_key().is_some()).map(Entry::to_json).collect();
         assert_eq!(kept, expected, "what batches of {batch} returned");
         let again = run(&mut Durable::new(seeds(), open(&at)), &lines, 1, batch);
@@ -262,7 +262,7 @@ fn the_stored_ledger_is_the_ledger_of_one_run(backend: Backend, test: &str) {
     let entries = run(&mut durable, &lines, 1, 37);
     let expected = in_memory(&lines);
     assert!(expected.len() > 100, "the stream earns: {} entries", expected.len());
-    assert_eq!(stored(durable.store()), expected);
+    assert_eq!(stored(&mut *durable.store()), expected);
     let kept: Vec<String> = entries.iter().filter(|e| e.owed_key().is_some()).map(Entry::to_json).collect();
     assert_eq!(kept, expected, "what apply returns is what it kept");
     let rejects = entries.iter().filter(|e| matches!(e, Entry::Reject { .. })).count();
@@ -277,7 +277,7 @@ fn a_second_run_over_the_same_events_writes_nothing_new(backend: Backend, test: 
     let mut again = Durable::new(seeds(), open(&at));
     let entries = run(&mut again, &lines, 1, 50);
     assert!(entries.iter().all(|e| matches!(e, Entry::Reject { .. })), "only rejects the second time");
-    assert_eq!(stored(again.store()), first);
+    assert_eq!(stored(&mut *again.store()), first);
 }
 
 fn a_run_resumed_in_a_new_process_continues_where_the_last_stopped(backend: Backend, test: &str) {
@@ -348,7 +348,7 @@ fn a_small_account_cache_reads_accounts_back_from_the_store(backend: Backend, te
     run(&mut durable, &lines, 1, 5);
     let kept = durable.runtime().account_count();
     assert!(kept <= 10, "the cache was trimmed to the last batch's accounts, {kept} kept");
-    assert_eq!(stored(durable.store()), in_memory(&lines));
+    assert_eq!(stored(&mut *durable.store()), in_memory(&lines));
 }
 
 fn snapshots_after_every_batch_or_seldom_keep_the_same_ledger(backend: Backend, test: &str) {
@@ -359,7 +359,7 @@ fn snapshots_after_every_batch_or_seldom_keep_the_same_ledger(backend: Backend, 
         // snapshot and the journal since.
         let mut durable = Durable::new(seeds(), open(&at)).with_cache_limit(2).with_snapshot_every(every);
         run(&mut durable, &lines, 1, 4);
-        assert_eq!(stored(durable.store()), in_memory(&lines), "a snapshot every {every} events");
+        assert_eq!(stored(&mut *durable.store()), in_memory(&lines), "a snapshot every {every} events");
     }
 }
 
@@ -393,7 +393,7 @@ fn events_read_back_are_replayed_with_the_campaigns_that_processed_them(backend:
     // events must be replayed by the seeds, not by what is live now.
     let mut later = Durable::new(load(&changed), open(&at)).with_snapshot_every(100_000);
     run(&mut later, third, from + 1, 25);
-    assert!(stored(later.store()) == expected.concat(), "the stored ledger is the reloaded runtime's");
+    assert!(stored(&mut *later.store()) == expected.concat(), "the stored ledger is the reloaded runtime's");
 }
 
 fn a_store_of_the_first_schema_is_migrated_and_kept(backend: Backend, test: &str) {
@@ -441,7 +441,7 @@ fn a_store_of_the_first_schema_is_migrated_and_kept(backend: Backend, test: &str
     // again and again, from the old snapshots and the new journal.
     let mut durable = Durable::new(seeds(), open(&at)).with_cache_limit(2).with_snapshot_every(5);
     run(&mut durable, &lines, 1, 10);
-    assert_eq!(stored(durable.store()), in_memory(&lines));
+    assert_eq!(stored(&mut *durable.store()), in_memory(&lines));
     if let Backend::Sqlite = backend {
         assert_eq!(rusqlite_version(&at, None), camp_store::SCHEMA_VERSION);
     }
@@ -459,7 +459,7 @@ fn two_processes_sharing_a_store_never_exceed_a_cap(backend: Backend, test: &str
         let process = if n % 2 == 0 { &mut a } else { &mut b };
         process.apply(chunk).unwrap_or_else(|e| panic!("{e}"));
     }
-    assert_eq!(stored(a.store()), in_memory(&lines));
+    assert_eq!(stored(&mut *a.store()), in_memory(&lines));
 }
 
 fn two_processes_given_the_same_stream_at_once_accept_each_event_once(backend: Backend, test: &str) {
@@ -526,7 +526,7 @@ fn the_ledger_reads_by_account_and_campaign(backend: Backend, test: &str) {
     let lines = events();
     let mut durable = Durable::new(seeds(), open(&at));
     run(&mut durable, &lines, 1, 100);
-    let all = stored(durable.store());
+    let all = stored(&mut *durable.store());
     for (account, campaign) in [(Some("u3"), Some("ama-toku-4")), (Some("u3"), None), (None, Some("paypay-step"))] {
         let filter = LedgerFilter { account: account.map(str::to_string), campaign: campaign.map(str::to_string) };
         let some = durable.store().ledger(&filter).unwrap_or_else(|e| panic!("{e}"));
