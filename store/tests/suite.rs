@@ -16,7 +16,7 @@ use camp_runtime::{Entry, Runtime};
 use scratch::Scratch;
 use seeds::{files, load, seed_sources};
 
-use camp_store::{Durable, LedgerFilter, Line, Outcome, Store, StoreError, Tx};
+use camp_store::{Applied, Decoded, Durable, LedgerFilter, Line, Outcome, Store, StoreError, Tx};
 
 fn seeds() -> Runtime {
     load(&seed_sources())
@@ -94,6 +94,35 @@ fn run(durable: &mut Durable, lines: &[String], first: usize, batch: usize) -> V
     entries
 }
 
+/// One batch submitted: its lines' numbers and its outcome.
+type Submitted = (Vec<usize>, Result<Applied, StoreError>);
+
+/// Submits `lines` (numbered from `first`) in batches of `batch`, each processed while the
+/// one before is written, and waits for them all: each batch's outcome, in the order they
+/// were told.
+fn submit_all(durable: &mut Durable, lines: &[String], first: usize, batch: usize) -> Vec<Submitted> {
+    let (send, told) = std::sync::mpsc::channel();
+    let numbered: Vec<(usize, &String)> = lines.iter().enumerate().map(|(i, text)| (first + i, text)).collect();
+    for chunk in numbered.chunks(batch.max(1)) {
+        let decoded: Vec<Decoded> = chunk.iter().map(|(n, text)| Decoded::line(*n, text)).collect();
+        let numbers: Vec<usize> = chunk.iter().map(|(n, _)| *n).collect();
+        let send = send.clone();
+        durable.submit(decoded, Box::new(move |outcome| drop(send.send((numbers, outcome)))));
+    }
+    durable.flush();
+    drop(send);
+    told.into_iter().collect()
+}
+
+/// [`submit_all`], every batch kept: the entries, in order.
+fn submit_run(durable: &mut Durable, lines: &[String], first: usize, batch: usize) -> Vec<Entry> {
+    let outcomes = submit_all(durable, lines, first, batch);
+    let numbers: Vec<usize> = outcomes.iter().flat_map(|(numbers, _)| numbers.iter().copied()).collect();
+    assert!(numbers.windows(2).all(|w| w[0] < w[1]), "batches are told in the order submitted");
+    assert_eq!(numbers.len(), lines.len(), "every batch is told");
+    outcomes.into_iter().flat_map(|(_, o)| o.unwrap_or_else(|e| panic!("the store failed: {e}")).entries).collect()
+}
+
 /// What a single runtime in memory writes, kept entries only (awards and adjustments).
 fn in_memory(lines: &[String]) -> Vec<String> {
     let mut rt = seeds();
@@ -135,6 +164,8 @@ both_backends!(
     ids_of_any_text_are_found_again,
     an_id_with_a_nul_character_is_kept_or_rejected_alone,
     batches_of_any_size_keep_the_same_ledger,
+    a_batch_processed_before_another_process_wrote_is_done_again,
+    batches_processed_while_others_fail_are_kept_once_and_right,
 );
 
 /// A store may write a batch's rows in several statements of several sizes (SQLite's: 64, 8
@@ -144,14 +175,24 @@ fn batches_of_any_size_keep_the_same_ledger(backend: Backend, test: &str) {
     let lines = events();
     let expected = in_memory(&lines);
     for batch in [7, 8, 9, 63, 64, 65, 73, 200] {
-        let Some((at, _dir)) = location(backend, &format!("{test}_{batch}")) else { return };
-        let mut durable = Durable::new(seeds(), open(&at)).with_cache_limit(2).with_snapshot_every(5);
-        let entries = run(&mut durable, &lines, 1, batch);
-        assert_eq!(stored(&mut *durable.store()), expected, "batches of {batch}");
-        let kept: Vec<String> = entries.iter().filter(|e| e.owed_key().is_some()).map(Entry::to_json).collect();
-        assert_eq!(kept, expected, "what batches of {batch} returned");
-        let again = run(&mut Durable::new(seeds(), open(&at)), &lines, 1, batch);
-        assert!(again.iter().all(|e| matches!(e, Entry::Reject { .. })), "batches of {batch}: every id was kept");
+        for submitted in [false, true] {
+            let Some((at, _dir)) = location(backend, &format!("{test}_{batch}_{submitted}")) else { return };
+            let mut durable = Durable::new(seeds(), open(&at)).with_cache_limit(2).with_snapshot_every(5);
+            let entries = if submitted {
+                submit_run(&mut durable, &lines, 1, batch)
+            } else {
+                run(&mut durable, &lines, 1, batch)
+            };
+            let how = if submitted { "submitted" } else { "applied" };
+            assert_eq!(stored(&mut *durable.store()), expected, "batches of {batch}, {how}");
+            let kept: Vec<String> = entries.iter().filter(|e| e.owed_key().is_some()).map(Entry::to_json).collect();
+            assert_eq!(kept, expected, "what batches of {batch} returned, {how}");
+            let again = run(&mut Durable::new(seeds(), open(&at)), &lines, 1, batch);
+            let rejects = |entries: &[Entry]| entries.iter().all(|e| matches!(e, Entry::Reject { .. }));
+            assert!(rejects(&again), "batches of {batch}, {how}: every id was kept");
+            let again = submit_run(&mut Durable::new(seeds(), open(&at)), &lines, 1, batch);
+            assert!(rejects(&again), "batches of {batch}, {how}: every id was kept (submitted again)");
+        }
     }
 }
 
@@ -340,6 +381,112 @@ fn a_batch_that_fails_keeps_nothing_and_can_be_given_again(backend: Backend, tes
     assert_eq!(stored(open(&at).as_mut()), in_memory(&lines));
 }
 
+/// A batch processed while the one before it is written is processed against reads made
+/// before anyone else could write. When another process commits before it is written, it is
+/// done again against what that process wrote: the ledger is that of the events in the order
+/// they were kept.
+fn a_batch_processed_before_another_process_wrote_is_done_again(backend: Backend, test: &str) {
+    let Some((at, _dir)) = location(backend, test) else { return };
+    let lines = events();
+    let (start, rest) = lines.split_at(200);
+    let (theirs, ours) = rest.split_at(100);
+    let mut a = Durable::new(seeds(), open(&at));
+    submit_run(&mut a, start, 1, 50);
+    let (send, told) = std::sync::mpsc::channel();
+    let decoded: Vec<Decoded> = ours[..60].iter().enumerate().map(|(i, text)| Decoded::line(301 + i, text)).collect();
+    a.submit(decoded, Box::new(move |outcome| drop(send.send(outcome))));
+    // On SQLite the batch waits to be written; PostgreSQL cannot tell whether anyone else
+    // wrote, so it was written at once.
+    let waiting = a.has_pending();
+    assert_eq!(waiting, matches!(backend, Backend::Sqlite), "whether the batch waits");
+    run(&mut Durable::new(seeds(), open(&at)), theirs, 201, 100);
+    a.flush();
+    let ours_first = told.recv().unwrap_or_else(|_| panic!("the batch was never told"));
+    let entries = ours_first.unwrap_or_else(|e| panic!("the batch was not kept: {e}")).entries;
+    submit_run(&mut a, &ours[60..], 361, 50);
+    let kept_order: Vec<String> = if waiting {
+        lines.clone()
+    } else {
+        [start, &ours[..60], theirs, &ours[60..]].concat()
+    };
+    let expected = in_memory(&kept_order);
+    assert_eq!(stored(&mut *a.store()), expected, "the ledger of the events in the order kept");
+    let mut rt = seeds();
+    let earlier = if waiting { &lines[..300] } else { start };
+    for (i, line) in earlier.iter().enumerate() {
+        rt.process_line(i + 1, line);
+    }
+    let own: Vec<String> = ours[..60]
+        .iter()
+        .enumerate()
+        .flat_map(|(i, line)| rt.process_line(301 + i, line))
+        .map(|e| e.to_json())
+        .collect();
+    assert_eq!(entries.iter().map(Entry::to_json).collect::<Vec<_>>(), own, "what the batch was told");
+}
+
+/// A store that fails about one transaction in `every`, picked at random (from a seed), after
+/// its work, before committing; it tells what the store it wraps tells of other writers.
+struct FailingEvery {
+    inner: Box<dyn Store>,
+    every: u64,
+    state: u64,
+}
+
+impl Store for FailingEvery {
+    fn transact(&mut self, work: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>) -> Result<(), StoreError> {
+        // xorshift64: the same failures for the same seed, in no pattern the batches follow.
+        self.state ^= self.state << 13;
+        self.state ^= self.state >> 7;
+        self.state ^= self.state << 17;
+        let fail = self.state % self.every == 0;
+        self.inner.transact(&mut |tx| {
+            work(tx)?;
+            if fail { Err(StoreError("the disk is full (planted)".into())) } else { Ok(()) }
+        })
+    }
+
+    fn ledger(&mut self, filter: &LedgerFilter) -> Result<Vec<String>, StoreError> {
+        self.inner.ledger(filter)
+    }
+
+    fn describe(&self) -> String {
+        "failing now and then".into()
+    }
+
+    fn sees_other_writers(&self) -> bool {
+        self.inner.sees_other_writers()
+    }
+}
+
+/// Batches submitted one after another while transactions fail now and then (the one that
+/// writes a batch, the one that makes its reads, the one that writes the batch before): a
+/// batch told it failed kept nothing, every other batch is kept once, against the batches
+/// kept before it, and the failed ones given again are kept too.
+fn batches_processed_while_others_fail_are_kept_once_and_right(backend: Backend, test: &str) {
+    let lines = events();
+    for (every, seed) in [(3, 1), (4, 2), (7, 3), (3, 4)] {
+        let Some((at, _dir)) = location(backend, &format!("{test}_{every}_{seed}")) else { return };
+        let failing = FailingEvery { inner: open(&at), every, state: 0x9e37_79b9_7f4a_7c15 ^ seed };
+        let mut durable = Durable::new(seeds(), Box::new(failing)).with_snapshot_every(3);
+        let outcomes = submit_all(&mut durable, &lines, 1, 13);
+        assert_eq!(outcomes.len(), lines.len().div_ceil(13), "every batch is told once");
+        let (kept, failed): (Vec<Submitted>, Vec<Submitted>) = outcomes.into_iter().partition(|(_, o)| o.is_ok());
+        assert!(failed.len() >= 3, "one transaction in {every} failed: {} batches failed", failed.len());
+        let line = |n: &usize| lines[n - 1].clone();
+        let mut order: Vec<String> = kept.iter().flat_map(|(numbers, _)| numbers.iter().map(line)).collect();
+        assert_eq!(stored(open(&at).as_mut()), in_memory(&order), "every {every}: the batches kept, in order");
+        // The failed batches given again, on the store alone.
+        let mut again = Durable::new(seeds(), open(&at));
+        for (numbers, _) in &failed {
+            let texts: Vec<String> = numbers.iter().map(line).collect();
+            submit_run(&mut again, &texts, numbers[0], texts.len());
+            order.extend(texts);
+        }
+        assert_eq!(stored(&mut *again.store()), in_memory(&order), "every {every}: the failed batches kept after");
+    }
+}
+
 fn a_small_account_cache_reads_accounts_back_from_the_store(backend: Backend, test: &str) {
     let Some((at, _dir)) = location(backend, test) else { return };
     // At most 3 accounts stay in memory between batches: the others are read back each time.
@@ -488,23 +635,36 @@ fn two_processes_given_the_same_stream_at_once_accept_each_event_once(backend: B
         let Some((at, _dir)) = location(backend, &format!("{test}_{round}")) else { return };
         let accepted: Vec<Vec<usize>> = std::thread::scope(|scope| {
             let workers: Vec<_> = (0..2)
-                .map(|_| {
+                .map(|worker| {
                     let (lines, at) = (&lines, &at);
+                    // Each batch is processed while the one before is written (and checked,
+                    // when written, against what the other process committed meanwhile), or
+                    // done whole in one transaction: both, and one of each, in turn.
+                    let submitted = match round % 3 {
+                        0 => true,
+                        1 => false,
+                        _ => worker == 0,
+                    };
                     scope.spawn(move || {
                         let mut durable = Durable::new(seeds(), open(at));
                         let numbered: Vec<Line<'_>> =
                             lines.iter().enumerate().map(|(i, text)| Line { number: i + 1, text }).collect();
                         let mut mine = Vec::new();
-                        for chunk in numbered.chunks(9) {
-                            let applied = durable.apply(chunk).unwrap_or_else(|e| panic!("{e}"));
+                        let mut keep = |numbers: &[usize], applied: &Applied| {
                             let outcomes = applied.lines.iter().map(|(outcome, _)| *outcome);
                             mine.extend(
-                                chunk
-                                    .iter()
-                                    .zip(outcomes)
-                                    .filter(|(_, o)| *o == Outcome::Accepted)
-                                    .map(|(l, _)| l.number),
+                                numbers.iter().zip(outcomes).filter(|(_, o)| *o == Outcome::Accepted).map(|(n, _)| *n),
                             );
+                        };
+                        if submitted {
+                            for (numbers, outcome) in submit_all(&mut durable, lines, 1, 9) {
+                                keep(&numbers, &outcome.unwrap_or_else(|e| panic!("{e}")));
+                            }
+                        } else {
+                            for chunk in numbered.chunks(9) {
+                                let applied = durable.apply(chunk).unwrap_or_else(|e| panic!("{e}"));
+                                keep(&chunk.iter().map(|l| l.number).collect::<Vec<_>>(), &applied);
+                            }
                         }
                         mine
                     })
