@@ -212,6 +212,62 @@ fn two_services_sharing_postgres_serialize_one_account() {
     other.shutdown().unwrap_or_else(|e| panic!("{e}"));
 }
 
+#[test]
+fn parallel_batches_on_few_accounts_are_each_kept_once_and_answered_as_kept() {
+    let dir = scratch("serve_batches");
+    let running = start(&dir, &seeds_dir());
+    // 12 clients, 4 batches of 100 payments each, on 6 accounts: enough waiting at once that
+    // the writer splits them into groups, one processed while the one before is written.
+    // Every client also sends another client's batches again, as retries would.
+    let accounts = ["a", "b", "c", "d", "e", "f"];
+    let batches: Vec<String> = (0..48)
+        .map(|b| {
+            (0..100)
+                .map(|i| {
+                    let n = b * 100 + i;
+                    ama(&format!("p{n}"), accounts[n % 6], 3 + (n % 20) as u32, 700 + (n % 9) as u32 * 100)
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect();
+    let answered: Vec<(i64, i64)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..12)
+            .map(|w| {
+                let (batches, addr) = (&batches, running.addr);
+                scope.spawn(move || {
+                    let mut c = Client::connect(addr, Some(TOKEN)).unwrap_or_else(|e| panic!("{e}"));
+                    let (mut accepted, mut entries) = (0, 0);
+                    for n in (0..4).map(|i| w * 4 + i).chain((0..4).map(|i| ((w + 5) % 12) * 4 + i)) {
+                        let r = c.post("/v1/events", &batches[n]).unwrap_or_else(|e| panic!("{e}")).json();
+                        accepted += r["accepted"].as_i64().unwrap_or(0);
+                        entries += r["entries"].as_array().map_or(0, |e| e.len() as i64);
+                    }
+                    (accepted, entries)
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap_or_else(|_| panic!("a client panicked"))).collect()
+    });
+    assert_eq!(answered.iter().map(|a| a.0).sum::<i64>(), 4800, "each event accepted exactly once");
+    let mut c = client(&running, None);
+    let mut kept = 0;
+    for account in accounts {
+        let ledger = c.get(&format!("/v1/accounts/{account}/ledger")).unwrap_or_else(|e| panic!("{e}")).json();
+        let entries = ledger["entries"].as_array().cloned().unwrap_or_default();
+        kept += entries.len() as i64;
+        assert_eq!(points(&ledger["entries"], "ama-toku-4"), 3000, "account {account}: the period cap, never passed");
+        let mut paid: Vec<(&str, &str)> =
+            entries.iter().filter_map(|e| Some((e["campaign"].as_str()?, e["payment"].as_str()?))).collect();
+        let before = paid.len();
+        paid.sort_unstable();
+        paid.dedup();
+        assert_eq!(paid.len(), before, "account {account}: no payment awarded twice by one campaign");
+    }
+    assert_eq!(kept, answered.iter().map(|a| a.1).sum::<i64>(), "what was answered is what was kept");
+    running.shutdown().unwrap_or_else(|e| panic!("{e}"));
+}
+
 fn hammer(running: Running) {
     hammer_over(running, None);
 }
