@@ -423,10 +423,10 @@ fn run(files: &[PathBuf], events: &std::path::Path, options: &RunOptions<'_>, la
             // Each batch's outcome arrives once it is committed (the store writes one batch
             // while the next is processed), in the order given, with its first line's number.
             let (outcomes, finished) = std::sync::mpsc::channel();
-            let mut failed: Option<(usize, camp_store::StoreError)> = None;
+            let mut failed: Option<((usize, usize), camp_store::StoreError)> = None;
             let mut take_finished = |wait: bool, failed: &mut Option<_>| -> bool {
                 let next = || if wait { finished.recv().ok() } else { finished.try_recv().ok() };
-                while let Some((first, outcome)) = next() {
+                while let Some((span, outcome)) = next() {
                     match outcome {
                         Ok(applied) => {
                             let applied: camp_store::Applied = applied;
@@ -436,7 +436,7 @@ fn run(files: &[PathBuf], events: &std::path::Path, options: &RunOptions<'_>, la
                             }
                         }
                         Err(e) => {
-                            failed.get_or_insert((first, e));
+                            failed.get_or_insert((span, e));
                         }
                     }
                 }
@@ -454,9 +454,9 @@ fn run(files: &[PathBuf], events: &std::path::Path, options: &RunOptions<'_>, la
                 while pending.len() >= batch || (!more && !pending.is_empty()) {
                     let rest = pending.split_off(pending.len().min(batch));
                     let lines = std::mem::replace(&mut pending, rest);
-                    let first = lines.first().map_or(0, |p| p.number);
+                    let span = (lines.first().map_or(0, |p| p.number), lines.last().map_or(0, |p| p.number));
                     let outcomes = outcomes.clone();
-                    durable.submit(lines, Box::new(move |outcome| drop(outcomes.send((first, outcome)))));
+                    durable.submit(lines, Box::new(move |outcome| drop(outcomes.send((span, outcome)))));
                     if !take_finished(false, &mut failed) {
                         return cannot_write(output);
                     }
@@ -473,10 +473,12 @@ fn run(files: &[PathBuf], events: &std::path::Path, options: &RunOptions<'_>, la
             if !take_finished(true, &mut failed) {
                 return cannot_write(output);
             }
-            if let Some((first, e)) = failed {
+            if let Some(((first, last), e)) = failed {
+                // Batches after it may have been kept (each is written on its own): what was
+                // written out above was.
                 eprintln!(
-                    "error: {e}\nthe batch from line {first} on was not kept; what was written out is kept, and \
-                     running again with the same store does the rest"
+                    "error: {e}\nnothing of lines {first} to {last} was kept, and the events after them that are not \
+                     in the output above were not either; running again with the same store does what was not kept"
                 );
                 // What was kept is written out before stopping.
                 let _ = output.finish();

@@ -5,9 +5,11 @@
 //! concurrent requests, campaign reloads and graceful shutdown. **Must not touch:** what an
 //! event earns (the runtime), how state is kept (the store), printing beyond its startup line.
 //!
-//! One writer thread holds the runtime and the store connection. Requests reach it over a
-//! channel; it takes every write request waiting (up to a batch size) and applies them as one
-//! transaction (group commit), then answers each with its own entries. Requests are therefore
+//! One writer thread holds the runtime (the store's own thread writes what it processed).
+//! Requests reach it over a channel; it takes every write request waiting (up to a batch
+//! size) and applies them as one transaction (group commit), then answers each with its own
+//! entries once committed. When many events wait, they make two groups, the second processed
+//! while the first is written. Requests are therefore
 //! serialized: two requests for one account never interleave, in this process; between
 //! processes sharing a PostgreSQL store, the store's account locks do the same.
 
