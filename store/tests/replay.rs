@@ -1,5 +1,6 @@
 //! Property: however a stream is cut into batches, however few accounts memory keeps, however
-//! seldom snapshots are written, and wherever a reload falls, the ledger a store keeps is the
+//! seldom snapshots are written, wherever a reload falls, and whether each batch is processed
+//! in its own transaction or while the one before is written, the ledger a store keeps is the
 //! ledger of one runtime in memory that reloaded at the same place. Accounts read back are
 //! rebuilt from a snapshot and the journal since, each event replayed with the campaigns that
 //! processed it, so any mistake there shows up as a different ledger. SQLite only (a file per
@@ -11,7 +12,7 @@ mod scratch;
 mod seeds;
 
 use camp_runtime::Entry;
-use camp_store::{Durable, LedgerFilter, Line};
+use camp_store::{Decoded, Durable, LedgerFilter, Line};
 use proptest::prelude::*;
 use seeds::{files, load, seed_sources};
 
@@ -45,6 +46,7 @@ proptest! {
         every in 1usize..80,
         reload in proptest::option::of(0usize..400),
         restart in proptest::option::of(0usize..400),
+        submitted in any::<bool>(),
     ) {
         let lines: Vec<String> = camp_runtime::synthetic::stream(events, accounts, seed).collect();
         let (seeds, changed) = (seed_sources(), changed_sources());
@@ -69,6 +71,7 @@ proptest! {
         let numbered: Vec<Line<'_>> = lines.iter().enumerate().map(|(i, text)| Line { number: i + 1, text }).collect();
         let mut reloaded = false;
         let mut start = 0;
+        let (told, outcomes) = std::sync::mpsc::channel();
         while start < numbered.len() {
             // A reload or a restart (a new process: nothing in memory) happens before the line
             // named, so batches are cut there.
@@ -83,11 +86,24 @@ proptest! {
                 reloaded = true;
             }
             if Some(start) == restart {
-                drop(durable);
+                // What was submitted is written before the process ends.
+                drop(durable.close());
                 durable = open(if reloaded { &changed } else { &seeds });
             }
-            durable.apply(&numbered[start..end]).unwrap_or_else(|e| panic!("{e}"));
+            if submitted {
+                // Processed while the batch before is written.
+                let decoded = numbered[start..end].iter().map(|l| Decoded::line(l.number, l.text)).collect();
+                let told = told.clone();
+                durable.submit(decoded, Box::new(move |outcome| drop(told.send(outcome.map(|_| ())))));
+            } else {
+                durable.apply(&numbered[start..end]).unwrap_or_else(|e| panic!("{e}"));
+            }
             start = end;
+        }
+        durable.flush();
+        drop(told);
+        for outcome in outcomes {
+            outcome.unwrap_or_else(|e| panic!("a batch submitted was not kept: {e}"));
         }
         let kept = durable.store().ledger(&LedgerFilter::default()).unwrap_or_else(|e| panic!("{e}"));
         prop_assert!(kept == expected, "{} entries kept, {} expected", kept.len(), expected.len());

@@ -404,11 +404,8 @@ fn a_batch_processed_before_another_process_wrote_is_done_again(backend: Backend
     let ours_first = told.recv().unwrap_or_else(|_| panic!("the batch was never told"));
     let entries = ours_first.unwrap_or_else(|e| panic!("the batch was not kept: {e}")).entries;
     submit_run(&mut a, &ours[60..], 361, 50);
-    let kept_order: Vec<String> = if waiting {
-        lines.clone()
-    } else {
-        [start, &ours[..60], theirs, &ours[60..]].concat()
-    };
+    let kept_order: Vec<String> =
+        if waiting { lines.clone() } else { [start, &ours[..60], theirs, &ours[60..]].concat() };
     let expected = in_memory(&kept_order);
     assert_eq!(stored(&mut *a.store()), expected, "the ledger of the events in the order kept");
     let mut rt = seeds();
