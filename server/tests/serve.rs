@@ -257,15 +257,20 @@ fn parallel_batches_on_few_accounts_are_each_kept_once_and_answered_as_kept() {
         let entries = ledger["entries"].as_array().cloned().unwrap_or_default();
         kept += entries.len() as i64;
         assert_eq!(points(&ledger["entries"], "ama-toku-4"), 3000, "account {account}: the period cap, never passed");
-        let mut paid: Vec<(&str, &str)> =
-            entries.iter().filter_map(|e| Some((e["campaign"].as_str()?, e["payment"].as_str()?))).collect();
-        let before = paid.len();
-        paid.sort_unstable();
-        paid.dedup();
-        assert_eq!(paid.len(), before, "account {account}: no payment awarded twice by one campaign");
+        awarded_once(&entries, account);
     }
     assert_eq!(kept, answered.iter().map(|a| a.1).sum::<i64>(), "what was answered is what was kept");
     running.shutdown().unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Checks that no campaign awarded one payment of `account` twice.
+fn awarded_once(entries: &[Value], account: &str) {
+    let mut paid: Vec<(&str, &str)> =
+        entries.iter().filter_map(|e| Some((e["campaign"].as_str()?, e["payment"].as_str()?))).collect();
+    let before = paid.len();
+    paid.sort_unstable();
+    paid.dedup();
+    assert_eq!(paid.len(), before, "account {account}: no payment awarded twice by one campaign");
 }
 
 fn hammer(running: Running) {
@@ -307,12 +312,7 @@ fn hammer_over(running: Running, also: Option<std::net::SocketAddr>) {
     let entries = ledger["entries"].as_array().cloned().unwrap_or_default();
     assert_eq!(entries.len() as i64, accepted.iter().map(|a| a.1).sum::<i64>(), "what was answered is what was kept");
     assert_eq!(points(&ledger["entries"], "ama-toku-4"), 3000, "the period cap, reached and never passed");
-    let mut paid: Vec<(&str, &str)> =
-        entries.iter().filter_map(|e| Some((e["campaign"].as_str()?, e["payment"].as_str()?))).collect();
-    let before = paid.len();
-    paid.sort_unstable();
-    paid.dedup();
-    assert_eq!(paid.len(), before, "no payment awarded twice by one campaign");
+    awarded_once(&entries, "u");
     running.shutdown().unwrap_or_else(|e| panic!("{e}"));
 }
 

@@ -332,15 +332,33 @@ fn a_run_resumed_in_a_new_process_continues_where_the_last_stopped(backend: Back
     }
 }
 
-/// A store that fails its next transaction after the work is done, before committing.
+/// A store that fails transactions after their work, before committing: the next one when
+/// `fail_next`, and about one in `every` (when not 0) picked at random from a seed. It tells
+/// what the store it wraps tells of other writers.
 struct Failing {
     inner: Box<dyn Store>,
     fail_next: bool,
+    every: u64,
+    state: u64,
+}
+
+impl Failing {
+    fn next(inner: Box<dyn Store>, fail_next: bool) -> Box<Failing> {
+        Box::new(Failing { inner, fail_next, every: 0, state: 0 })
+    }
+
+    fn at_random(inner: Box<dyn Store>, every: u64, seed: u64) -> Box<Failing> {
+        Box::new(Failing { inner, fail_next: false, every, state: 0x9e37_79b9_7f4a_7c15 ^ seed })
+    }
 }
 
 impl Store for Failing {
     fn transact(&mut self, work: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>) -> Result<(), StoreError> {
-        let fail = std::mem::take(&mut self.fail_next);
+        // xorshift64: the same failures for the same seed, in no pattern the batches follow.
+        self.state ^= self.state << 13;
+        self.state ^= self.state >> 7;
+        self.state ^= self.state << 17;
+        let fail = std::mem::take(&mut self.fail_next) || (self.every > 0 && self.state % self.every == 0);
         self.inner.transact(&mut |tx| {
             work(tx)?;
             if fail { Err(StoreError("the disk is full (planted)".into())) } else { Ok(()) }
@@ -354,25 +372,29 @@ impl Store for Failing {
     fn describe(&self) -> String {
         "failing".into()
     }
+
+    fn sees_other_writers(&self) -> bool {
+        self.inner.sees_other_writers()
+    }
 }
 
 fn a_batch_that_fails_keeps_nothing_and_can_be_given_again(backend: Backend, test: &str) {
     let Some((at, _dir)) = location(backend, test) else { return };
     let lines = events();
     let numbered: Vec<Line<'_>> = lines.iter().enumerate().map(|(i, text)| Line { number: i + 1, text }).collect();
-    let mut durable = Durable::new(seeds(), Box::new(Failing { inner: open(&at), fail_next: false }));
+    let mut durable = Durable::new(seeds(), Failing::next(open(&at), false));
     let mut failures = 0;
     for (n, chunk) in numbered.chunks(40).enumerate() {
         if n % 3 == 1 {
             // Make this batch fail once: nothing of it may be kept, and memory must not run
             // ahead of the store.
             let before = stored(open(&at).as_mut());
-            let mut failing = Durable::new(seeds(), Box::new(Failing { inner: open(&at), fail_next: true }));
+            let mut failing = Durable::new(seeds(), Failing::next(open(&at), true));
             assert!(failing.apply(chunk).is_err(), "the planted failure reaches the caller");
             assert_eq!(stored(open(&at).as_mut()), before, "a failed batch keeps nothing");
             failures += 1;
             // The same Durable fails too, then is given the batch again.
-            durable = Durable::new(seeds(), Box::new(Failing { inner: open(&at), fail_next: true }));
+            durable = Durable::new(seeds(), Failing::next(open(&at), true));
             assert!(durable.apply(chunk).is_err());
         }
         durable.apply(chunk).unwrap_or_else(|e| panic!("{e}"));
@@ -422,40 +444,6 @@ fn a_batch_processed_before_another_process_wrote_is_done_again(backend: Backend
     assert_eq!(entries.iter().map(Entry::to_json).collect::<Vec<_>>(), own, "what the batch was told");
 }
 
-/// A store that fails about one transaction in `every`, picked at random (from a seed), after
-/// its work, before committing; it tells what the store it wraps tells of other writers.
-struct FailingEvery {
-    inner: Box<dyn Store>,
-    every: u64,
-    state: u64,
-}
-
-impl Store for FailingEvery {
-    fn transact(&mut self, work: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>) -> Result<(), StoreError> {
-        // xorshift64: the same failures for the same seed, in no pattern the batches follow.
-        self.state ^= self.state << 13;
-        self.state ^= self.state >> 7;
-        self.state ^= self.state << 17;
-        let fail = self.state % self.every == 0;
-        self.inner.transact(&mut |tx| {
-            work(tx)?;
-            if fail { Err(StoreError("the disk is full (planted)".into())) } else { Ok(()) }
-        })
-    }
-
-    fn ledger(&mut self, filter: &LedgerFilter) -> Result<Vec<String>, StoreError> {
-        self.inner.ledger(filter)
-    }
-
-    fn describe(&self) -> String {
-        "failing now and then".into()
-    }
-
-    fn sees_other_writers(&self) -> bool {
-        self.inner.sees_other_writers()
-    }
-}
-
 /// Batches submitted one after another while transactions fail now and then (the one that
 /// writes a batch, the one that makes its reads, the one that writes the batch before): a
 /// batch told it failed kept nothing, every other batch is kept once, against the batches
@@ -464,8 +452,7 @@ fn batches_processed_while_others_fail_are_kept_once_and_right(backend: Backend,
     let lines = events();
     for (every, seed) in [(3, 1), (4, 2), (7, 3), (3, 4)] {
         let Some((at, _dir)) = location(backend, &format!("{test}_{every}_{seed}")) else { return };
-        let failing = FailingEvery { inner: open(&at), every, state: 0x9e37_79b9_7f4a_7c15 ^ seed };
-        let mut durable = Durable::new(seeds(), Box::new(failing)).with_snapshot_every(3);
+        let mut durable = Durable::new(seeds(), Failing::at_random(open(&at), every, seed)).with_snapshot_every(3);
         let outcomes = submit_all(&mut durable, &lines, 1, 13);
         assert_eq!(outcomes.len(), lines.len().div_ceil(13), "every batch is told once");
         let (kept, failed): (Vec<Submitted>, Vec<Submitted>) = outcomes.into_iter().partition(|(_, o)| o.is_ok());
