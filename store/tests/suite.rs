@@ -358,7 +358,7 @@ impl Store for Failing {
         self.state ^= self.state << 13;
         self.state ^= self.state >> 7;
         self.state ^= self.state << 17;
-        let fail = std::mem::take(&mut self.fail_next) || (self.every > 0 && self.state % self.every == 0);
+        let fail = std::mem::take(&mut self.fail_next) || (self.every > 0 && self.state.is_multiple_of(self.every));
         self.inner.transact(&mut |tx| {
             work(tx)?;
             if fail { Err(StoreError("the disk is full (planted)".into())) } else { Ok(()) }
