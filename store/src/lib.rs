@@ -263,7 +263,7 @@ pub fn open_existing(spec: &str) -> Result<Box<dyn Store>, StoreError> {
 }
 
 /// The schema version this build writes; a store at a later version is refused.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The migrations a store at `version` still needs, each with the version it brings the store
 /// to; an error for a store newer than this build. Migration `n` of a backend's list brings

@@ -2,6 +2,8 @@
 //! state. The same tables as SQLite; transactions touching the same accounts are serialized
 //! by advisory locks taken in one order, so processes never interleave on an account.
 
+use std::collections::HashMap;
+
 use postgres::{Client, NoTls};
 
 use crate::{Accepted, JournalRow, Journaled, LedgerFilter, Store, StoreError, StoredAccount, StoredPayment, Tx};
@@ -58,6 +60,17 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (campaign, seq)
     );
     UPDATE accounts SET version = 0;
+",
+    "
+    ALTER TABLE journal ADD COLUMN prev BIGINT;
+    UPDATE journal SET prev =
+        (SELECT max(j.seq) FROM journal AS j WHERE j.account = journal.account AND j.seq < journal.seq);
+    CREATE TABLE heads (
+        account TEXT PRIMARY KEY,
+        seq BIGINT NOT NULL
+    );
+    INSERT INTO heads (account, seq) SELECT account, max(seq) FROM journal GROUP BY account;
+    DROP INDEX journal_by_account;
 ",
 ];
 
@@ -147,7 +160,7 @@ impl Tx for PostgresTx<'_> {
 
     fn versions(&mut self, accounts: &[String]) -> Result<Vec<(String, i64)>, StoreError> {
         let rows = self.tx.query(
-            "SELECT a, coalesce((SELECT max(seq) FROM journal WHERE account = a), (SELECT 0 FROM accounts WHERE id = a))
+            "SELECT a, coalesce((SELECT seq FROM heads WHERE account = a), (SELECT 0 FROM accounts WHERE id = a))
              FROM unnest($1::text[]) AS a",
             &[&accounts],
         )?;
@@ -167,7 +180,12 @@ impl Tx for PostgresTx<'_> {
         let journal: Vec<JournalRow> = self
             .tx
             .query(
-                "SELECT seq, program, line FROM journal WHERE account = $1 AND seq > $2 ORDER BY seq",
+                "WITH RECURSIVE chain (seq) AS (
+                     SELECT seq FROM heads WHERE account = $1 AND seq > $2
+                     UNION ALL
+                     SELECT j.prev FROM chain AS c JOIN journal AS j ON j.seq = c.seq WHERE j.prev > $2
+                 )
+                 SELECT j.seq, j.program, j.line FROM chain AS c JOIN journal AS j ON j.seq = c.seq ORDER BY j.seq",
                 &[&account, &version],
             )?
             .iter()
@@ -214,10 +232,27 @@ impl Tx for PostgresTx<'_> {
         let programs: Vec<i64> = events.iter().map(|e| e.program).collect();
         let lines: Vec<&str> = events.iter().map(|e| e.line).collect();
         let entries: Vec<String> = events.iter().map(Journaled::joined_entries).collect();
+        // Each row names the account's row before it: in this batch, or its head so far (the
+        // accounts are locked, so no other process moves their heads meanwhile).
+        let mut last: HashMap<String, i64> = self
+            .tx
+            .query("SELECT account, seq FROM heads WHERE account = ANY($1)", &[&accounts])?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        let prev: Vec<Option<i64>> =
+            accounts.iter().zip(&positions).map(|(account, seq)| last.insert((*account).to_string(), *seq)).collect();
         self.tx.execute(
-            "INSERT INTO journal (seq, account, program, line, entries)
-             SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[])",
-            &[&positions, &accounts, &programs, &lines, &entries],
+            "INSERT INTO journal (seq, account, program, line, entries, prev)
+             SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[])",
+            &[&positions, &accounts, &programs, &lines, &entries, &prev],
+        )?;
+        // Only the accounts of this batch: the heads read are theirs.
+        let (heads, seqs): (Vec<String>, Vec<i64>) = last.into_iter().unzip();
+        self.tx.execute(
+            "INSERT INTO heads (account, seq) SELECT * FROM unnest($1::text[], $2::bigint[])
+             ON CONFLICT (account) DO UPDATE SET seq = excluded.seq",
+            &[&heads, &seqs],
         )?;
         let mut campaigns: Vec<&str> = Vec::new();
         let mut seqs: Vec<i64> = Vec::new();
@@ -297,9 +332,16 @@ impl Store for PostgresStore {
         let mut lines: Vec<String> =
             self.client.query(first, &[&filter.account, &filter.campaign])?.iter().map(|r| r.get(0)).collect();
         let rows = match (&filter.account, &filter.campaign) {
-            (Some(account), _) => self
-                .client
-                .query("SELECT entries FROM journal WHERE account = $1 AND entries <> '' ORDER BY seq", &[account])?,
+            (Some(account), _) => self.client.query(
+                "WITH RECURSIVE chain (seq) AS (
+                     SELECT seq FROM heads WHERE account = $1
+                     UNION ALL
+                     SELECT j.prev FROM chain AS c JOIN journal AS j ON j.seq = c.seq WHERE j.prev IS NOT NULL
+                 )
+                 SELECT j.entries FROM chain AS c JOIN journal AS j ON j.seq = c.seq
+                 WHERE j.entries <> '' ORDER BY j.seq",
+                &[account],
+            )?,
             (None, Some(campaign)) => self.client.query(
                 "SELECT j.entries FROM campaign_entries c JOIN journal j ON j.seq = c.seq
                  WHERE c.campaign = $1 ORDER BY c.seq",

@@ -1,6 +1,7 @@
 //! The embedded store: one SQLite file, write-ahead log, `synchronous=FULL` (a commit is on
 //! disk before it returns).
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -10,8 +11,12 @@ use crate::{Accepted, JournalRow, Journaled, LedgerFilter, Store, StoreError, St
 /// Migrations, in order: migration `n` brings the schema from version `n` to `n + 1`.
 ///
 /// Schema 2 keeps each accepted event in `journal` with the ledger entries it caused (found
-/// by account through the journal's index, by campaign through `campaign_entries`); schema
-/// 1's `ledger` table keeps the entries written before, and is read first.
+/// by campaign through `campaign_entries`); schema 1's `ledger` table keeps the entries
+/// written before, and is read first. Schema 3 finds an account's rows without an index on
+/// the journal: `heads` holds each account's last row, and each row the account's row before
+/// it (`prev`). An index by (account, position) had one of its leaves rewritten for nearly
+/// every event of a batch spread over many accounts, in every batch: most of the bytes the
+/// write-ahead log took.
 const MIGRATIONS: &[&str] = &[
     "
     CREATE TABLE events (
@@ -63,6 +68,17 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (campaign, seq)
     ) WITHOUT ROWID;
     UPDATE accounts SET version = 0;
+",
+    "
+    ALTER TABLE journal ADD COLUMN prev INTEGER;
+    UPDATE journal SET prev =
+        (SELECT max(j.seq) FROM journal AS j WHERE j.account = journal.account AND j.seq < journal.seq);
+    CREATE TABLE heads (
+        account TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO heads (account, seq) SELECT account, max(seq) FROM journal GROUP BY account;
+    DROP INDEX journal_by_account;
 ",
 ];
 
@@ -168,13 +184,25 @@ fn insert_rows<R>(
     rows: &[R],
     bind: impl Fn(&mut rusqlite::Statement<'_>, usize, &R) -> rusqlite::Result<()>,
 ) -> Result<(), StoreError> {
+    insert_rows_as(tx, "INSERT OR FAIL INTO", into, width, rows, bind)
+}
+
+/// [`insert_rows`] with another verb (`INSERT OR REPLACE INTO`, say).
+fn insert_rows_as<R>(
+    tx: &rusqlite::Transaction<'_>,
+    verb: &str,
+    into: &str,
+    width: usize,
+    rows: &[R],
+    bind: impl Fn(&mut rusqlite::Statement<'_>, usize, &R) -> rusqlite::Result<()>,
+) -> Result<(), StoreError> {
     let mut rest = rows;
     for size in ROWS_PER_INSERT {
         if rest.len() < size {
             continue;
         }
         let row = format!("({})", vec!["?"; width].join(", "));
-        let sql = format!("INSERT OR FAIL INTO {into} VALUES {}", vec![row; size].join(", "));
+        let sql = format!("{verb} {into} VALUES {}", vec![row; size].join(", "));
         let mut statement = tx.prepare_cached(&sql)?;
         while rest.len() >= size {
             let (chunk, after) = rest.split_at(size);
@@ -216,10 +244,10 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn versions(&mut self, accounts: &[String]) -> Result<Vec<(String, i64)>, StoreError> {
-        // One statement a key here: the latest journal entry is an index seek each, and
+        // One statement a key here: the account's last journal row is a seek each, and
         // reading the keys from `json_each` measured slower than stepping this statement.
         let mut statement = self.tx.prepare_cached(
-            "SELECT coalesce((SELECT max(seq) FROM journal WHERE account = ?1), (SELECT 0 FROM accounts WHERE id = ?1))",
+            "SELECT coalesce((SELECT seq FROM heads WHERE account = ?1), (SELECT 0 FROM accounts WHERE id = ?1))",
         )?;
         let mut found = Vec::new();
         for account in accounts {
@@ -241,9 +269,14 @@ impl Tx for SqliteTx<'_> {
         let mut statement =
             self.tx.prepare_cached("SELECT state FROM payments WHERE account = ?1 ORDER BY position")?;
         let payments = statement.query_map([account], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
-        let mut statement = self
-            .tx
-            .prepare_cached("SELECT seq, program, line FROM journal WHERE account = ?1 AND seq > ?2 ORDER BY seq")?;
+        let mut statement = self.tx.prepare_cached(
+            "WITH RECURSIVE chain (seq) AS (
+                 SELECT seq FROM heads WHERE account = ?1 AND seq > ?2
+                 UNION ALL
+                 SELECT j.prev FROM chain AS c JOIN journal AS j ON j.seq = c.seq WHERE j.prev > ?2
+             )
+             SELECT j.seq, j.program, j.line FROM chain AS c JOIN journal AS j ON j.seq = c.seq ORDER BY j.seq",
+        )?;
         let journal = statement
             .query_map(params![account, version], |r| {
                 Ok(JournalRow { seq: r.get(0)?, program: r.get(1)?, line: r.get(2)? })
@@ -271,16 +304,33 @@ impl Tx for SqliteTx<'_> {
         // make SQLite look each one up first.) Checked below.
         let first: i64 =
             self.tx.prepare_cached("SELECT coalesce(max(seq), 0) + 1 FROM journal")?.query_row([], |r| r.get(0))?;
-        let rows: Vec<(i64, &Journaled<'_>, String)> =
-            (first..).zip(events).map(|(seq, e)| (seq, e, e.joined_entries())).collect();
-        insert_rows(&self.tx, "journal (account, program, line, entries)", 4, &rows, |statement, at, row| {
-            let (_, e, entries) = row;
+        // Each row names the account's row before it: in this batch, or its head so far.
+        let mut last: HashMap<&str, i64> = HashMap::new();
+        let mut head = self.tx.prepare_cached("SELECT seq FROM heads WHERE account = ?1")?;
+        let mut rows: Vec<(i64, &Journaled<'_>, String, Option<i64>)> = Vec::with_capacity(events.len());
+        for (seq, e) in (first..).zip(events) {
+            let prev = match last.insert(e.account, seq) {
+                Some(prev) => Some(prev),
+                None => head.query_row([e.account], |r| r.get(0)).optional()?,
+            };
+            rows.push((seq, e, e.joined_entries(), prev));
+        }
+        drop(head);
+        insert_rows(&self.tx, "journal (account, program, line, entries, prev)", 5, &rows, |statement, at, row| {
+            let (_, e, entries, prev) = row;
             statement.raw_bind_parameter(at, e.account)?;
             statement.raw_bind_parameter(at + 1, e.program)?;
             statement.raw_bind_parameter(at + 2, e.line)?;
-            statement.raw_bind_parameter(at + 3, entries.as_str())
+            statement.raw_bind_parameter(at + 3, entries.as_str())?;
+            statement.raw_bind_parameter(at + 4, prev)
         })?;
-        if let Some((last, _, _)) = rows.last()
+        let mut heads: Vec<(&str, i64)> = last.into_iter().collect();
+        heads.sort_unstable();
+        insert_rows_as(&self.tx, "INSERT OR REPLACE INTO", "heads (account, seq)", 2, &heads, |statement, at, row| {
+            statement.raw_bind_parameter(at, row.0)?;
+            statement.raw_bind_parameter(at + 1, row.1)
+        })?;
+        if let Some((last, _, _, _)) = rows.last()
             && self.tx.last_insert_rowid() != *last
         {
             return Err(StoreError(format!(
@@ -289,7 +339,7 @@ impl Tx for SqliteTx<'_> {
             )));
         }
         let by_campaign: Vec<(&str, i64)> =
-            rows.iter().flat_map(|(seq, e, _)| e.campaigns().into_iter().map(|c| (c, *seq))).collect();
+            rows.iter().flat_map(|(seq, e, _, _)| e.campaigns().into_iter().map(|c| (c, *seq))).collect();
         insert_rows(
             &self.tx,
             "campaign_entries (campaign, seq)",
@@ -300,7 +350,7 @@ impl Tx for SqliteTx<'_> {
                 statement.raw_bind_parameter(at + 1, seq)
             },
         )?;
-        Ok(rows.iter().map(|(seq, _, _)| *seq).collect())
+        Ok(rows.iter().map(|(seq, _, _, _)| *seq).collect())
     }
 
     fn program(&mut self, hash: u64, sources: &str) -> Result<i64, StoreError> {
@@ -374,9 +424,16 @@ impl Store for SqliteStore {
             lines.push(row?);
         }
         let (sql, key) = match (&filter.account, &filter.campaign) {
-            (Some(account), _) => {
-                ("SELECT entries FROM journal WHERE account = ?1 AND entries <> '' ORDER BY seq", Some(account))
-            }
+            (Some(account), _) => (
+                "WITH RECURSIVE chain (seq) AS (
+                     SELECT seq FROM heads WHERE account = ?1
+                     UNION ALL
+                     SELECT j.prev FROM chain AS c JOIN journal AS j ON j.seq = c.seq WHERE j.prev IS NOT NULL
+                 )
+                 SELECT j.entries FROM chain AS c JOIN journal AS j ON j.seq = c.seq
+                 WHERE j.entries <> '' ORDER BY j.seq",
+                Some(account),
+            ),
             (None, Some(campaign)) => (
                 "SELECT j.entries FROM campaign_entries c JOIN journal j ON j.seq = c.seq
                  WHERE c.campaign = ?1 ORDER BY c.seq",

@@ -161,6 +161,7 @@ both_backends!(
     snapshots_after_every_batch_or_seldom_keep_the_same_ledger,
     events_read_back_are_replayed_with_the_campaigns_that_processed_them,
     a_store_of_the_first_schema_is_migrated_and_kept,
+    a_store_of_the_second_schema_is_migrated_and_kept,
     ids_of_any_text_are_found_again,
     an_id_with_a_nul_character_is_kept_or_rejected_alone,
     batches_of_any_size_keep_the_same_ledger,
@@ -527,6 +528,47 @@ fn events_read_back_are_replayed_with_the_campaigns_that_processed_them(backend:
     assert!(stored(&mut *later.store()) == expected.concat(), "the stored ledger is the reloaded runtime's");
 }
 
+/// Schema 2 found an account's journal rows through an index by (account, position); schema 3
+/// through each account's last row (`heads`) and each row's link to the one before (`prev`).
+/// A store of schema 2 is migrated: its rows are linked, and accounts read back from it (a
+/// cache of two) replay their journals whole, old rows and new.
+fn a_store_of_the_second_schema_is_migrated_and_kept(backend: Backend, test: &str) {
+    let Some((at, _dir)) = location(backend, test) else { return };
+    let lines = events();
+    // A schema-2 store from this build's: seldom snapshots, so journals are long.
+    run(&mut Durable::new(seeds(), open(&at)).with_snapshot_every(40), &lines[..250], 1, 10);
+    let second_schema = "DROP TABLE heads; ALTER TABLE journal DROP COLUMN prev;
+         CREATE INDEX journal_by_account ON journal (account, seq);";
+    match backend {
+        Backend::Sqlite => {
+            let c = rusqlite::Connection::open(&at).unwrap_or_else(|e| panic!("{e}"));
+            c.execute_batch(second_schema).unwrap_or_else(|e| panic!("{e}"));
+            drop(c);
+            assert_eq!(rusqlite_version(&at, Some(2)), 2);
+        }
+        Backend::Postgres => {
+            let mut c = ::postgres::Client::connect(&at, ::postgres::NoTls).unwrap_or_else(|e| panic!("{e}"));
+            c.batch_execute(second_schema).unwrap_or_else(|e| panic!("{e}"));
+            c.batch_execute("UPDATE camp_schema SET version = 2").unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+    let mut durable = Durable::new(seeds(), open(&at)).with_cache_limit(2).with_snapshot_every(40);
+    run(&mut durable, &lines[250..], 251, 10);
+    let expected = in_memory(&lines);
+    assert_eq!(stored(&mut *durable.store()), expected);
+    for account in ["u1", "u2", "u7"] {
+        let filter = LedgerFilter { account: Some(account.to_string()), campaign: None };
+        let by_account = durable.store().ledger(&filter).unwrap_or_else(|e| panic!("{e}"));
+        let named = format!("\"account\":\"{account}\"");
+        let want: Vec<String> = expected.iter().filter(|e| e.contains(&named)).cloned().collect();
+        assert!(!want.is_empty(), "account {account} has entries");
+        assert_eq!(by_account, want, "account {account}'s ledger, old rows and new");
+    }
+    if let Backend::Sqlite = backend {
+        assert_eq!(rusqlite_version(&at, None), camp_store::SCHEMA_VERSION);
+    }
+}
+
 fn a_store_of_the_first_schema_is_migrated_and_kept(backend: Backend, test: &str) {
     let Some((at, _dir)) = location(backend, test) else { return };
     let lines = events();
@@ -545,8 +587,8 @@ fn a_store_of_the_first_schema_is_migrated_and_kept(backend: Backend, test: &str
         .iter()
         .map(|e| [field(e, "account"), field(e, "campaign"), field(e, "payment"), field(e, "event"), e.clone()])
         .collect();
-    let first_schema =
-        "DROP TABLE campaign_entries; DROP TABLE journal; DROP TABLE programs; UPDATE accounts SET version = 7;";
+    let first_schema = "DROP TABLE campaign_entries; DROP TABLE journal; DROP TABLE programs; DROP TABLE heads;
+         UPDATE accounts SET version = 7;";
     let insert = "INSERT INTO ledger (account, campaign, payment, event, entry) VALUES ($1, $2, $3, $4, $5)";
     match backend {
         Backend::Sqlite => {
