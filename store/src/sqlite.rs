@@ -324,12 +324,6 @@ impl Tx for SqliteTx<'_> {
             statement.raw_bind_parameter(at + 3, entries.as_str())?;
             statement.raw_bind_parameter(at + 4, prev)
         })?;
-        let mut heads: Vec<(&str, i64)> = last.into_iter().collect();
-        heads.sort_unstable();
-        insert_rows_as(&self.tx, "INSERT OR REPLACE INTO", "heads (account, seq)", 2, &heads, |statement, at, row| {
-            statement.raw_bind_parameter(at, row.0)?;
-            statement.raw_bind_parameter(at + 1, row.1)
-        })?;
         if let Some((last, _, _, _)) = rows.last()
             && self.tx.last_insert_rowid() != *last
         {
@@ -338,6 +332,13 @@ impl Tx for SqliteTx<'_> {
                 self.tx.last_insert_rowid()
             )));
         }
+        // The accounts' heads move to their last rows of this batch.
+        let mut heads: Vec<(&str, i64)> = last.into_iter().collect();
+        heads.sort_unstable();
+        insert_rows_as(&self.tx, "INSERT OR REPLACE INTO", "heads (account, seq)", 2, &heads, |statement, at, row| {
+            statement.raw_bind_parameter(at, row.0)?;
+            statement.raw_bind_parameter(at + 1, row.1)
+        })?;
         let by_campaign: Vec<(&str, i64)> =
             rows.iter().flat_map(|(seq, e, _, _)| e.campaigns().into_iter().map(|c| (c, *seq))).collect();
         insert_rows(
