@@ -343,17 +343,20 @@ impl Writes for Kept4Later {
     }
 }
 
-/// A batch's accepted events as journal rows: per event, its line in `decoded` and the range
-/// of its entries in `applied`.
+/// An event accepted by a batch: its line in the batch, the range of its entries in the
+/// batch's [`Applied`], and its account's last journal position before the batch.
+pub(crate) type JournalAt = (usize, Range<usize>, Option<i64>);
+
+/// A batch's accepted events as journal rows.
 pub(crate) fn journal_rows<'a>(
     decoded: &'a [Decoded],
     applied: &'a Applied,
     program: i64,
-    journaled: &[(usize, Range<usize>)],
+    journaled: &[JournalAt],
 ) -> Vec<Journaled<'a>> {
     journaled
         .iter()
-        .filter_map(|(at, range)| {
+        .filter_map(|(at, range, head)| {
             let Decoding::Event(event, _, line) = &decoded.get(*at)?.what else { return None };
             // An accepted event's entries are the awards and adjustments it caused (rejects
             // are other lines'), all of its own account: they are kept with it.
@@ -362,7 +365,7 @@ pub(crate) fn journal_rows<'a>(
                 .zip(&applied.json[range.clone()])
                 .filter_map(|(entry, json)| Some((entry.owed_key()?.0, json.as_str())))
                 .collect();
-            Some(Journaled { account: &event.account, program, line, entries })
+            Some(Journaled { account: &event.account, program, line, entries, head: *head })
         })
         .collect()
 }
@@ -371,7 +374,7 @@ pub(crate) fn journal_rows<'a>(
 /// entries.
 struct Processed {
     applied: Applied,
-    journaled: Vec<(usize, Range<usize>)>,
+    journaled: Vec<JournalAt>,
 }
 
 impl Memory {
@@ -393,7 +396,7 @@ impl Memory {
                 if let Decoding::Event(event, _, _) = &d.what
                     && let Some(hash) = overlay.accepted.get(&*event.id)
                 {
-                    found.before.insert(event.id.to_string(), *hash);
+                    found.before.insert(String::from(&*event.id), *hash);
                 }
             }
         }
@@ -407,7 +410,7 @@ impl Memory {
 
         let mut applied = Applied::default();
         let mut fresh: Vec<Accepted> = Vec::new();
-        let mut journaled: Vec<(usize, Range<usize>)> = Vec::new();
+        let mut journaled: Vec<JournalAt> = Vec::new();
         let mut fresh_ids: HashSet<&str, Ids> = HashSet::default();
         for (at, d) in decoded.iter().enumerate() {
             let reject = |r: event::Reject| Entry::Reject { event: r.event, line: d.number, error: r.error };
@@ -437,12 +440,15 @@ impl Memory {
                         } else {
                             fresh_ids.insert(&event.id);
                             fresh.push(Accepted {
-                                id: event.id.to_string(),
+                                id: String::from(&*event.id),
                                 hash: *hash,
-                                account: event.account.to_string(),
+                                account: String::from(&*event.account),
                                 payment: matches!(event.kind, EventKind::Payment(_)),
                             });
-                            journaled.push((at, start..applied.entries.len()));
+                            // Memory holds the account as the store will before this batch
+                            // (read again when it was not): its version is its last position.
+                            let head = self.kept.get(&*event.account).map(|k| k.version).filter(|v| *v > 0);
+                            journaled.push((at, start..applied.entries.len(), head));
                             Outcome::Accepted
                         }
                     }
@@ -793,15 +799,15 @@ impl Durable {
             current,
         };
         for event in events {
-            wanted.ids.push(event.id.to_string());
+            wanted.ids.push(String::from(&*event.id));
             wanted.named.extend(named_payment(event).map(str::to_string));
             if !wanted.current.contains(&*event.account)
                 && !wanted.known.contains_key(&*event.account)
                 && let Some(version) = version_in_memory(&self.memory.runtime, &self.memory.kept, &event.account)
             {
-                wanted.known.insert(event.account.to_string(), version);
+                wanted.known.insert(String::from(&*event.account), version);
             }
-            wanted.accounts.push(event.account.to_string());
+            wanted.accounts.push(String::from(&*event.account));
         }
         wanted.accounts.sort_unstable();
         wanted.accounts.dedup();
@@ -895,7 +901,7 @@ impl Memory {
         for account in changed {
             let Some(k) = self.kept.get_mut(account).filter(|k| k.behind >= self.snapshot_every) else { continue };
             let Some(state) = self.runtime.account_state(account) else { continue };
-            states.push((account.to_string(), k.version, to_json(&state)?));
+            states.push((String::from(&**account), k.version, to_json(&state)?));
             let mut changed_payments = std::mem::take(&mut k.payments);
             changed_payments.sort_unstable();
             changed_payments.dedup();
@@ -903,9 +909,9 @@ impl Memory {
                 let position = self.runtime.payment_position(account, &payment);
                 if let (Some(state), Some(position)) = (self.runtime.payment_state(account, &payment), position) {
                     payments.push(StoredPayment {
-                        account: account.to_string(),
+                        account: String::from(&**account),
                         position: i64::try_from(position).unwrap_or(i64::MAX),
-                        id: payment.to_string(),
+                        id: String::from(&*payment),
                         state: to_json(&state)?,
                     });
                 }

@@ -92,6 +92,10 @@ pub struct Journaled<'a> {
     /// Its ledger entries in order: (campaign, the entry as one JSON line of EVENTS.md).
     /// Rejects are not kept: a rejected event changed nothing.
     pub entries: Vec<(&'a str, &'a str)>,
+    /// The journal position of its account's last event before this batch (`None`: the
+    /// account has none). The account's first row of the batch links to it, each later one to
+    /// the row before it in the batch.
+    pub head: Option<i64>,
 }
 
 /// An event accepted: what idempotency and ownership need of it.

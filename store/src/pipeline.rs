@@ -12,7 +12,7 @@
 use std::ops::Range;
 use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 
-use crate::durable::{Decoded, Found, Wanted, read_batch};
+use crate::durable::{Decoded, Found, JournalAt, Wanted, read_batch};
 use crate::{Accepted, Applied, Store, StoreError, StoredPayment, Tx};
 
 /// Where a batch's outcome goes once it is known: its ledger entries once it is committed,
@@ -97,8 +97,9 @@ pub(crate) struct Job {
     pub(crate) applied: Applied,
     /// The program that processed it.
     pub(crate) program: i64,
-    /// Per event accepted: its line in `decoded` and the range of its entries in `applied`.
-    pub(crate) journaled: Vec<(usize, Range<usize>)>,
+    /// Per event accepted: its line in `decoded`, the range of its entries in `applied`, and
+    /// its account's journal head before the batch.
+    pub(crate) journaled: Vec<JournalAt>,
     pub(crate) accepted: Vec<Accepted>,
     /// The journal positions its events were given, in order (checked when written).
     pub(crate) positions: Range<i64>,
@@ -114,7 +115,7 @@ impl Job {
         decoded: Vec<Decoded>,
         applied: Applied,
         program: i64,
-        journaled: Vec<(usize, Range<usize>)>,
+        journaled: Vec<JournalAt>,
         accepted: Vec<Accepted>,
         positions: Range<i64>,
         accounts: Vec<(String, i64, String)>,

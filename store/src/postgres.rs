@@ -232,23 +232,16 @@ impl Tx for PostgresTx<'_> {
         let programs: Vec<i64> = events.iter().map(|e| e.program).collect();
         let lines: Vec<&str> = events.iter().map(|e| e.line).collect();
         let entries: Vec<String> = events.iter().map(Journaled::joined_entries).collect();
-        // Each row names the account's row before it: in this batch, or its head so far (the
-        // accounts are locked, so no other process moves their heads meanwhile).
-        let mut last: HashMap<String, i64> = self
-            .tx
-            .query("SELECT account, seq FROM heads WHERE account = ANY($1)", &[&accounts])?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
+        // Each row names the account's row before it: in this batch, or its head before it.
+        let mut last: HashMap<&str, i64> = HashMap::new();
         let prev: Vec<Option<i64>> =
-            accounts.iter().zip(&positions).map(|(account, seq)| last.insert((*account).to_string(), *seq)).collect();
+            events.iter().zip(&positions).map(|(e, seq)| last.insert(e.account, *seq).or(e.head)).collect();
         self.tx.execute(
             "INSERT INTO journal (seq, account, program, line, entries, prev)
              SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[])",
             &[&positions, &accounts, &programs, &lines, &entries, &prev],
         )?;
-        // Only the accounts of this batch: the heads read are theirs.
-        let (heads, seqs): (Vec<String>, Vec<i64>) = last.into_iter().unzip();
+        let (heads, seqs): (Vec<&str>, Vec<i64>) = last.into_iter().unzip();
         self.tx.execute(
             "INSERT INTO heads (account, seq) SELECT * FROM unnest($1::text[], $2::bigint[])
              ON CONFLICT (account) DO UPDATE SET seq = excluded.seq",

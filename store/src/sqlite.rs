@@ -304,18 +304,12 @@ impl Tx for SqliteTx<'_> {
         // make SQLite look each one up first.) Checked below.
         let first: i64 =
             self.tx.prepare_cached("SELECT coalesce(max(seq), 0) + 1 FROM journal")?.query_row([], |r| r.get(0))?;
-        // Each row names the account's row before it: in this batch, or its head so far.
+        // Each row names the account's row before it: in this batch, or its head before it.
         let mut last: HashMap<&str, i64> = HashMap::new();
-        let mut head = self.tx.prepare_cached("SELECT seq FROM heads WHERE account = ?1")?;
-        let mut rows: Vec<(i64, &Journaled<'_>, String, Option<i64>)> = Vec::with_capacity(events.len());
-        for (seq, e) in (first..).zip(events) {
-            let prev = match last.insert(e.account, seq) {
-                Some(prev) => Some(prev),
-                None => head.query_row([e.account], |r| r.get(0)).optional()?,
-            };
-            rows.push((seq, e, e.joined_entries(), prev));
-        }
-        drop(head);
+        let rows: Vec<(i64, &Journaled<'_>, String, Option<i64>)> = (first..)
+            .zip(events)
+            .map(|(seq, e)| (seq, e, e.joined_entries(), last.insert(e.account, seq).or(e.head)))
+            .collect();
         insert_rows(&self.tx, "journal (account, program, line, entries, prev)", 5, &rows, |statement, at, row| {
             let (_, e, entries, prev) = row;
             statement.raw_bind_parameter(at, e.account)?;
