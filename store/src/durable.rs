@@ -742,18 +742,18 @@ impl Durable {
             accepted: out.accepted.iter().map(|a| (a.id.clone(), a.hash)).collect(),
             next_position: out.positions.end,
         };
-        let job = Job::new(
-            tx,
+        let job = Job {
+            read_in: tx,
             decoded,
             applied,
             program,
             journaled,
-            out.accepted,
-            out.positions,
-            out.accounts,
-            out.payments,
-            done,
-        );
+            accepted: out.accepted,
+            positions: out.positions,
+            accounts: out.accounts,
+            payments: out.payments,
+            done: Some(done),
+        };
         self.pending = Some((Box::new(job), next));
     }
 

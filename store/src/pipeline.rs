@@ -105,26 +105,11 @@ pub(crate) struct Job {
     pub(crate) positions: Range<i64>,
     pub(crate) accounts: Vec<(String, i64, String)>,
     pub(crate) payments: Vec<StoredPayment>,
-    done: Option<Done>,
+    /// Where its outcome goes (taken when told).
+    pub(crate) done: Option<Done>,
 }
 
 impl Job {
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn new(
-        read_in: u64,
-        decoded: Vec<Decoded>,
-        applied: Applied,
-        program: i64,
-        journaled: Vec<JournalAt>,
-        accepted: Vec<Accepted>,
-        positions: Range<i64>,
-        accounts: Vec<(String, i64, String)>,
-        payments: Vec<StoredPayment>,
-        done: Done,
-    ) -> Job {
-        Job { read_in, decoded, applied, program, journaled, accepted, positions, accounts, payments, done: Some(done) }
-    }
-
     /// Its lines and where its outcome goes, to do it again.
     pub(crate) fn take(mut self) -> (Vec<Decoded>, Done) {
         let done = self.done.take().unwrap_or_else(|| Box::new(drop));
