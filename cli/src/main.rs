@@ -422,14 +422,14 @@ fn run(files: &[PathBuf], events: &std::path::Path, options: &RunOptions<'_>, la
             let chunks = reader::spawn(input, camp_store::Decoded::line);
             // Each batch's outcome arrives once it is committed (the store writes one batch
             // while the next is processed), in the order given, with its first line's number.
-            let (outcomes, finished) = std::sync::mpsc::channel();
+            let (outcomes, finished) =
+                std::sync::mpsc::channel::<((usize, usize), Result<camp_store::Applied, camp_store::StoreError>)>();
             let mut failed: Option<((usize, usize), camp_store::StoreError)> = None;
             let mut take_finished = |wait: bool, failed: &mut Option<_>| -> bool {
                 let next = || if wait { finished.recv().ok() } else { finished.try_recv().ok() };
                 while let Some((span, outcome)) = next() {
                     match outcome {
                         Ok(applied) => {
-                            let applied: camp_store::Applied = applied;
                             count_rejects(&applied.entries);
                             if !output.write(writer::Chunk::Json(applied.json)) {
                                 return false;

@@ -214,6 +214,24 @@ pub(crate) struct Wanted {
     current: HashSet<String, Ids>,
 }
 
+impl Wanted {
+    fn new(live: i64, current: HashSet<String, Ids>) -> Wanted {
+        Wanted { live, ids: Vec::new(), named: Vec::new(), accounts: Vec::new(), known: HashMap::default(), current }
+    }
+
+    /// Adds an account to read, with the version memory holds of it (none for an account
+    /// of the batch in flight: it is not read).
+    fn account(&mut self, memory: &Memory, account: &str) {
+        if !self.current.contains(account)
+            && !self.known.contains_key(account)
+            && let Some(version) = version_in_memory(&memory.runtime, &memory.kept, account)
+        {
+            self.known.insert(String::from(account), version);
+        }
+        self.accounts.push(String::from(account));
+    }
+}
+
 /// What the reads found.
 pub(crate) struct Found {
     /// Of the payments named, those accepted before, with their accounts.
@@ -310,10 +328,9 @@ impl Writes for Direct<'_> {
     }
 }
 
-/// Writes kept for later: the journal positions are those the store will give, from the
-/// next position on (the store thread checks them).
+/// Writes kept for later: the journal positions are those the store will give, from
+/// `positions.start` on (the store thread checks them).
 struct Kept4Later {
-    next_position: i64,
     positions: Range<i64>,
     accepted: Vec<Accepted>,
     accounts: Vec<(String, i64, String)>,
@@ -328,7 +345,7 @@ impl Writes for Kept4Later {
 
     fn journal(&mut self, rows: &[Journaled<'_>]) -> Result<Vec<i64>, StoreError> {
         let count = i64::try_from(rows.len()).map_err(|_| StoreError("too many events in one batch".into()))?;
-        self.positions = self.next_position..self.next_position + count;
+        self.positions = self.positions.start..self.positions.start + count;
         Ok(self.positions.clone().collect())
     }
 
@@ -548,13 +565,6 @@ impl Durable {
         self
     }
 
-    /// Processes every batch in one transaction of its own, never while another is written
-    /// (as on a store that cannot tell whether another connection wrote).
-    pub fn without_pipelining(mut self) -> Durable {
-        self.pipelines = false;
-        self
-    }
-
     /// The runtime (for reading; its accounts are a cache of the store's).
     pub fn runtime(&self) -> &Runtime {
         &self.memory.runtime
@@ -646,12 +656,12 @@ impl Durable {
     /// ([`Store::sees_other_writers`]), this is [`Durable::apply_decoded`], `done` called
     /// before it returns.
     pub fn submit(&mut self, decoded: Vec<Decoded>, done: Done) {
-        if !self.pipelines || self.program.is_none() {
+        let Some(program) = self.program.filter(|_| self.pipelines) else {
             // The program is registered (once) in a transaction of the caller's.
             let result = self.apply_decoded(&decoded);
             done(result);
             return;
-        }
+        };
         if self.thread.is_none() {
             match pipeline::Thread::spawn(Arc::clone(&self.shared)) {
                 Ok(thread) => self.thread = Some(thread),
@@ -675,11 +685,9 @@ impl Durable {
             return;
         };
         match thread.exchange(Request { write, read: Some(wanted) }) {
-            Reply::Found { tx, found } => self.process_ahead(decoded, done, tx, *found, overlay.as_ref()),
+            Reply::Found { tx, found } => self.process_ahead(decoded, done, program, tx, *found, overlay.as_ref()),
             Reply::Redo(job) => {
-                self.memory.forget_all();
-                let (again, redone) = job.take();
-                redone(self.apply_decoded(&again));
+                self.redo(job);
                 self.submit(decoded, done);
             }
             Reply::Failed(e) => {
@@ -699,14 +707,11 @@ impl Durable {
         &mut self,
         decoded: Vec<Decoded>,
         done: Done,
+        program: i64,
         tx: u64,
         mut found: Found,
         overlay: Option<&Overlay>,
     ) {
-        let Some(program) = self.program else {
-            done(Err(StoreError("no program is registered".into())));
-            return;
-        };
         let next_position = match (overlay, found.next_position) {
             (Some(overlay), _) => overlay.next_position,
             (None, Some(next)) => next,
@@ -717,7 +722,6 @@ impl Durable {
             }
         };
         let mut out = Kept4Later {
-            next_position,
             positions: next_position..next_position,
             accepted: Vec::new(),
             accounts: Vec::new(),
@@ -764,13 +768,17 @@ impl Durable {
         let Some(thread) = &self.thread else { return };
         match thread.exchange(Request { write: Some(job), read: None }) {
             Reply::Written => {}
-            Reply::Redo(job) => {
-                self.memory.forget_all();
-                let (again, done) = job.take();
-                done(self.apply_decoded(&again));
-            }
+            Reply::Redo(job) => self.redo(job),
             Reply::Failed(_) | Reply::Found { .. } => self.memory.forget_all(),
         }
+    }
+
+    /// Does a batch handed back again, in one transaction, from the store as it now is
+    /// (memory, processed against stale reads, is dropped first).
+    fn redo(&mut self, job: Box<Job>) {
+        self.memory.forget_all();
+        let (again, done) = job.take();
+        done(self.apply_decoded(&again));
     }
 
     /// Whether [`Durable::submit`] processes a batch while the one before is written.
@@ -790,24 +798,11 @@ impl Durable {
             Decoding::Event(e, _, _) if !unkept(refuses_nul, e) => Some(e.as_ref()),
             _ => None,
         });
-        let mut wanted = Wanted {
-            live: self.program.unwrap_or(0),
-            ids: Vec::new(),
-            named: Vec::new(),
-            accounts: Vec::new(),
-            known: HashMap::default(),
-            current,
-        };
+        let mut wanted = Wanted::new(self.program.unwrap_or(0), current);
         for event in events {
             wanted.ids.push(String::from(&*event.id));
             wanted.named.extend(named_payment(event).map(str::to_string));
-            if !wanted.current.contains(&*event.account)
-                && !wanted.known.contains_key(&*event.account)
-                && let Some(version) = version_in_memory(&self.memory.runtime, &self.memory.kept, &event.account)
-            {
-                wanted.known.insert(String::from(&*event.account), version);
-            }
-            wanted.accounts.push(String::from(&*event.account));
+            wanted.account(&self.memory, &event.account);
         }
         wanted.accounts.sort_unstable();
         wanted.accounts.dedup();
@@ -819,17 +814,8 @@ impl Durable {
     pub fn stored_account(&mut self, id: &str) -> Result<Option<StoredAccount>, StoreError> {
         self.flush();
         let mut live = self.program;
-        let mut wanted = Wanted {
-            live: 0,
-            ids: Vec::new(),
-            named: Vec::new(),
-            accounts: vec![id.to_string()],
-            known: HashMap::default(),
-            current: HashSet::default(),
-        };
-        if let Some(version) = version_in_memory(&self.memory.runtime, &self.memory.kept, id) {
-            wanted.known.insert(id.to_string(), version);
-        }
+        let mut wanted = Wanted::new(0, HashSet::default());
+        wanted.account(&self.memory, id);
         let Durable { memory, shared, .. } = self;
         let result = pipeline::lock(shared).transact(&mut |tx, _| {
             let program = live_program(&memory.runtime, &mut live, tx)?;

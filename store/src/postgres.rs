@@ -131,6 +131,21 @@ fn migrate(client: &mut Client) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// An account's journal rows after a position: from its head, back along each row's link
+/// to the one before, while past that position (`$1` the account, `$2` the position; 0 for
+/// all its rows, since positions start at 1). Completed by a `SELECT` over `chain` joined to
+/// `journal`.
+macro_rules! account_rows {
+    () => {
+        "WITH RECURSIVE chain (seq) AS (
+             SELECT seq FROM heads WHERE account = $1 AND seq > $2
+             UNION ALL
+             SELECT j.prev FROM chain AS c JOIN journal AS j ON j.seq = c.seq WHERE j.prev > $2
+         )
+         "
+    };
+}
+
 struct PostgresTx<'c> {
     tx: postgres::Transaction<'c>,
 }
@@ -180,12 +195,10 @@ impl Tx for PostgresTx<'_> {
         let journal: Vec<JournalRow> = self
             .tx
             .query(
-                "WITH RECURSIVE chain (seq) AS (
-                     SELECT seq FROM heads WHERE account = $1 AND seq > $2
-                     UNION ALL
-                     SELECT j.prev FROM chain AS c JOIN journal AS j ON j.seq = c.seq WHERE j.prev > $2
-                 )
-                 SELECT j.seq, j.program, j.line FROM chain AS c JOIN journal AS j ON j.seq = c.seq ORDER BY j.seq",
+                concat!(
+                    account_rows!(),
+                    "SELECT j.seq, j.program, j.line FROM chain AS c JOIN journal AS j ON j.seq = c.seq ORDER BY j.seq"
+                ),
                 &[&account, &version],
             )?
             .iter()
@@ -326,14 +339,13 @@ impl Store for PostgresStore {
             self.client.query(first, &[&filter.account, &filter.campaign])?.iter().map(|r| r.get(0)).collect();
         let rows = match (&filter.account, &filter.campaign) {
             (Some(account), _) => self.client.query(
-                "WITH RECURSIVE chain (seq) AS (
-                     SELECT seq FROM heads WHERE account = $1
-                     UNION ALL
-                     SELECT j.prev FROM chain AS c JOIN journal AS j ON j.seq = c.seq WHERE j.prev IS NOT NULL
-                 )
-                 SELECT j.entries FROM chain AS c JOIN journal AS j ON j.seq = c.seq
-                 WHERE j.entries <> '' ORDER BY j.seq",
-                &[account],
+                concat!(
+                    account_rows!(),
+                    "SELECT j.entries FROM chain AS c JOIN journal AS j ON j.seq = c.seq
+                     WHERE j.entries <> '' ORDER BY j.seq"
+                ),
+                // All of its rows: those after position 0.
+                &[account, &0i64],
             )?,
             (None, Some(campaign)) => self.client.query(
                 "SELECT j.entries FROM campaign_entries c JOIN journal j ON j.seq = c.seq

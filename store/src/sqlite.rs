@@ -220,6 +220,28 @@ struct SqliteTx<'c> {
     tx: rusqlite::Transaction<'c>,
 }
 
+impl SqliteTx<'_> {
+    /// The position SQLite gives the journal's next row: the largest so far plus one.
+    fn next_seq(&self) -> Result<i64, StoreError> {
+        Ok(self.tx.prepare_cached("SELECT coalesce(max(seq), 0) + 1 FROM journal")?.query_row([], |r| r.get(0))?)
+    }
+}
+
+/// An account's journal rows after a position: from its head, back along each row's link
+/// to the one before, while past that position (`?1` the account, `?2` the position; 0 for
+/// all its rows, since positions start at 1). Completed by a `SELECT` over `chain` joined to
+/// `journal`.
+macro_rules! account_rows {
+    () => {
+        "WITH RECURSIVE chain (seq) AS (
+             SELECT seq FROM heads WHERE account = ?1 AND seq > ?2
+             UNION ALL
+             SELECT j.prev FROM chain AS c JOIN journal AS j ON j.seq = c.seq WHERE j.prev > ?2
+         )
+         "
+    };
+}
+
 impl Tx for SqliteTx<'_> {
     fn lock_accounts(&mut self, _accounts: &[String]) -> Result<(), StoreError> {
         // BEGIN IMMEDIATE took the file's write lock: one writer at a time.
@@ -269,14 +291,10 @@ impl Tx for SqliteTx<'_> {
         let mut statement =
             self.tx.prepare_cached("SELECT state FROM payments WHERE account = ?1 ORDER BY position")?;
         let payments = statement.query_map([account], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
-        let mut statement = self.tx.prepare_cached(
-            "WITH RECURSIVE chain (seq) AS (
-                 SELECT seq FROM heads WHERE account = ?1 AND seq > ?2
-                 UNION ALL
-                 SELECT j.prev FROM chain AS c JOIN journal AS j ON j.seq = c.seq WHERE j.prev > ?2
-             )
-             SELECT j.seq, j.program, j.line FROM chain AS c JOIN journal AS j ON j.seq = c.seq ORDER BY j.seq",
-        )?;
+        let mut statement = self.tx.prepare_cached(concat!(
+            account_rows!(),
+            "SELECT j.seq, j.program, j.line FROM chain AS c JOIN journal AS j ON j.seq = c.seq ORDER BY j.seq"
+        ))?;
         let journal = statement
             .query_map(params![account, version], |r| {
                 Ok(JournalRow { seq: r.get(0)?, program: r.get(1)?, line: r.get(2)? })
@@ -302,8 +320,7 @@ impl Tx for SqliteTx<'_> {
         // each new row the largest position so far plus one, and no other connection writes
         // while this transaction holds the write lock. (Giving the positions explicitly would
         // make SQLite look each one up first.) Checked below.
-        let first: i64 =
-            self.tx.prepare_cached("SELECT coalesce(max(seq), 0) + 1 FROM journal")?.query_row([], |r| r.get(0))?;
+        let first = self.next_seq()?;
         // Each row names the account's row before it: in this batch, or its head before it.
         let mut last: HashMap<&str, i64> = HashMap::new();
         let rows: Vec<(i64, &Journaled<'_>, String, Option<i64>)> = (first..)
@@ -393,8 +410,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn next_position(&mut self) -> Result<Option<i64>, StoreError> {
-        // As `journal` works it out: the largest position so far plus one.
-        Ok(Some(self.tx.prepare_cached("SELECT coalesce(max(seq), 0) + 1 FROM journal")?.query_row([], |r| r.get(0))?))
+        Ok(Some(self.next_seq()?))
     }
 }
 
@@ -409,8 +425,8 @@ impl Store for SqliteStore {
 
     fn ledger(&mut self, filter: &LedgerFilter) -> Result<Vec<String>, StoreError> {
         // Schema 1's entries first (all were written before any of schema 2's), then the
-        // journal's in journal order: by account through the journal's index, by campaign
-        // through campaign_entries.
+        // journal's in journal order: by account along its chain of rows from its head, by
+        // campaign through campaign_entries.
         let mut lines = Vec::new();
         let mut statement = self.connection.prepare_cached(
             "SELECT entry FROM ledger WHERE (?1 IS NULL OR account = ?1) AND (?2 IS NULL OR campaign = ?2) ORDER BY seq",
@@ -418,29 +434,26 @@ impl Store for SqliteStore {
         for row in statement.query_map(params![filter.account, filter.campaign], |r| r.get::<_, String>(0))? {
             lines.push(row?);
         }
-        let (sql, key) = match (&filter.account, &filter.campaign) {
+        // All of an account's rows: those after position 0.
+        const ALL: i64 = 0;
+        let (sql, args): (&str, Vec<&dyn rusqlite::ToSql>) = match (&filter.account, &filter.campaign) {
             (Some(account), _) => (
-                "WITH RECURSIVE chain (seq) AS (
-                     SELECT seq FROM heads WHERE account = ?1
-                     UNION ALL
-                     SELECT j.prev FROM chain AS c JOIN journal AS j ON j.seq = c.seq WHERE j.prev IS NOT NULL
-                 )
-                 SELECT j.entries FROM chain AS c JOIN journal AS j ON j.seq = c.seq
-                 WHERE j.entries <> '' ORDER BY j.seq",
-                Some(account),
+                concat!(
+                    account_rows!(),
+                    "SELECT j.entries FROM chain AS c JOIN journal AS j ON j.seq = c.seq
+                     WHERE j.entries <> '' ORDER BY j.seq"
+                ),
+                vec![account, &ALL],
             ),
             (None, Some(campaign)) => (
                 "SELECT j.entries FROM campaign_entries c JOIN journal j ON j.seq = c.seq
                  WHERE c.campaign = ?1 ORDER BY c.seq",
-                Some(campaign),
+                vec![campaign],
             ),
-            (None, None) => ("SELECT entries FROM journal WHERE entries <> '' ORDER BY seq", None),
+            (None, None) => ("SELECT entries FROM journal WHERE entries <> '' ORDER BY seq", Vec::new()),
         };
         let mut statement = self.connection.prepare_cached(sql)?;
-        let mut rows = match key {
-            Some(key) => statement.query([key])?,
-            None => statement.query([])?,
-        };
+        let mut rows = statement.query(args.as_slice())?;
         while let Some(row) = rows.next()? {
             lines.extend(crate::split_entries(&row.get::<_, String>(0)?, filter.campaign.as_deref()));
         }
