@@ -3,7 +3,9 @@
 //!
 //! The runtime keeps accounts in memory as a cache of the store. Before a batch runs, the
 //! accounts it touches are locked, and any whose stored version is not the one in memory
-//! (another process wrote it, or it was never loaded) is read again. After it runs, the ids
+//! (another process wrote it, or it was never loaded) is read again; the versions of the
+//! accounts memory holds are read only when another connection may have committed since
+//! this one's last transaction (on SQLite, `PRAGMA data_version` says). After it runs, the ids
 //! it accepted, the accepted events themselves (the journal) and the entries it wrote are
 //! written in one transaction.
 //!
@@ -134,6 +136,9 @@ struct Overlay {
 struct Kept {
     /// Its version in the store ([`Tx::versions`]).
     version: i64,
+    /// The epoch (`Turn::epoch`) whose transaction last read its version or wrote it: in
+    /// transactions of that epoch its version is not read again.
+    epoch: u64,
     /// Its events accepted since its stored snapshot.
     behind: usize,
     /// Its payments changed since its stored snapshot, as they changed (repeats included).
@@ -208,7 +213,7 @@ pub(crate) struct Wanted {
     /// Its events' accounts.
     accounts: Vec<String>,
     /// The version memory holds of each account it holds.
-    known: HashMap<String, i64, Ids>,
+    known: HashMap<String, Known, Ids>,
     /// Accounts memory holds as the store will once the batch in flight commits: neither
     /// their versions are read nor are they read again.
     current: HashSet<String, Ids>,
@@ -224,9 +229,9 @@ impl Wanted {
     fn account(&mut self, memory: &Memory, account: &str) {
         if !self.current.contains(account)
             && !self.known.contains_key(account)
-            && let Some(version) = version_in_memory(&memory.runtime, &memory.kept, account)
+            && let Some(known) = known_in_memory(&memory.runtime, &memory.kept, account)
         {
-            self.known.insert(String::from(account), version);
+            self.known.insert(String::from(account), known);
         }
         self.accounts.push(String::from(account));
     }
@@ -252,10 +257,12 @@ pub(crate) struct Found {
     programs: HashMap<i64, String>,
     /// The journal's next position, when the store can say it.
     next_position: Option<i64>,
+    /// The epoch of the transaction that made them.
+    epoch: u64,
 }
 
 /// Makes a batch's reads in `tx`.
-pub(crate) fn read_batch(tx: &mut dyn Tx, wanted: &Wanted) -> Result<Found, StoreError> {
+pub(crate) fn read_batch(tx: &mut dyn Tx, wanted: &Wanted, epoch: u64) -> Result<Found, StoreError> {
     let owners = tx.owners(&wanted.named)?;
     // In order, each once: the order accounts are locked in.
     let mut accounts: Vec<&str> =
@@ -265,20 +272,21 @@ pub(crate) fn read_batch(tx: &mut dyn Tx, wanted: &Wanted) -> Result<Found, Stor
     let accounts: Vec<String> = accounts.into_iter().map(str::to_string).collect();
     tx.lock_accounts(&accounts)?;
     let before = tx.accepted(&wanted.ids)?.into_iter().collect();
-    // Every account's version is read, even for accounts memory holds: another connection
-    // may have changed them. (Asking SQLite whether anyone else committed since this
-    // connection's last transaction, `PRAGMA data_version`, to skip the reads was tried:
-    // two processes on one file then accepted a cancel against a state one of them had not
-    // read again, about one run in forty, and the reads it saved measured no faster.) Only
-    // the accounts of a batch not yet committed are not read: its transaction checks that
-    // nobody else wrote.
-    let checked: Vec<String> = accounts.iter().filter(|a| !wanted.current.contains(*a)).cloned().collect();
+    // The accounts of the batch in flight are not read: memory holds them as the store will
+    // once it commits, and its transaction checks that nobody else wrote. Nor are those
+    // memory learnt of in this epoch (`Turn::epoch`): no other connection wrote since. The
+    // versions of the rest are read.
+    let checked: Vec<String> = accounts
+        .iter()
+        .filter(|a| !wanted.current.contains(*a) && wanted.known.get(*a).is_none_or(|k| k.epoch != epoch))
+        .cloned()
+        .collect();
     let versions: HashMap<String, i64, Ids> = tx.versions(&checked)?.into_iter().collect();
     let mut loaded = HashMap::default();
     let mut programs = HashMap::new();
     for account in &checked {
         let Some(stored) = versions.get(account) else { continue };
-        if wanted.known.get(account) == Some(stored) {
+        if wanted.known.get(account).map(|k| k.version) == Some(*stored) {
             continue;
         }
         let kept = tx.load(account)?;
@@ -294,7 +302,7 @@ pub(crate) fn read_batch(tx: &mut dyn Tx, wanted: &Wanted) -> Result<Found, Stor
         loaded.insert(account.clone(), kept);
     }
     let next_position = tx.next_position()?;
-    Ok(Found { owners, accounts, before, checked, versions, loaded, programs, next_position })
+    Ok(Found { owners, accounts, before, checked, versions, loaded, programs, next_position, epoch })
 }
 
 /// Where a processed batch's writes go: into the transaction at once, or kept for the store
@@ -486,6 +494,7 @@ impl Memory {
             let account = self.kept.entry(Id::from(row.account)).or_default();
             account.version = account.version.max(position);
             account.behind += 1;
+            account.epoch = found.epoch;
         }
         drop(rows);
         let changes = self.runtime.take_changes();
@@ -619,11 +628,11 @@ impl Durable {
         let mut live = self.program;
         let mut outcome = None;
         let Durable { memory, shared, .. } = self;
-        let result = pipeline::lock(shared).transact(&mut |tx, _| {
+        let result = pipeline::lock(shared).transact(&mut |tx, turn| {
             outcome = None;
             let program = live_program(&memory.runtime, &mut live, tx)?;
             wanted.live = program;
-            let mut found = read_batch(tx, &wanted)?;
+            let mut found = read_batch(tx, &wanted, turn.epoch)?;
             let processed = memory.process(decoded, refuses_nul, &mut found, None, program, &mut Direct(tx))?;
             outcome = Some((processed.applied, found.accounts));
             Ok(())
@@ -817,10 +826,10 @@ impl Durable {
         let mut wanted = Wanted::new(0, HashSet::default());
         wanted.account(&self.memory, id);
         let Durable { memory, shared, .. } = self;
-        let result = pipeline::lock(shared).transact(&mut |tx, _| {
+        let result = pipeline::lock(shared).transact(&mut |tx, turn| {
             let program = live_program(&memory.runtime, &mut live, tx)?;
             wanted.live = program;
-            let mut found = read_batch(tx, &wanted)?;
+            let mut found = read_batch(tx, &wanted, turn.epoch)?;
             memory.refresh(&mut found, program)
         });
         if let Err(e) = result {
@@ -854,7 +863,7 @@ impl std::ops::Deref for StoreRef<'_> {
 
 impl std::ops::DerefMut for StoreRef<'_> {
     fn deref_mut(&mut self) -> &mut (dyn Store + 'static) {
-        self.0.store.as_mut()
+        self.0.store_outside()
     }
 }
 
@@ -917,7 +926,11 @@ impl Memory {
         for account in &found.checked {
             let in_memory = version_in_memory(runtime, kept, account);
             match (found.versions.get(account), in_memory) {
-                (Some(s), Some(m)) if *s == m => {}
+                (Some(s), Some(m)) if *s == m => {
+                    if let Some(k) = kept.get_mut(account.as_str()) {
+                        k.epoch = found.epoch;
+                    }
+                }
                 (None, _) => {
                     runtime.unload_account(account);
                     kept.remove(account.as_str());
@@ -950,6 +963,7 @@ impl Memory {
                         version: stored.journal.last().map_or(stored.version, |row| row.seq),
                         behind: stored.journal.len(),
                         payments: Vec::new(),
+                        epoch: found.epoch,
                     };
                     if replay(runtime, earlier, &found.programs, live, account, &stored.journal)? {
                         // Replayed by another program: which payments it changed is not known here.
@@ -967,7 +981,20 @@ impl Memory {
 
 /// The stored version of an account memory holds, if it holds it.
 fn version_in_memory(runtime: &Runtime, kept: &KeptMap, account: &str) -> Option<i64> {
-    kept.get(account).map(|k| k.version).filter(|_| runtime.has_account(account))
+    known_in_memory(runtime, kept, account).map(|k| k.version)
+}
+
+/// What memory knows of an account it holds in the store.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Known {
+    version: i64,
+    epoch: u64,
+}
+
+/// The stored version of an account memory holds, and the epoch memory learnt it in, if it
+/// holds it.
+fn known_in_memory(runtime: &Runtime, kept: &KeptMap, account: &str) -> Option<Known> {
+    kept.get(account).map(|k| Known { version: k.version, epoch: k.epoch }).filter(|_| runtime.has_account(account))
 }
 
 /// Replays an account's journal rows over its state in `runtime`, each with the program that

@@ -25,6 +25,9 @@ pub(crate) struct Shared {
     pub(crate) store: Box<dyn Store>,
     last: Option<Last>,
     count: u64,
+    /// The current epoch: it moves on whenever a transaction cannot tell that nothing but
+    /// this connection's own commits happened since the one before (see [`Turn::epoch`]).
+    epoch: u64,
 }
 
 /// A transaction that has ended.
@@ -37,7 +40,14 @@ pub(crate) struct Last {
 
 impl Shared {
     pub(crate) fn new(store: Box<dyn Store>) -> Shared {
-        Shared { store, last: None, count: 0 }
+        Shared { store, last: None, count: 0, epoch: 0 }
+    }
+
+    /// The store, to use outside [`Shared::transact`]: what is known of the last
+    /// transaction no longer holds, since what is done with it here is not known.
+    pub(crate) fn store_outside(&mut self) -> &mut (dyn Store + 'static) {
+        self.last = None;
+        self.store.as_mut()
     }
 
     /// Runs `work` in one transaction, which becomes the last. The transaction's id on `Ok`.
@@ -46,9 +56,14 @@ impl Shared {
         work: &mut dyn FnMut(&mut dyn Tx, &Turn) -> Result<(), StoreError>,
     ) -> Result<u64, StoreError> {
         self.count += 1;
-        let mut turn = Turn { id: self.count, data_version: None, previous: self.last };
+        let mut turn = Turn { id: self.count, data_version: None, previous: self.last, epoch: self.epoch };
+        let epoch = &mut self.epoch;
         let result = self.store.transact(&mut |tx| {
             turn.data_version = tx.data_version()?;
+            if !turn.unchanged() {
+                *epoch += 1;
+            }
+            turn.epoch = *epoch;
             work(tx, &turn)
         });
         self.last = Some(Last { id: turn.id, data_version: turn.data_version, committed: result.is_ok() });
@@ -64,6 +79,12 @@ pub(crate) struct Turn {
     data_version: Option<i64>,
     /// The transaction before it.
     previous: Option<Last>,
+    /// Its epoch: transactions with nothing but this connection's own commits between them
+    /// share one. What memory learnt of an account in a transaction of the current epoch
+    /// (read from the store, or written there since) still holds: no other connection has
+    /// written since, and each of this one's transactions leaves memory as it leaves the
+    /// store (or memory is dropped).
+    pub(crate) epoch: u64,
 }
 
 impl Turn {
@@ -72,12 +93,14 @@ impl Turn {
     /// connection has committed since (the data version, read under the write lock, is
     /// unchanged).
     fn unchanged_since(&self, read_in: u64) -> bool {
-        self.previous.is_some_and(|last| {
-            last.id == read_in
-                && last.committed
-                && last.data_version.is_some()
-                && last.data_version == self.data_version
-        })
+        self.previous.is_some_and(|last| last.id == read_in) && self.unchanged()
+    }
+
+    /// Whether nothing but this connection's own commits happened since the transaction
+    /// before began: it committed, and no other connection has committed since.
+    fn unchanged(&self) -> bool {
+        self.previous
+            .is_some_and(|last| last.committed && last.data_version.is_some() && last.data_version == self.data_version)
     }
 }
 
@@ -223,7 +246,7 @@ fn serve(shared: &Mutex<Shared>, inbox: &mpsc::Receiver<Request>, answer: &mpsc:
                 return Err(StoreError("the store changed since the batch's reads".into()));
             }
             if let Some(wanted) = &read {
-                let found = read_batch(tx, wanted)?;
+                let found = read_batch(tx, wanted, turn.epoch)?;
                 answered = answer.send(Reply::Found { tx: turn.id, found: Box::new(found) }).is_ok();
             }
             match &write {
