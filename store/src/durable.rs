@@ -694,7 +694,7 @@ impl Durable {
             return;
         };
         match thread.exchange(Request { write, read: Some(wanted) }) {
-            Reply::Found { tx, found } => self.process_ahead(decoded, done, program, tx, *found, overlay.as_ref()),
+            Reply::Found(found) => self.process_ahead(decoded, done, program, *found, overlay.as_ref()),
             Reply::Redo(job) => {
                 self.redo(job);
                 self.submit(decoded, done);
@@ -710,14 +710,12 @@ impl Durable {
         }
     }
 
-    /// Processes a batch submitted against its reads, made in transaction `tx`, and keeps it
-    /// to be written.
+    /// Processes a batch submitted against its reads and keeps it to be written.
     fn process_ahead(
         &mut self,
         decoded: Vec<Decoded>,
         done: Done,
         program: i64,
-        tx: u64,
         mut found: Found,
         overlay: Option<&Overlay>,
     ) {
@@ -756,7 +754,7 @@ impl Durable {
             next_position: out.positions.end,
         };
         let job = Job {
-            read_in: tx,
+            read_epoch: found.epoch,
             decoded,
             applied,
             program,
@@ -778,7 +776,7 @@ impl Durable {
         match thread.exchange(Request { write: Some(job), read: None }) {
             Reply::Written => {}
             Reply::Redo(job) => self.redo(job),
-            Reply::Failed(_) | Reply::Found { .. } => self.memory.forget_all(),
+            Reply::Failed(_) | Reply::Found(_) => self.memory.forget_all(),
         }
     }
 

@@ -3,8 +3,9 @@
 //! A batch is processed against what the store held when its reads were made, plus what the
 //! batch before it (processed, not yet committed) will add. Each transaction of the store
 //! thread does three things in turn, under the store's write lock: it checks that no other
-//! connection committed since the transaction that made the written batch's reads (else the
-//! batch is handed back to be done again, and nothing is written); it makes the next batch's
+//! connection committed since the transaction that made the written batch's reads, that is,
+//! that it is of the same epoch ([`Turn::epoch`]; else the batch is handed back to be done
+//! again, and nothing is written); it makes the next batch's
 //! reads and hands them over at once; then it writes the batch and commits. So the next batch
 //! is processed on the caller's thread while this one writes, and a batch is kept only if
 //! everything it was processed against is what the store holds when it commits.
@@ -24,7 +25,6 @@ pub type Done = Box<dyn FnOnce(Result<Applied, StoreError>) + Send>;
 pub(crate) struct Shared {
     pub(crate) store: Box<dyn Store>,
     last: Option<Last>,
-    count: u64,
     /// The current epoch: it moves on whenever a transaction cannot tell that nothing but
     /// this connection's own commits happened since the one before (see [`Turn::epoch`]).
     epoch: u64,
@@ -33,14 +33,13 @@ pub(crate) struct Shared {
 /// A transaction that has ended.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Last {
-    id: u64,
     data_version: Option<i64>,
     committed: bool,
 }
 
 impl Shared {
     pub(crate) fn new(store: Box<dyn Store>) -> Shared {
-        Shared { store, last: None, count: 0, epoch: 0 }
+        Shared { store, last: None, epoch: 0 }
     }
 
     /// The store, to use outside [`Shared::transact`]: what is known of the last
@@ -50,13 +49,12 @@ impl Shared {
         self.store.as_mut()
     }
 
-    /// Runs `work` in one transaction, which becomes the last. The transaction's id on `Ok`.
+    /// Runs `work` in one transaction, which becomes the last.
     pub(crate) fn transact(
         &mut self,
         work: &mut dyn FnMut(&mut dyn Tx, &Turn) -> Result<(), StoreError>,
-    ) -> Result<u64, StoreError> {
-        self.count += 1;
-        let mut turn = Turn { id: self.count, data_version: None, previous: self.last, epoch: self.epoch };
+    ) -> Result<(), StoreError> {
+        let mut turn = Turn { data_version: None, previous: self.last, epoch: self.epoch };
         let epoch = &mut self.epoch;
         let result = self.store.transact(&mut |tx| {
             turn.data_version = tx.data_version()?;
@@ -66,15 +64,13 @@ impl Shared {
             turn.epoch = *epoch;
             work(tx, &turn)
         });
-        self.last = Some(Last { id: turn.id, data_version: turn.data_version, committed: result.is_ok() });
-        result.map(|()| turn.id)
+        self.last = Some(Last { data_version: turn.data_version, committed: result.is_ok() });
+        result
     }
 }
 
 /// A transaction under way, as [`Shared::transact`] gives it to its work.
 pub(crate) struct Turn {
-    /// Its id (they count up).
-    pub(crate) id: u64,
     /// The store's data version when it began ([`Tx::data_version`]).
     data_version: Option<i64>,
     /// The transaction before it.
@@ -88,14 +84,6 @@ pub(crate) struct Turn {
 }
 
 impl Turn {
-    /// Whether nothing but this connection's own commits happened since transaction
-    /// `read_in` began: it is the transaction just before, it committed, and no other
-    /// connection has committed since (the data version, read under the write lock, is
-    /// unchanged).
-    fn unchanged_since(&self, read_in: u64) -> bool {
-        self.previous.is_some_and(|last| last.id == read_in) && self.unchanged()
-    }
-
     /// Whether nothing but this connection's own commits happened since the transaction
     /// before began: it committed, and no other connection has committed since.
     fn unchanged(&self) -> bool {
@@ -113,8 +101,9 @@ pub(crate) fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
 /// A batch processed and waiting to be written: everything the store thread needs to write
 /// it, and to hand it back to be done again.
 pub(crate) struct Job {
-    /// The transaction whose reads it was processed against.
-    pub(crate) read_in: u64,
+    /// The epoch of the transaction whose reads it was processed against ([`Turn::epoch`]):
+    /// it is written only in a transaction of the same epoch.
+    pub(crate) read_epoch: u64,
     /// Its lines (the journal keeps their text).
     pub(crate) decoded: Vec<Decoded>,
     pub(crate) applied: Applied,
@@ -182,13 +171,13 @@ pub(crate) struct Request {
 
 /// The store thread's one answer to a [`Request`].
 pub(crate) enum Reply {
-    /// The reads, made in transaction `tx`; the batch given is being written after them.
-    Found { tx: u64, found: Box<Found> },
+    /// The reads; the batch given is being written after them.
+    Found(Box<Found>),
     /// The batch given (with nothing to read) is committed.
     Written,
     /// The batch given was processed against reads another connection's commit, or a failed
-    /// transaction of this one, has made stale: nothing of it was written, and nothing was
-    /// read. It must be done again from the store as it is.
+    /// transaction of this one, has made stale (the epoch moved on since): nothing of it was
+    /// written, and nothing was read. It must be done again from the store as it is.
     Redo(Box<Job>),
     /// The transaction failed: nothing of it was kept (the batch given was told so).
     Failed(StoreError),
@@ -240,14 +229,14 @@ fn serve(shared: &Mutex<Shared>, inbox: &mpsc::Receiver<Request>, answer: &mpsc:
         let mut answered = false;
         let result = lock(shared).transact(&mut |tx, turn| {
             if let Some(job) = &write
-                && !turn.unchanged_since(job.read_in)
+                && job.read_epoch != turn.epoch
             {
                 interfered = true;
                 return Err(StoreError("the store changed since the batch's reads".into()));
             }
             if let Some(wanted) = &read {
                 let found = read_batch(tx, wanted, turn.epoch)?;
-                answered = answer.send(Reply::Found { tx: turn.id, found: Box::new(found) }).is_ok();
+                answered = answer.send(Reply::Found(Box::new(found))).is_ok();
             }
             match &write {
                 Some(job) => job.write(tx),

@@ -342,15 +342,22 @@ struct Failing {
     fail_next: bool,
     every: u64,
     state: u64,
+    /// How many transactions it failed.
+    planted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Failing {
     fn next(inner: Box<dyn Store>, fail_next: bool) -> Box<Failing> {
-        Box::new(Failing { inner, fail_next, every: 0, state: 0 })
+        Box::new(Failing { inner, fail_next, every: 0, state: 0, planted: Default::default() })
     }
 
-    fn at_random(inner: Box<dyn Store>, every: u64, seed: u64) -> Box<Failing> {
-        Box::new(Failing { inner, fail_next: false, every, state: 0x9e37_79b9_7f4a_7c15 ^ seed })
+    fn at_random(
+        inner: Box<dyn Store>,
+        every: u64,
+        seed: u64,
+        planted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    ) -> Box<Failing> {
+        Box::new(Failing { inner, fail_next: false, every, state: 0x9e37_79b9_7f4a_7c15 ^ seed, planted })
     }
 }
 
@@ -361,9 +368,15 @@ impl Store for Failing {
         self.state ^= self.state >> 7;
         self.state ^= self.state << 17;
         let fail = std::mem::take(&mut self.fail_next) || (self.every > 0 && self.state.is_multiple_of(self.every));
+        let planted = &self.planted;
         self.inner.transact(&mut |tx| {
             work(tx)?;
-            if fail { Err(StoreError("the disk is full (planted)".into())) } else { Ok(()) }
+            if fail {
+                planted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Err(StoreError("the disk is full (planted)".into()))
+            } else {
+                Ok(())
+            }
         })
     }
 
@@ -454,11 +467,17 @@ fn batches_processed_while_others_fail_are_kept_once_and_right(backend: Backend,
     let lines = events();
     for (every, seed) in [(3, 1), (4, 2), (7, 3), (3, 4)] {
         let Some((at, _dir)) = location(backend, &format!("{test}_{every}_{seed}")) else { return };
-        let mut durable = Durable::new(seeds(), Failing::at_random(open(&at), every, seed)).with_snapshot_every(3);
+        let planted = std::sync::Arc::default();
+        let failing = Failing::at_random(open(&at), every, seed, std::sync::Arc::clone(&planted));
+        let mut durable = Durable::new(seeds(), failing).with_snapshot_every(3);
         let outcomes = submit_all(&mut durable, &lines, 1, 13);
         assert_eq!(outcomes.len(), lines.len().div_ceil(13), "every batch is told once");
         let (kept, failed): (Vec<Submitted>, Vec<Submitted>) = outcomes.into_iter().partition(|(_, o)| o.is_ok());
         assert!(failed.len() >= 3, "one transaction in {every} failed: {} batches failed", failed.len());
+        // A transaction writes one batch at most: only the planted failures fail batches, and
+        // the store recovers from each (the batches processed meanwhile are done again).
+        let planted = planted.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(failed.len() <= planted, "every {every}: {} batches failed, {planted} planted failures", failed.len());
         let line = |n: &usize| lines[n - 1].clone();
         let mut order: Vec<String> = kept.iter().flat_map(|(numbers, _)| numbers.iter().map(line)).collect();
         assert_eq!(stored(open(&at).as_mut()), in_memory(&order), "every {every}: the batches kept, in order");
