@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::mpsc;
+use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
@@ -85,8 +87,53 @@ const MIGRATIONS: &[&str] = &[
 /// A SQLite file.
 #[derive(Debug)]
 pub struct SqliteStore {
+    // Stopped before the connection closes, so that the connection, closing last, checkpoints
+    // the log and removes it.
+    _checkpointer: Option<Checkpointer>,
     connection: Connection,
     path: String,
+}
+
+/// Copies the log into the file on a connection and a thread of its own, every
+/// [`CHECKPOINT_EVERY`]: a checkpoint of the log's 64 MiB took 40 ms or more, on the writer's
+/// commit, when the writer alone checkpointed. SQLite checkpoints without blocking the writer
+/// (`PASSIVE`), and the writer's own checkpoints (still at 64 MiB) are left what this one has
+/// not copied yet.
+#[derive(Debug)]
+struct Checkpointer {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// How often the checkpointer copies the log into the file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+
+impl Checkpointer {
+    /// Starts checkpointing `path`; `None` when it cannot (the writer then checkpoints alone).
+    fn start(path: &Path) -> Option<Checkpointer> {
+        let connection = Connection::open(path).ok()?;
+        connection.pragma_update(None, "synchronous", "FULL").ok()?;
+        let (stop, stopped) = mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("camp-checkpoint".into())
+            .spawn(move || {
+                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_EVERY) {
+                    // A checkpoint that cannot run now (another is under way) runs next time.
+                    let _ = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                }
+            })
+            .ok()?;
+        Some(Checkpointer { stop: Some(stop), thread: Some(thread) })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.stop = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl SqliteStore {
@@ -108,7 +155,8 @@ impl SqliteStore {
         retry_when_busy(|| migrate(&mut connection)).map_err(cannot)??;
         // Every statement a batch runs stays prepared, the multi-row inserts' sizes included.
         connection.set_prepared_statement_cache_capacity(64);
-        Ok(SqliteStore { connection, path: path.display().to_string() })
+        let checkpointer = Checkpointer::start(path);
+        Ok(SqliteStore { _checkpointer: checkpointer, connection, path: path.display().to_string() })
     }
 }
 

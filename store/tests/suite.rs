@@ -70,6 +70,27 @@ fn a_test_s_scratch_directory_is_gone_when_the_test_ends() {
     assert!(!path.exists(), "{} is left behind", path.display());
 }
 
+#[test]
+fn sqlite_copies_its_log_into_the_file_while_open() {
+    // A few batches fill nowhere near the 64 MiB at which the writer checkpoints by itself:
+    // their pages reach the file only through the store's own checkpointer.
+    let Some((at, _dir)) = location(Backend::Sqlite, "checkpointer") else { return };
+    let mut durable = Durable::new(seeds(), open(&at));
+    let size = || std::fs::metadata(&at).map(|m| m.len()).unwrap_or_else(|e| panic!("{e}"));
+    let before = size();
+    run(&mut durable, &events(), 1, 50);
+    let mut grown = false;
+    for _ in 0..50 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        grown = size() > before;
+        if grown {
+            break;
+        }
+    }
+    assert!(grown, "the file is still {before} bytes: the log was not copied into it");
+    assert_eq!(stored(&mut *durable.store()), in_memory(&events()));
+}
+
 fn open(at: &str) -> Box<dyn Store> {
     camp_store::open(at).unwrap_or_else(|e| panic!("cannot open the store: {e}"))
 }
