@@ -5,7 +5,8 @@
 //! [`Durable`], which runs a [`camp_runtime::Runtime`] over a store so that a batch of events
 //! and everything it changes (accepted ids, the accepted events in the journal, ledger
 //! entries, account snapshots when due) commit in one transaction or not at all, and its
-//! store thread, which writes one batch while the next is processed. **Must not touch:** what
+//! store thread, which writes one batch while the next is processed (and, for SQLite, a
+//! checkpointer thread that copies the log into the file). **Must not touch:** what
 //! an event earns (the runtime decides), printing, process exit, HTTP.
 //!
 //! Exactly once: an event id is accepted at most once, whatever arrives twice and whatever

@@ -1,5 +1,5 @@
 //! The embedded store: one SQLite file, write-ahead log, `synchronous=FULL` (a commit is on
-//! disk before it returns).
+//! disk before it returns), the log copied into the file by a checkpointer of its own.
 
 use std::collections::HashMap;
 use std::path::Path;
