@@ -3,9 +3,10 @@
 //!
 //! The runtime keeps accounts in memory as a cache of the store. Before a batch runs, the
 //! accounts it touches are locked, and any whose stored version is not the one in memory
-//! (another process wrote it, or it was never loaded) is read again; the versions of the
-//! accounts memory holds are read only when another connection may have committed since
-//! this one's last transaction (on SQLite, `PRAGMA data_version` says). After it runs, the ids
+//! (another process wrote it, or it was never loaded) is read again; the version of an
+//! account memory holds is read only when another connection may have committed since memory
+//! last read or wrote it (it was in another epoch: on SQLite, `PRAGMA data_version` says when
+//! one ends). After it runs, the ids
 //! it accepted, the accepted events themselves (the journal) and the entries it wrote are
 //! written in one transaction.
 //!
