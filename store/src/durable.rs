@@ -125,7 +125,7 @@ struct Memory {
 /// see it.
 struct Overlay {
     /// Its accounts (read, locked and processed): neither read again nor dropped from memory.
-    accounts: HashSet<String, Ids>,
+    accounts: HashSet<Id, Ids>,
     /// The events it accepted, with their content hashes.
     accepted: HashMap<String, u64, Ids>,
     /// The journal position its last event was given, plus one.
@@ -208,33 +208,33 @@ pub(crate) struct Wanted {
     /// The live program (journal rows of any other are replayed with its sources).
     live: i64,
     /// Its events' ids.
-    ids: Vec<String>,
+    ids: Vec<Id>,
     /// The payments its refunds, cancels and completes name.
-    named: Vec<String>,
+    named: Vec<Id>,
     /// Its events' accounts.
-    accounts: Vec<String>,
+    accounts: Vec<Id>,
     /// The version memory holds of each account it holds.
-    known: HashMap<String, Known, Ids>,
+    known: HashMap<Id, Known, Ids>,
     /// Accounts memory holds as the store will once the batch in flight commits: neither
     /// their versions are read nor are they read again.
-    current: HashSet<String, Ids>,
+    current: HashSet<Id, Ids>,
 }
 
 impl Wanted {
-    fn new(live: i64, current: HashSet<String, Ids>) -> Wanted {
+    fn new(live: i64, current: HashSet<Id, Ids>) -> Wanted {
         Wanted { live, ids: Vec::new(), named: Vec::new(), accounts: Vec::new(), known: HashMap::default(), current }
     }
 
     /// Adds an account to read, with the version memory holds of it (none for an account
     /// of the batch in flight: it is not read).
-    fn account(&mut self, memory: &Memory, account: &str) {
+    fn account(&mut self, memory: &Memory, account: &Id) {
         if !self.current.contains(account)
             && !self.known.contains_key(account)
             && let Some(known) = known_in_memory(&memory.runtime, &memory.kept, account)
         {
-            self.known.insert(String::from(account), known);
+            self.known.insert(Id::clone(account), known);
         }
-        self.accounts.push(String::from(account));
+        self.accounts.push(Id::clone(account));
     }
 }
 
@@ -244,16 +244,16 @@ pub(crate) struct Found {
     owners: Vec<(String, String)>,
     /// The batch's accounts (its events' and the named payments' owners), sorted, each once:
     /// locked for the batch.
-    accounts: Vec<String>,
+    accounts: Vec<Id>,
     /// Of its event ids, those accepted before, with their content hashes.
     before: HashMap<String, u64, Ids>,
     /// The accounts whose versions were read (all but the current ones).
-    checked: Vec<String>,
+    checked: Vec<Id>,
     /// Their versions, for those kept.
     versions: HashMap<String, i64, Ids>,
     /// The accounts read again, because memory holds another version or none (`None`: the
     /// store had nothing more to say).
-    loaded: HashMap<String, Option<StoredAccount>, Ids>,
+    loaded: HashMap<Id, Option<StoredAccount>, Ids>,
     /// The sources of the earlier programs the loaded journals name.
     programs: HashMap<i64, String>,
     /// The journal's next position, when the store can say it.
@@ -266,18 +266,17 @@ pub(crate) struct Found {
 pub(crate) fn read_batch(tx: &mut dyn Tx, wanted: &Wanted, epoch: u64) -> Result<Found, StoreError> {
     let owners = tx.owners(&wanted.named)?;
     // In order, each once: the order accounts are locked in.
-    let mut accounts: Vec<&str> =
-        wanted.accounts.iter().map(String::as_str).chain(owners.iter().map(|(_, a)| a.as_str())).collect();
+    let mut accounts: Vec<Id> =
+        wanted.accounts.iter().cloned().chain(owners.iter().map(|(_, a)| Id::from(a.as_str()))).collect();
     accounts.sort_unstable();
     accounts.dedup();
-    let accounts: Vec<String> = accounts.into_iter().map(str::to_string).collect();
     tx.lock_accounts(&accounts)?;
     let before = tx.accepted(&wanted.ids)?.into_iter().collect();
     // The accounts of the batch in flight are not read: memory holds them as the store will
     // once it commits, and its transaction checks that nobody else wrote. Nor are those
     // memory learnt of in this epoch (`Turn::epoch`): no other connection wrote since. The
     // versions of the rest are read.
-    let checked: Vec<String> = accounts
+    let checked: Vec<Id> = accounts
         .iter()
         .filter(|a| !wanted.current.contains(*a) && wanted.known.get(*a).is_none_or(|k| k.epoch != epoch))
         .cloned()
@@ -286,7 +285,7 @@ pub(crate) fn read_batch(tx: &mut dyn Tx, wanted: &Wanted, epoch: u64) -> Result
     let mut loaded = HashMap::default();
     let mut programs = HashMap::new();
     for account in &checked {
-        let Some(stored) = versions.get(account) else { continue };
+        let Some(stored) = versions.get(&**account) else { continue };
         if wanted.known.get(account).map(|k| k.version) == Some(*stored) {
             continue;
         }
@@ -642,7 +641,7 @@ impl Durable {
             (Ok(_), Some((applied, touched))) => {
                 self.program = live;
                 self.memory.runtime.forget_accepted();
-                self.memory.evict(&touched.iter().map(String::as_str).collect::<Vec<_>>());
+                self.memory.evict(&touched.iter().map(|a| &**a).collect::<Vec<_>>());
                 Ok(applied)
             }
             (Ok(_), None) => {
@@ -746,8 +745,8 @@ impl Durable {
                 return;
             }
         };
-        let mut keep: Vec<&str> = found.accounts.iter().map(String::as_str).collect();
-        keep.extend(overlay.into_iter().flat_map(|o| o.accounts.iter().map(String::as_str)));
+        let mut keep: Vec<&str> = found.accounts.iter().map(|a| &**a).collect();
+        keep.extend(overlay.into_iter().flat_map(|o| o.accounts.iter().map(|a| &**a)));
         self.memory.evict(&keep);
         let next = Overlay {
             accounts: found.accounts.into_iter().collect(),
@@ -800,7 +799,7 @@ impl Durable {
     }
 
     /// What a batch needs read, `current` the accounts of the batch in flight.
-    fn wanted(&self, decoded: &[Decoded], current: HashSet<String, Ids>) -> Wanted {
+    fn wanted(&self, decoded: &[Decoded], current: HashSet<Id, Ids>) -> Wanted {
         let refuses_nul = !self.holds_nul;
         let events = decoded.iter().filter_map(|d| match &d.what {
             Decoding::Event(e, _, _) if !unkept(refuses_nul, e) => Some(e.as_ref()),
@@ -808,8 +807,8 @@ impl Durable {
         });
         let mut wanted = Wanted::new(self.program.unwrap_or(0), current);
         for event in events {
-            wanted.ids.push(String::from(&*event.id));
-            wanted.named.extend(named_payment(event).map(str::to_string));
+            wanted.ids.push(Id::clone(&event.id));
+            wanted.named.extend(named_payment(event).map(Id::from));
             wanted.account(&self.memory, &event.account);
         }
         wanted.accounts.sort_unstable();
@@ -823,7 +822,7 @@ impl Durable {
         self.flush();
         let mut live = self.program;
         let mut wanted = Wanted::new(0, HashSet::default());
-        wanted.account(&self.memory, id);
+        wanted.account(&self.memory, &Id::from(id));
         let Durable { memory, shared, .. } = self;
         let result = pipeline::lock(shared).transact(&mut |tx, turn| {
             let program = live_program(&memory.runtime, &mut live, tx)?;
@@ -924,15 +923,15 @@ impl Memory {
         runtime.forget_accepted();
         for account in &found.checked {
             let in_memory = version_in_memory(runtime, kept, account);
-            match (found.versions.get(account), in_memory) {
+            match (found.versions.get(&**account), in_memory) {
                 (Some(s), Some(m)) if *s == m => {
-                    if let Some(k) = kept.get_mut(account.as_str()) {
+                    if let Some(k) = kept.get_mut(&**account) {
                         k.epoch = found.epoch;
                     }
                 }
                 (None, _) => {
                     runtime.unload_account(account);
-                    kept.remove(account.as_str());
+                    kept.remove(&**account);
                 }
                 (Some(_), _) => {
                     let stored = match found.loaded.remove(account) {
@@ -969,7 +968,7 @@ impl Memory {
                         let ids = runtime.account(account).into_iter().flat_map(|a| a.payments()).map(|p| p.id.clone());
                         k.payments.extend(ids);
                     }
-                    kept.insert(Id::from(account.as_str()), k);
+                    kept.insert(Id::clone(account), k);
                 }
             }
         }

@@ -21,6 +21,8 @@ mod sqlite;
 
 use std::fmt;
 
+use camp_runtime::Id;
+
 pub use durable::{Applied, DEFAULT_CACHE_LIMIT, DEFAULT_SNAPSHOT_EVERY, Decoded, Durable, Line, Outcome, StoreRef};
 pub use pipeline::Done;
 pub use postgres::PostgresStore;
@@ -180,15 +182,15 @@ pub trait Tx {
     /// Serializes this transaction with every other one touching these accounts (other
     /// processes included) until it ends. `accounts` is sorted, so locks are always taken in
     /// one order and two transactions cannot deadlock.
-    fn lock_accounts(&mut self, accounts: &[String]) -> Result<(), StoreError>;
+    fn lock_accounts(&mut self, accounts: &[Id]) -> Result<(), StoreError>;
     /// Of these event ids, those accepted before, with their content hashes.
-    fn accepted(&mut self, ids: &[String]) -> Result<Vec<(String, u64)>, StoreError>;
+    fn accepted(&mut self, ids: &[Id]) -> Result<Vec<(String, u64)>, StoreError>;
     /// Of these payment ids, those of payments accepted before, with their accounts.
-    fn owners(&mut self, payments: &[String]) -> Result<Vec<(String, String)>, StoreError>;
+    fn owners(&mut self, payments: &[Id]) -> Result<Vec<(String, String)>, StoreError>;
     /// The versions of these accounts, for those kept: the journal position of the account's
     /// last event (0 for an account kept only as a snapshot). The version changes whenever an
     /// event changes the account.
-    fn versions(&mut self, accounts: &[String]) -> Result<Vec<(String, i64)>, StoreError>;
+    fn versions(&mut self, accounts: &[Id]) -> Result<Vec<(String, i64)>, StoreError>;
     /// An account as kept: its snapshot and the journal since (`None` when no event named it).
     fn load(&mut self, account: &str) -> Result<Option<StoredAccount>, StoreError>;
     /// Records events as accepted.

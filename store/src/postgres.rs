@@ -6,7 +6,14 @@ use std::collections::HashMap;
 
 use postgres::{Client, NoTls};
 
+use camp_runtime::Id;
+
 use crate::{Accepted, JournalRow, Journaled, LedgerFilter, Store, StoreError, StoredAccount, StoredPayment, Tx};
+
+/// Ids as the texts a `text[]` parameter takes.
+fn texts(ids: &[Id]) -> Vec<&str> {
+    ids.iter().map(|id| &**id).collect()
+}
 
 /// Migrations, in order: migration `n` brings the schema from version `n` to `n + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -151,7 +158,8 @@ struct PostgresTx<'c> {
 }
 
 impl Tx for PostgresTx<'_> {
-    fn lock_accounts(&mut self, accounts: &[String]) -> Result<(), StoreError> {
+    fn lock_accounts(&mut self, accounts: &[Id]) -> Result<(), StoreError> {
+        let accounts = texts(accounts);
         // One advisory lock per account, released at commit or rollback. Taken in the order of
         // their keys, the same in every process, so two transactions cannot deadlock.
         self.tx.execute(
@@ -163,17 +171,20 @@ impl Tx for PostgresTx<'_> {
         Ok(())
     }
 
-    fn accepted(&mut self, ids: &[String]) -> Result<Vec<(String, u64)>, StoreError> {
+    fn accepted(&mut self, ids: &[Id]) -> Result<Vec<(String, u64)>, StoreError> {
+        let ids = texts(ids);
         let rows = self.tx.query("SELECT id, hash FROM events WHERE id = ANY($1)", &[&ids])?;
         Ok(rows.iter().map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1).cast_unsigned())).collect())
     }
 
-    fn owners(&mut self, payments: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+    fn owners(&mut self, payments: &[Id]) -> Result<Vec<(String, String)>, StoreError> {
+        let payments = texts(payments);
         let rows = self.tx.query("SELECT id, account FROM events WHERE id = ANY($1) AND payment", &[&payments])?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
-    fn versions(&mut self, accounts: &[String]) -> Result<Vec<(String, i64)>, StoreError> {
+    fn versions(&mut self, accounts: &[Id]) -> Result<Vec<(String, i64)>, StoreError> {
+        let accounts = texts(accounts);
         let rows = self.tx.query(
             "SELECT a, coalesce((SELECT seq FROM heads WHERE account = a), (SELECT 0 FROM accounts WHERE id = a))
              FROM unnest($1::text[]) AS a",

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use camp_runtime::Id;
+
 use crate::{Accepted, JournalRow, Journaled, LedgerFilter, Store, StoreError, StoredAccount, StoredPayment, Tx};
 
 /// Migrations, in order: migration `n` brings the schema from version `n` to `n + 1`.
@@ -201,7 +203,7 @@ fn migrate(connection: &mut Connection) -> rusqlite::Result<Result<(), StoreErro
 fn lookup<T: rusqlite::types::FromSql>(
     tx: &rusqlite::Transaction<'_>,
     sql: &str,
-    keys: &[String],
+    keys: &[Id],
 ) -> Result<Vec<(String, T)>, StoreError> {
     if keys.is_empty() {
         return Ok(Vec::new());
@@ -291,12 +293,12 @@ macro_rules! account_rows {
 }
 
 impl Tx for SqliteTx<'_> {
-    fn lock_accounts(&mut self, _accounts: &[String]) -> Result<(), StoreError> {
+    fn lock_accounts(&mut self, _accounts: &[Id]) -> Result<(), StoreError> {
         // BEGIN IMMEDIATE took the file's write lock: one writer at a time.
         Ok(())
     }
 
-    fn accepted(&mut self, ids: &[String]) -> Result<Vec<(String, u64)>, StoreError> {
+    fn accepted(&mut self, ids: &[Id]) -> Result<Vec<(String, u64)>, StoreError> {
         let found = lookup::<i64>(
             &self.tx,
             "SELECT j.value, e.hash FROM json_each(?1) AS j JOIN events AS e ON e.id = j.value",
@@ -305,7 +307,7 @@ impl Tx for SqliteTx<'_> {
         Ok(found.into_iter().map(|(id, hash)| (id, hash.cast_unsigned())).collect())
     }
 
-    fn owners(&mut self, payments: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+    fn owners(&mut self, payments: &[Id]) -> Result<Vec<(String, String)>, StoreError> {
         lookup(
             &self.tx,
             "SELECT j.value, e.account FROM json_each(?1) AS j JOIN events AS e ON e.id = j.value AND e.payment = 1",
@@ -313,7 +315,7 @@ impl Tx for SqliteTx<'_> {
         )
     }
 
-    fn versions(&mut self, accounts: &[String]) -> Result<Vec<(String, i64)>, StoreError> {
+    fn versions(&mut self, accounts: &[Id]) -> Result<Vec<(String, i64)>, StoreError> {
         // One statement a key here: the account's last journal row is a seek each, and
         // reading the keys from `json_each` measured slower than stepping this statement.
         let mut statement = self.tx.prepare_cached(
@@ -321,8 +323,8 @@ impl Tx for SqliteTx<'_> {
         )?;
         let mut found = Vec::new();
         for account in accounts {
-            if let Some(version) = statement.query_row([account], |r| r.get::<_, Option<i64>>(0))? {
-                found.push((account.clone(), version));
+            if let Some(version) = statement.query_row([&**account], |r| r.get::<_, Option<i64>>(0))? {
+                found.push((account.to_string(), version));
             }
         }
         Ok(found)

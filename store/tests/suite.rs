@@ -293,11 +293,11 @@ fn ids_of_any_text_are_found_again(backend: Backend, test: &str) {
         .collect();
     let mut store = open(&at);
     store.transact(&mut |tx| tx.accept(&accepted)).unwrap_or_else(|e| panic!("{e}"));
-    let mut asked: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
-    asked.extend(["unknown".to_string(), String::new()]);
+    let mut asked: Vec<camp_runtime::Id> = ids.iter().map(|id| camp_runtime::Id::from(*id)).collect();
+    asked.extend(["unknown".into(), "".into()]);
     if matches!(backend, Backend::Sqlite) {
         // PostgreSQL's text holds no NUL character at all (it refuses the whole statement).
-        asked.push("plain\u{0}".to_string());
+        asked.push("plain\u{0}".into());
     }
     let mut found = Vec::new();
     let mut owners = Vec::new();
