@@ -16,6 +16,7 @@
 pub mod client;
 mod openapi;
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -417,16 +418,17 @@ fn unauthorized(message: &str) -> Response {
     response
 }
 
-/// The lines of a request body: one JSON event (pretty-printed or not), or JSON Lines.
-fn event_lines(body: &str) -> Vec<String> {
+/// The lines of a request body: one JSON event (pretty-printed or not), or JSON Lines
+/// (borrowed from the body).
+fn event_lines(body: &str) -> Vec<Cow<'_, str>> {
     let trimmed = body.trim();
     if trimmed.starts_with('{')
         && trimmed.contains('\n')
         && let Ok(value @ Value::Object(_)) = serde_json::from_str::<Value>(trimmed)
     {
-        return vec![value.to_string()];
+        return vec![Cow::Owned(value.to_string())];
     }
-    body.lines().map(str::to_string).collect()
+    body.lines().map(Cow::Borrowed).collect()
 }
 
 async fn post_events(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
