@@ -211,7 +211,7 @@ pub(crate) struct Wanted {
     ids: Vec<Id>,
     /// The payments its refunds, cancels and completes name.
     named: Vec<Id>,
-    /// Its events' accounts.
+    /// Its events' accounts, each once.
     accounts: Vec<Id>,
     /// The version memory holds of each account it holds.
     known: HashMap<Id, Known, Ids>,
@@ -242,7 +242,7 @@ impl Wanted {
 pub(crate) struct Found {
     /// Of the payments named, those accepted before, with their accounts.
     owners: Vec<(String, String)>,
-    /// The batch's accounts (its events' and the named payments' owners), sorted, each once:
+    /// The batch's accounts (its events' and the named payments' owners), each once:
     /// locked for the batch.
     accounts: Vec<Id>,
     /// Of its event ids, those accepted before, with their content hashes.
@@ -265,11 +265,16 @@ pub(crate) struct Found {
 /// Makes a batch's reads in `tx`.
 pub(crate) fn read_batch(tx: &mut dyn Tx, wanted: &Wanted, epoch: u64) -> Result<Found, StoreError> {
     let owners = tx.owners(&wanted.named)?;
-    // In order, each once: the order accounts are locked in.
-    let mut accounts: Vec<Id> =
-        wanted.accounts.iter().cloned().chain(owners.iter().map(|(_, a)| Id::from(a.as_str()))).collect();
-    accounts.sort_unstable();
-    accounts.dedup();
+    // Each once: the events' accounts, then the named payments' owners not among them.
+    let mut accounts: Vec<Id> = wanted.accounts.clone();
+    if !owners.is_empty() {
+        let mut seen: HashSet<&str, Ids> = wanted.accounts.iter().map(|a| &**a).collect();
+        for (_, owner) in &owners {
+            if seen.insert(owner) {
+                accounts.push(Id::from(owner.as_str()));
+            }
+        }
+    }
     tx.lock_accounts(&accounts)?;
     let before = tx.accepted(&wanted.ids)?.into_iter().collect();
     // The accounts of the batch in flight are not read: memory holds them as the store will
@@ -806,13 +811,14 @@ impl Durable {
             _ => None,
         });
         let mut wanted = Wanted::new(self.program.unwrap_or(0), current);
+        let mut accounts: HashSet<&str, Ids> = HashSet::default();
         for event in events {
             wanted.ids.push(Id::clone(&event.id));
             wanted.named.extend(named_payment(event).map(Id::from));
-            wanted.account(&self.memory, &event.account);
+            if accounts.insert(&event.account) {
+                wanted.account(&self.memory, &event.account);
+            }
         }
-        wanted.accounts.sort_unstable();
-        wanted.accounts.dedup();
         wanted
     }
 

@@ -180,8 +180,9 @@ pub struct LedgerFilter {
 /// The work of one transaction.
 pub trait Tx {
     /// Serializes this transaction with every other one touching these accounts (other
-    /// processes included) until it ends. `accounts` is sorted, so locks are always taken in
-    /// one order and two transactions cannot deadlock.
+    /// processes included) until it ends. `accounts` holds each once, in no order: a backend
+    /// takes the locks in one order of its own (PostgreSQL: by the keys' hashes), so two
+    /// transactions cannot deadlock.
     fn lock_accounts(&mut self, accounts: &[Id]) -> Result<(), StoreError>;
     /// Of these event ids, those accepted before, with their content hashes.
     fn accepted(&mut self, ids: &[Id]) -> Result<Vec<(String, u64)>, StoreError>;
