@@ -225,11 +225,10 @@ impl Wanted {
         Wanted { live, ids: Vec::new(), named: Vec::new(), accounts: Vec::new(), known: HashMap::default(), current }
     }
 
-    /// Adds an account to read, with the version memory holds of it (none for an account
-    /// of the batch in flight: it is not read).
+    /// Adds an account to read (each once), with the version memory holds of it (none for an
+    /// account of the batch in flight: it is not read).
     fn account(&mut self, memory: &Memory, account: &Id) {
         if !self.current.contains(account)
-            && !self.known.contains_key(account)
             && let Some(known) = known_in_memory(&memory.runtime, &memory.kept, account)
         {
             self.known.insert(Id::clone(account), known);

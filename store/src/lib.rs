@@ -19,6 +19,7 @@ mod pipeline;
 mod postgres;
 mod sqlite;
 
+use std::collections::HashMap;
 use std::fmt;
 
 use camp_runtime::Id;
@@ -148,6 +149,18 @@ impl Journaled<'_> {
         named.dedup();
         named
     }
+}
+
+/// The links of a batch's journal rows, given the positions they take in order: per row, the
+/// position of its account's row before it (in this batch, or the account's head before it);
+/// and per account, its last row of the batch (its new head).
+pub(crate) fn journal_links<'a>(
+    events: &[Journaled<'a>],
+    positions: impl IntoIterator<Item = i64>,
+) -> (Vec<Option<i64>>, Vec<(&'a str, i64)>) {
+    let mut last: HashMap<&str, i64> = HashMap::new();
+    let prev = events.iter().zip(positions).map(|(e, seq)| last.insert(e.account, seq).or(e.head)).collect();
+    (prev, last.into_iter().collect())
 }
 
 /// The entries of one journal row, those of `campaign` only when it is given.

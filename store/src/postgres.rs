@@ -2,13 +2,13 @@
 //! state. The same tables as SQLite; transactions touching the same accounts are serialized
 //! by advisory locks taken in one order, so processes never interleave on an account.
 
-use std::collections::HashMap;
-
 use postgres::{Client, NoTls};
 
 use camp_runtime::Id;
 
-use crate::{Accepted, JournalRow, Journaled, LedgerFilter, Store, StoreError, StoredAccount, StoredPayment, Tx};
+use crate::{
+    Accepted, JournalRow, Journaled, LedgerFilter, Store, StoreError, StoredAccount, StoredPayment, Tx, journal_links,
+};
 
 /// Ids as the texts a `text[]` parameter takes.
 fn texts(ids: &[Id]) -> Vec<&str> {
@@ -256,16 +256,13 @@ impl Tx for PostgresTx<'_> {
         let programs: Vec<i64> = events.iter().map(|e| e.program).collect();
         let lines: Vec<&str> = events.iter().map(|e| e.line).collect();
         let entries: Vec<String> = events.iter().map(Journaled::joined_entries).collect();
-        // Each row names the account's row before it: in this batch, or its head before it.
-        let mut last: HashMap<&str, i64> = HashMap::new();
-        let prev: Vec<Option<i64>> =
-            events.iter().zip(&positions).map(|(e, seq)| last.insert(e.account, *seq).or(e.head)).collect();
+        let (prev, heads) = journal_links(events, positions.iter().copied());
         self.tx.execute(
             "INSERT INTO journal (seq, account, program, line, entries, prev)
              SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[])",
             &[&positions, &accounts, &programs, &lines, &entries, &prev],
         )?;
-        let (heads, seqs): (Vec<&str>, Vec<i64>) = last.into_iter().unzip();
+        let (heads, seqs): (Vec<&str>, Vec<i64>) = heads.into_iter().unzip();
         self.tx.execute(
             "INSERT INTO heads (account, seq) SELECT * FROM unnest($1::text[], $2::bigint[])
              ON CONFLICT (account) DO UPDATE SET seq = excluded.seq",

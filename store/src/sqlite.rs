@@ -1,7 +1,6 @@
 //! The embedded store: one SQLite file, write-ahead log, `synchronous=FULL` (a commit is on
 //! disk before it returns), the log copied into the file by a checkpointer of its own.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -10,7 +9,9 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use camp_runtime::Id;
 
-use crate::{Accepted, JournalRow, Journaled, LedgerFilter, Store, StoreError, StoredAccount, StoredPayment, Tx};
+use crate::{
+    Accepted, JournalRow, Journaled, LedgerFilter, Store, StoreError, StoredAccount, StoredPayment, Tx, journal_links,
+};
 
 /// Migrations, in order: migration `n` brings the schema from version `n` to `n + 1`.
 ///
@@ -371,12 +372,9 @@ impl Tx for SqliteTx<'_> {
         // while this transaction holds the write lock. (Giving the positions explicitly would
         // make SQLite look each one up first.) Checked below.
         let first = self.next_seq()?;
-        // Each row names the account's row before it: in this batch, or its head before it.
-        let mut last: HashMap<&str, i64> = HashMap::new();
-        let rows: Vec<(i64, &Journaled<'_>, String, Option<i64>)> = (first..)
-            .zip(events)
-            .map(|(seq, e)| (seq, e, e.joined_entries(), last.insert(e.account, seq).or(e.head)))
-            .collect();
+        let (prev, mut heads) = journal_links(events, first..);
+        let rows: Vec<(i64, &Journaled<'_>, String, Option<i64>)> =
+            (first..).zip(events).zip(prev).map(|((seq, e), prev)| (seq, e, e.joined_entries(), prev)).collect();
         insert_rows(&self.tx, "journal (account, program, line, entries, prev)", 5, &rows, |statement, at, row| {
             let (_, e, entries, prev) = row;
             statement.raw_bind_parameter(at, e.account)?;
@@ -394,7 +392,6 @@ impl Tx for SqliteTx<'_> {
             )));
         }
         // The accounts' heads move to their last rows of this batch.
-        let mut heads: Vec<(&str, i64)> = last.into_iter().collect();
         heads.sort_unstable();
         insert_rows_as(&self.tx, "INSERT OR REPLACE INTO", "heads (account, seq)", 2, &heads, |statement, at, row| {
             statement.raw_bind_parameter(at, row.0)?;
