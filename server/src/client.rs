@@ -56,11 +56,11 @@ impl Client {
             head.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len()));
         }
         head.push_str("\r\n");
+        // Head and body go in one write, as HTTP clients send them: written apart, a small
+        // request is two packets, and the service may wake for each.
+        head.push_str(body.unwrap_or_default());
         let stream = self.reader.get_mut();
         stream.write_all(head.as_bytes())?;
-        if let Some(body) = body {
-            stream.write_all(body.as_bytes())?;
-        }
         stream.flush()?;
         self.read_response()
     }

@@ -91,6 +91,18 @@ fn sqlite_copies_its_log_into_the_file_while_open() {
     assert_eq!(stored(&mut *durable.store()), in_memory(&events()));
 }
 
+#[test]
+fn sqlite_is_built_without_what_the_build_settings_leave_out() {
+    // `.cargo/config.toml` builds SQLite without memory statistics and memory management
+    // (docs/PERFORMANCE.md); a build that lost those settings would still work, only slower.
+    let connection = rusqlite::Connection::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+    let mut statement = connection.prepare("PRAGMA compile_options").unwrap_or_else(|e| panic!("{e}"));
+    let options: Vec<String> =
+        statement.query_map([], |row| row.get(0)).and_then(|rows| rows.collect()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"), "memory statistics are on: {options:?}");
+    assert!(!options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"), "memory management is on: {options:?}");
+}
+
 fn open(at: &str) -> Box<dyn Store> {
     camp_store::open(at).unwrap_or_else(|e| panic!("cannot open the store: {e}"))
 }
