@@ -157,6 +157,10 @@ enum Command {
         /// The evaluator (default: jit).
         #[arg(long, value_enum)]
         engine: Option<Engine>,
+        /// Threads reading and answering requests (default: one fewer than the cores, at
+        /// least one; the writer and the store have threads of their own).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+        http_threads: Option<u16>,
     },
     /// Run rule tests: events and the awards they must give, written next to campaigns.
     ///
@@ -218,12 +222,22 @@ fn main() -> ExitCode {
             run(&files, &events, &options, lang)
         }
         Command::Ledger { store, account, campaign } => ledger(&store, account, campaign),
-        Command::Serve { store, campaigns, listen, token_file, max_body, batch, engine } => {
+        Command::Serve { store, campaigns, listen, token_file, max_body, batch, engine, http_threads } => {
             // `--engine jit` serves as the default does: native code, or the interpreter where
             // native code cannot be generated.
             let engine = matches!(engine, Some(Engine::Interp)).then_some(camp_runtime::Engine::Interp);
             let Some(token) = token(token_file.as_deref()) else { return ExitCode::from(2) };
-            serve(camp_server::Config { store, campaigns, listen, token, max_body, max_batch: batch, engine })
+            let http_threads = http_threads.map(usize::from);
+            serve(camp_server::Config {
+                store,
+                campaigns,
+                listen,
+                token,
+                max_body,
+                max_batch: batch,
+                engine,
+                http_threads,
+            })
         }
     }
 }

@@ -285,3 +285,12 @@ fn run_reports_a_ledger_it_cannot_write() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("cannot write the ledger"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn serve_refuses_zero_http_threads_before_opening_anything() {
+    let out =
+        campc(&["serve", "--store", "/nonexistent/ledger.db", "--campaigns", "examples/seeds", "--http-threads", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("--http-threads") && err.contains("0 is not in 1"), "{err}");
+}

@@ -51,6 +51,17 @@ pub struct Config {
     /// The evaluator; `None` for the default (the JIT, or the interpreter where native code
     /// cannot be generated on this machine).
     pub engine: Option<Engine>,
+    /// Threads for HTTP (reading requests, decoding events, writing answers); `None` for
+    /// [`default_http_threads`].
+    pub http_threads: Option<usize>,
+}
+
+/// HTTP threads by default: one fewer than the machine's cores (at least one), since the
+/// writer and the store thread keep about a core busy between them under load. On two cores,
+/// one HTTP thread served single-event requests with less CPU than two (fewer wake-ups and
+/// hand-overs between threads) and batches as fast (docs/PERFORMANCE.md).
+pub fn default_http_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
 }
 
 /// Why the service could not start.
@@ -579,6 +590,7 @@ impl Running {
 pub fn start(config: Config) -> Result<Running, StartError> {
     let (jobs, writer) = start_writer(&config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.http_threads.unwrap_or_else(default_http_threads).max(1))
         .enable_all()
         .build()
         .map_err(|e| StartError(format!("cannot start the HTTP runtime: {e}")))?;

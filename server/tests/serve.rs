@@ -49,6 +49,7 @@ fn start_on(store: &str, campaigns: &Path) -> Running {
         max_body: 64 * 1024,
         max_batch: 1000,
         engine: None,
+        http_threads: None,
     })
     .unwrap_or_else(|e| panic!("the service does not start: {e}"))
 }

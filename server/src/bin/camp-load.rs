@@ -27,13 +27,14 @@ struct Args {
     batch: usize,
     store: Option<String>,
     campaigns: PathBuf,
+    http_threads: Option<usize>,
     json: bool,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: camp-load [--mode single|batch] [--events N] [--accounts N] [--clients N] [--batch N] \
-         [--store PATH|URL] [--campaigns DIR] [--json]"
+         [--store PATH|URL] [--campaigns DIR] [--http-threads N] [--json]"
     );
     std::process::exit(2)
 }
@@ -47,6 +48,7 @@ fn args() -> Args {
         batch: 500,
         store: None,
         campaigns: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/seeds")),
+        http_threads: None,
         json: false,
     };
     let mut it = std::env::args().skip(1);
@@ -65,6 +67,7 @@ fn args() -> Args {
             "--batch" => args.batch = number().max(1),
             "--store" => args.store = Some(value.clone()),
             "--campaigns" => args.campaigns = PathBuf::from(&value),
+            "--http-threads" => args.http_threads = Some(number().max(1)),
             _ => usage(),
         }
     }
@@ -104,6 +107,7 @@ fn main() {
         max_body: 64 * 1024 * 1024,
         max_batch: 8000,
         engine: None,
+        http_threads: args.http_threads,
     })
     .unwrap_or_else(|e| {
         eprintln!("error: {e}");
