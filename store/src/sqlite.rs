@@ -1,6 +1,7 @@
 //! The embedded store: one SQLite file, write-ahead log, `synchronous=FULL` (a commit is on
 //! disk before it returns), the log copied into the file by a checkpointer of its own.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -95,6 +96,7 @@ pub struct SqliteStore {
     _checkpointer: Option<Checkpointer>,
     connection: Connection,
     path: String,
+    inserts: InsertTexts,
 }
 
 /// Copies the log into the file on a connection and a thread of its own, every
@@ -159,7 +161,12 @@ impl SqliteStore {
         // Every statement a batch runs stays prepared, the multi-row inserts' sizes included.
         connection.set_prepared_statement_cache_capacity(64);
         let checkpointer = Checkpointer::start(path);
-        Ok(SqliteStore { _checkpointer: checkpointer, connection, path: path.display().to_string() })
+        Ok(SqliteStore {
+            _checkpointer: checkpointer,
+            connection,
+            path: path.display().to_string(),
+            inserts: InsertTexts::default(),
+        })
     }
 }
 
@@ -229,8 +236,8 @@ const ROWS_PER_INSERT: [usize; 3] = [64, 8, 1];
 /// a temporary file: three times the writes). The error fails the whole transaction, which is
 /// rolled back, so nothing of the batch is kept either way.
 fn insert_rows<R>(
-    tx: &rusqlite::Transaction<'_>,
-    into: &str,
+    tx: &mut SqliteTx<'_>,
+    into: &'static str,
     width: usize,
     rows: &[R],
     bind: impl Fn(&mut rusqlite::Statement<'_>, usize, &R) -> rusqlite::Result<()>,
@@ -240,9 +247,9 @@ fn insert_rows<R>(
 
 /// [`insert_rows`] with another verb (`INSERT OR REPLACE INTO`, say).
 fn insert_rows_as<R>(
-    tx: &rusqlite::Transaction<'_>,
-    verb: &str,
-    into: &str,
+    tx: &mut SqliteTx<'_>,
+    verb: &'static str,
+    into: &'static str,
     width: usize,
     rows: &[R],
     bind: impl Fn(&mut rusqlite::Statement<'_>, usize, &R) -> rusqlite::Result<()>,
@@ -252,9 +259,8 @@ fn insert_rows_as<R>(
         if rest.len() < size {
             continue;
         }
-        let row = format!("({})", vec!["?"; width].join(", "));
-        let sql = format!("{verb} {into} VALUES {}", vec![row; size].join(", "));
-        let mut statement = tx.prepare_cached(&sql)?;
+        let sql = tx.inserts.text(verb, into, width, size);
+        let mut statement = tx.tx.prepare_cached(sql)?;
         while rest.len() >= size {
             let (chunk, after) = rest.split_at(size);
             for (i, r) in chunk.iter().enumerate() {
@@ -267,8 +273,24 @@ fn insert_rows_as<R>(
     Ok(())
 }
 
+/// The text of each multi-row insert, by verb, table and size, made the first time it is
+/// needed: made again for every statement of every batch, the texts (a kilobyte for 64 rows)
+/// were a thirtieth of the store thread's instructions in small batches.
+#[derive(Debug, Default)]
+struct InsertTexts(HashMap<(&'static str, &'static str, usize), String>);
+
+impl InsertTexts {
+    fn text(&mut self, verb: &'static str, into: &'static str, width: usize, size: usize) -> &str {
+        self.0.entry((verb, into, size)).or_insert_with(|| {
+            let row = format!("({})", vec!["?"; width].join(", "));
+            format!("{verb} {into} VALUES {}", vec![row; size].join(", "))
+        })
+    }
+}
+
 struct SqliteTx<'c> {
     tx: rusqlite::Transaction<'c>,
+    inserts: &'c mut InsertTexts,
 }
 
 impl SqliteTx<'_> {
@@ -358,7 +380,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn accept(&mut self, events: &[Accepted]) -> Result<(), StoreError> {
-        insert_rows(&self.tx, "events (id, hash, account, payment)", 4, events, |statement, at, e| {
+        insert_rows(self, "events (id, hash, account, payment)", 4, events, |statement, at, e| {
             statement.raw_bind_parameter(at, &e.id)?;
             statement.raw_bind_parameter(at + 1, e.hash.cast_signed())?;
             statement.raw_bind_parameter(at + 2, &e.account)?;
@@ -375,7 +397,7 @@ impl Tx for SqliteTx<'_> {
         let (prev, mut heads) = journal_links(events, first..);
         let rows: Vec<(i64, &Journaled<'_>, String, Option<i64>)> =
             (first..).zip(events).zip(prev).map(|((seq, e), prev)| (seq, e, e.joined_entries(), prev)).collect();
-        insert_rows(&self.tx, "journal (account, program, line, entries, prev)", 5, &rows, |statement, at, row| {
+        insert_rows(self, "journal (account, program, line, entries, prev)", 5, &rows, |statement, at, row| {
             let (_, e, entries, prev) = row;
             statement.raw_bind_parameter(at, e.account)?;
             statement.raw_bind_parameter(at + 1, e.program)?;
@@ -393,22 +415,16 @@ impl Tx for SqliteTx<'_> {
         }
         // The accounts' heads move to their last rows of this batch.
         heads.sort_unstable();
-        insert_rows_as(&self.tx, "INSERT OR REPLACE INTO", "heads (account, seq)", 2, &heads, |statement, at, row| {
+        insert_rows_as(self, "INSERT OR REPLACE INTO", "heads (account, seq)", 2, &heads, |statement, at, row| {
             statement.raw_bind_parameter(at, row.0)?;
             statement.raw_bind_parameter(at + 1, row.1)
         })?;
         let by_campaign: Vec<(&str, i64)> =
             rows.iter().flat_map(|(seq, e, _, _)| e.campaigns().into_iter().map(|c| (c, *seq))).collect();
-        insert_rows(
-            &self.tx,
-            "campaign_entries (campaign, seq)",
-            2,
-            &by_campaign,
-            |statement, at, (campaign, seq)| {
-                statement.raw_bind_parameter(at, campaign)?;
-                statement.raw_bind_parameter(at + 1, seq)
-            },
-        )?;
+        insert_rows(self, "campaign_entries (campaign, seq)", 2, &by_campaign, |statement, at, (campaign, seq)| {
+            statement.raw_bind_parameter(at, campaign)?;
+            statement.raw_bind_parameter(at + 1, seq)
+        })?;
         Ok(rows.iter().map(|(seq, _, _, _)| *seq).collect())
     }
 
@@ -464,7 +480,7 @@ impl Tx for SqliteTx<'_> {
 impl Store for SqliteStore {
     fn transact(&mut self, work: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>) -> Result<(), StoreError> {
         let tx = self.connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut tx = SqliteTx { tx };
+        let mut tx = SqliteTx { tx, inserts: &mut self.inserts };
         work(&mut tx)?;
         tx.tx.commit()?;
         Ok(())
