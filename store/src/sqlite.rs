@@ -273,15 +273,15 @@ fn insert_rows_as<R>(
     Ok(())
 }
 
-/// The text of each multi-row insert, by verb, table and size, made the first time it is
-/// needed: made again for every statement of every batch, the texts (a kilobyte for 64 rows)
-/// were a thirtieth of the store thread's instructions in small batches.
+/// The text of each multi-row insert, by verb, table, width and size, made the first time it
+/// is needed: made again for every statement of every batch, the texts (a kilobyte for 64
+/// rows) were about a twentieth of the store thread's instructions in small batches.
 #[derive(Debug, Default)]
-struct InsertTexts(HashMap<(&'static str, &'static str, usize), String>);
+struct InsertTexts(HashMap<(&'static str, &'static str, usize, usize), String>);
 
 impl InsertTexts {
     fn text(&mut self, verb: &'static str, into: &'static str, width: usize, size: usize) -> &str {
-        self.0.entry((verb, into, size)).or_insert_with(|| {
+        self.0.entry((verb, into, width, size)).or_insert_with(|| {
             let row = format!("({})", vec!["?"; width].join(", "));
             format!("{verb} {into} VALUES {}", vec![row; size].join(", "))
         })
