@@ -282,7 +282,7 @@ pub(crate) fn payment(
             let _ = writeln!(out, "  after the account's caps: {}", cand.capped);
         }
         if let Some(stacking) = &cand.stacking {
-            let _ = writeln!(out, "  stacking: {stacking}");
+            let _ = writeln!(out, "  stacking: {}", stacking.describe(program, cand.campaign));
         }
         let _ = writeln!(out, "  result: {} {}", cand.points, c.unit);
     }

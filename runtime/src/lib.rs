@@ -173,7 +173,41 @@ struct Candidate {
     /// Points after stacking.
     points: Decimal,
     /// Why stacking changed it.
-    stacking: Option<String>,
+    stacking: Option<Stacking>,
+}
+
+/// Why stacking changed a candidate's points: kept as data, and written out only when the
+/// payment is explained ([`Stacking::describe`]), since most settlements never are.
+#[derive(Clone, Copy, Debug)]
+enum Stacking {
+    /// Not applied: campaign `winner`'s award of `points` is the largest of the group.
+    NotLargest { winner: usize, points: Decimal },
+    /// Cut by `cut` points to keep campaign `limit`'s combined cap.
+    Cut { cut: Decimal, limit: usize },
+}
+
+impl Stacking {
+    /// The explanation's words for what stacking did to campaign `campaign`'s award.
+    fn describe(&self, program: &Program, campaign: usize) -> String {
+        match *self {
+            Stacking::NotLargest { winner, points } => {
+                let group = program.campaigns[campaign].stacking.largest_in.as_ref().map_or("", |(g, _)| g.as_str());
+                format!(
+                    "not applied: only the largest award of group {group} applies, and {}'s {points} is larger",
+                    program.campaigns[winner].id
+                )
+            }
+            Stacking::Cut { cut, limit } => {
+                let c = &program.campaigns[limit];
+                let share = c.stacking.combined.map_or(Decimal::ZERO, |(share, _)| share);
+                format!(
+                    "cut by {cut}: all awards on this payment together are at most {}% of it ({})",
+                    share * Decimal::ONE_HUNDRED,
+                    c.id
+                )
+            }
+        }
+    }
 }
 
 fn eval_reject(event: &str, e: EvalError) -> Reject {
@@ -815,11 +849,8 @@ fn stack(program: &Program, candidates: &mut [Candidate], amount: Decimal) {
         if let Some((group, _)) = &c.stacking.largest_in {
             let winner = best.iter().find(|(g, _)| *g == group.as_str()).map_or(i, |(_, j)| *j);
             if winner != i && candidates[i].points > Decimal::ZERO {
-                let winner_id = &program.campaigns[candidates[winner].campaign].id;
-                candidates[i].stacking = Some(format!(
-                    "not applied: only the largest award of group {group} applies, and {winner_id}'s {} is larger",
-                    candidates[winner].points
-                ));
+                let (winner, points) = (candidates[winner].campaign, candidates[winner].points);
+                candidates[i].stacking = Some(Stacking::NotLargest { winner, points });
                 candidates[i].points = Decimal::ZERO;
             }
         }
@@ -853,11 +884,7 @@ fn stack(program: &Program, candidates: &mut [Candidate], amount: Decimal) {
             if cut > Decimal::ZERO {
                 candidates[j].points -= cut;
                 excess -= cut * unit;
-                candidates[j].stacking = Some(format!(
-                    "cut by {cut}: all awards on this payment together are at most {}% of it ({})",
-                    share * Decimal::ONE_HUNDRED,
-                    c.id
-                ));
+                candidates[j].stacking = Some(Stacking::Cut { cut, limit: candidates[i].campaign });
             }
         }
     }
