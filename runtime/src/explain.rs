@@ -10,7 +10,8 @@ use rust_decimal::Decimal;
 use crate::Candidate;
 use crate::account::{Account, PERIOD, Payment};
 
-fn percent(rate: Decimal) -> String {
+/// A rate (a fraction) as a percentage: `0.665` as `66.5%`.
+pub(crate) fn percent(rate: Decimal) -> String {
     let mut text = String::new();
     push_percent(&mut text, rate);
     text

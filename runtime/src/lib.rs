@@ -201,8 +201,8 @@ impl Stacking {
                 let c = &program.campaigns[limit];
                 let share = c.stacking.combined.map_or(Decimal::ZERO, |(share, _)| share);
                 format!(
-                    "cut by {cut}: all awards on this payment together are at most {}% of it ({})",
-                    share * Decimal::ONE_HUNDRED,
+                    "cut by {cut}: all awards on this payment together are at most {} of it ({})",
+                    explain::percent(share),
                     c.id
                 )
             }

@@ -59,7 +59,7 @@ fn a_combined_cap_says_how_much_it_cut_and_whose_share_it_keeps() {
         let (explanation, mut awards) = explain(&mut runtime, "p1", &[line]);
         awards.sort();
         assert_eq!(awards, vec![("big".to_string(), 50), ("small".to_string(), 50)], "{explanation}");
-        let needle = "stacking: cut by 30: all awards on this payment together are at most 10.00% of it (big)";
+        let needle = "stacking: cut by 30: all awards on this payment together are at most 10% of it (big)";
         assert!(explanation.contains(needle), "missing `{needle}` in:\n{explanation}");
         assert_eq!(explanation.matches("stacking:").count(), 1, "{explanation}");
     }
