@@ -281,8 +281,7 @@ pub(crate) fn generate_counter(
     let made = build(module, bits, &format!("counter_{index}_{k}"), kinds, |g, out| {
         if let Some(filter) = &counter.filter {
             let holds = g.test(filter, c)?;
-            let not = g.b.ins().bxor_imm_u(holds, 1);
-            g.exit_if(not, 0);
+            g.exit_unless(holds, 0);
         }
         let (value, scale) = match &counter.sum {
             None => (g.b.ins().iconst(types::I64, 1), 0),

@@ -1552,8 +1552,7 @@ fn generate_status(
         g.exit_if(other, CURRENCY);
         for (i, pred) in conditions.iter().enumerate() {
             let holds = g.pred(pred, c);
-            let fails = g.b.ins().bxor_imm_u(holds, 1);
-            g.exit_if(fails, CONDITION + i32::try_from(i).unwrap_or(i32::MAX - CONDITION));
+            g.exit_unless(holds, CONDITION + i32::try_from(i).unwrap_or(i32::MAX - CONDITION));
         }
         let all_hold = g.b.ins().iconst(types::I32, i64::from(all_hold));
         g.b.ins().return_(&[all_hold]);
@@ -1645,8 +1644,7 @@ impl<'a> Gen<'a> {
         }
         let go_on = self.cold_unless(eligible);
         for (ok, code) in &checks {
-            let not_ok = self.b.ins().bxor_imm_u(*ok, 1);
-            self.exit_if(not_ok, *code);
+            self.exit_unless(*ok, *code);
         }
         // Unreachable: some check failed. Let the interpreter answer rather than trap.
         let fallback = self.b.ins().iconst(types::I32, i64::from(FALL_BACK));
@@ -1795,6 +1793,23 @@ impl<'a> Gen<'a> {
         let exit = self.b.create_block();
         let go_on = self.b.create_block();
         self.b.ins().brif(condition, exit, &[], go_on, &[]);
+        self.b.switch_to_block(exit);
+        self.b.seal_block(exit);
+        let code = self.b.ins().iconst(types::I32, i64::from(code));
+        self.leave(code);
+        self.b.switch_to_block(go_on);
+        self.b.seal_block(go_on);
+    }
+
+    /// Returns `code` from the function unless `holds` (an `i8`) is set. The branch tests
+    /// the check itself, so that a comparison and its branch become one compare-and-jump
+    /// (a flag flipped with an XOR for `exit_if` took a set, an XOR and a test more), and
+    /// the exit is laid out after the rest, so that a check that holds falls through.
+    fn exit_unless(&mut self, holds: Reg, code: i32) {
+        let exit = self.b.create_block();
+        let go_on = self.b.create_block();
+        self.b.set_cold_block(exit);
+        self.b.ins().brif(holds, go_on, &[], exit, &[]);
         self.b.switch_to_block(exit);
         self.b.seal_block(exit);
         let code = self.b.ins().iconst(types::I32, i64::from(code));
