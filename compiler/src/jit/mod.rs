@@ -1790,15 +1790,7 @@ impl<'a> Gen<'a> {
 
     /// Returns `code` from the function when `condition` (an `i8`) is set.
     fn exit_if(&mut self, condition: Reg, code: i32) {
-        let exit = self.b.create_block();
-        let go_on = self.b.create_block();
-        self.b.ins().brif(condition, exit, &[], go_on, &[]);
-        self.b.switch_to_block(exit);
-        self.b.seal_block(exit);
-        let code = self.b.ins().iconst(types::I32, i64::from(code));
-        self.leave(code);
-        self.b.switch_to_block(go_on);
-        self.b.seal_block(go_on);
+        self.exit_when(condition, true, code);
     }
 
     /// Returns `code` from the function unless `holds` (an `i8`) is set. The branch tests
@@ -1806,10 +1798,19 @@ impl<'a> Gen<'a> {
     /// (a flag flipped with an XOR for `exit_if` took a set, an XOR and a test more), and
     /// the exit is laid out after the rest, so that a check that holds falls through.
     fn exit_unless(&mut self, holds: Reg, code: i32) {
+        self.exit_when(holds, false, code);
+    }
+
+    /// Returns `code` from the function when `flag` is `leaving`, and goes on otherwise.
+    fn exit_when(&mut self, flag: Reg, leaving: bool, code: i32) {
         let exit = self.b.create_block();
         let go_on = self.b.create_block();
-        self.b.set_cold_block(exit);
-        self.b.ins().brif(holds, go_on, &[], exit, &[]);
+        if leaving {
+            self.b.ins().brif(flag, exit, &[], go_on, &[]);
+        } else {
+            self.b.set_cold_block(exit);
+            self.b.ins().brif(flag, go_on, &[], exit, &[]);
+        }
         self.b.switch_to_block(exit);
         self.b.seal_block(exit);
         let code = self.b.ins().iconst(types::I32, i64::from(code));
