@@ -7,11 +7,10 @@ use camp_compiler::view::{Counters, PaymentView};
 use camp_compiler::{Evaluator, Ineligible, Outcome};
 use rust_decimal::Decimal;
 
-use crate::Candidate;
 use crate::account::{Account, PERIOD, Payment};
+use crate::{Candidate, Stacking};
 
-/// A rate (a fraction) as a percentage: `0.665` as `66.5%`.
-pub(crate) fn percent(rate: Decimal) -> String {
+fn percent(rate: Decimal) -> String {
     let mut text = String::new();
     push_percent(&mut text, rate);
     text
@@ -288,6 +287,30 @@ pub(crate) fn payment(
         let _ = writeln!(out, "  result: {} {}", cand.points, c.unit);
     }
     out
+}
+
+impl Stacking {
+    /// The explanation's words for what stacking did to campaign `campaign`'s award.
+    fn describe(&self, program: &Program, campaign: usize) -> String {
+        match *self {
+            Stacking::NotLargest { winner, points } => {
+                let group = program.campaigns[campaign].stacking.largest_in.as_ref().map_or("", |(g, _)| g.as_str());
+                format!(
+                    "not applied: only the largest award of group {group} applies, and {}'s {points} is larger",
+                    program.campaigns[winner].id
+                )
+            }
+            Stacking::Cut { cut, limit } => {
+                let c = &program.campaigns[limit];
+                let share = c.stacking.combined.map_or(Decimal::ZERO, |(share, _)| share);
+                format!(
+                    "cut by {cut}: all awards on this payment together are at most {} of it ({})",
+                    percent(share),
+                    c.id
+                )
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -177,37 +177,14 @@ struct Candidate {
 }
 
 /// Why stacking changed a candidate's points: kept as data, and written out only when the
-/// payment is explained ([`Stacking::describe`]), since most settlements never are.
+/// payment is explained (`Stacking::describe`, with the explanation's other words), since
+/// most settlements never are.
 #[derive(Clone, Copy, Debug)]
 enum Stacking {
     /// Not applied: campaign `winner`'s award of `points` is the largest of the group.
     NotLargest { winner: usize, points: Decimal },
     /// Cut by `cut` points to keep campaign `limit`'s combined cap.
     Cut { cut: Decimal, limit: usize },
-}
-
-impl Stacking {
-    /// The explanation's words for what stacking did to campaign `campaign`'s award.
-    fn describe(&self, program: &Program, campaign: usize) -> String {
-        match *self {
-            Stacking::NotLargest { winner, points } => {
-                let group = program.campaigns[campaign].stacking.largest_in.as_ref().map_or("", |(g, _)| g.as_str());
-                format!(
-                    "not applied: only the largest award of group {group} applies, and {}'s {points} is larger",
-                    program.campaigns[winner].id
-                )
-            }
-            Stacking::Cut { cut, limit } => {
-                let c = &program.campaigns[limit];
-                let share = c.stacking.combined.map_or(Decimal::ZERO, |(share, _)| share);
-                format!(
-                    "cut by {cut}: all awards on this payment together are at most {} of it ({})",
-                    explain::percent(share),
-                    c.id
-                )
-            }
-        }
-    }
 }
 
 fn eval_reject(event: &str, e: EvalError) -> Reject {
