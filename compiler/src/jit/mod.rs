@@ -1367,7 +1367,7 @@ fn generate(
         let mut b = FunctionBuilder::new(&mut context.func, &mut builder_context);
         let params = enter(&mut b);
         let mut g = Gen::new(b, pointer, params[0], bits);
-        award_body(&mut g, c, shape, params[1], status)?;
+        award_body(&mut g, c, shape, params[1], WhyNot::Call(status))?;
         g.b.finalize(module.target_config());
     }
     let one = define(module, &format!("campaign_{index}"), &mut context)?;
@@ -1376,7 +1376,6 @@ fn generate(
     context.func.signature.params.push(AbiParam::new(types::I64));
     context.func.signature.params.push(AbiParam::new(pointer));
     {
-        let status = module.declare_func_in_func(status, &mut context.func);
         let mut b = FunctionBuilder::new(&mut context.func, &mut builder_context);
         let params = enter(&mut b);
         let (payments, n, out) = (params[0], params[1], params[2]);
@@ -1407,7 +1406,7 @@ fn generate(
         let made_by = g.load(types::I64, payment, offset_of!(FlatPayment, origin));
         let foreign = g.b.ins().icmp_imm_u(IntCC::NotEqual, made_by, origin.cast_signed());
         g.exit_if(foreign, FALL_BACK);
-        award_body(&mut g, c, shape, values, status)?;
+        award_body(&mut g, c, shape, values, WhyNot::Here(shape.conditions))?;
         let mut b = g.b;
         b.switch_to_block(next);
         b.seal_block(next);
@@ -1443,7 +1442,7 @@ fn award_body(
     c: &crate::ir::Campaign,
     shape: &Shape<'_>,
     out: Reg,
-    status: cranelift_codegen::ir::FuncRef,
+    why_not: WhyNot<'_>,
 ) -> Result<(), JitError> {
     // Fields that must equal a constant are tested together: each field XOR-ed with its
     // constant, the results OR-ed, zero when all are equal (two instructions a field instead
@@ -1458,7 +1457,7 @@ fn award_body(
             _ => conditions.push(g.pred(pred, c)),
         }
     }
-    g.eligible_or_else(c, &equal, &conditions, status);
+    g.eligible_or_else(c, &equal, &conditions, why_not);
     let filter = shape.filter;
     let Some(basis) = g.sum_tenders(|g| match filter {
         Some(filter) => Some(g.pred(filter, c)),
@@ -1517,9 +1516,10 @@ fn award_body(
 
 /// Generates a function that says why a payment is not eligible: `(payment) -> status`,
 /// checking the period, the currency and each of `conditions` in order and returning at the
-/// first that fails, as the interpreter reports it, or `all_hold`. A simple campaign's code
-/// calls it only when its branch-free test found the payment ineligible, so that its own
-/// code keeps no result of a single check; a general campaign's is run first on the
+/// first that fails, as the interpreter reports it, or `all_hold` ([`Gen::why_not`]). A simple
+/// campaign's code for one payment calls it only when its branch-free test found the payment
+/// ineligible, so that its own code keeps no result of a single check (the loop over many
+/// payments makes the same checks in place, in its cold block); a general campaign's is run first on the
 /// conditions that need no slots, so that an ineligible payment costs no counter reads.
 fn generate_status(
     module: &mut JITModule,
@@ -1538,27 +1538,23 @@ fn generate_status(
         let mut b = FunctionBuilder::new(&mut context.func, &mut builder_context);
         let params = enter(&mut b);
         let mut g = Gen::new(b, pointer, params[0], bits);
-        let at = g.load(types::I64, g.payment, offset_of!(FlatPayment, at));
-        if let Some(start) = c.start {
-            let early = g.b.ins().icmp_imm_s(IntCC::SignedLessThan, at, start);
-            g.exit_if(early, OUTSIDE_PERIOD);
-        }
-        if let Some(end) = c.end {
-            let late = g.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, at, end);
-            g.exit_if(late, OUTSIDE_PERIOD);
-        }
-        let currency = g.load(types::I32, g.payment, offset_of!(FlatPayment, currency));
-        let other = g.b.ins().icmp_imm_u(IntCC::NotEqual, currency, i64::from(c.currency.0));
-        g.exit_if(other, CURRENCY);
-        for (i, pred) in conditions.iter().enumerate() {
-            let holds = g.pred(pred, c);
-            g.exit_unless(holds, CONDITION + i32::try_from(i).unwrap_or(i32::MAX - CONDITION));
-        }
-        let all_hold = g.b.ins().iconst(types::I32, i64::from(all_hold));
-        g.b.ins().return_(&[all_hold]);
+        g.why_not(c, conditions, all_hold);
         g.b.finalize(module.target_config());
     }
     define(module, name, &mut context)
+}
+
+/// Where a simple campaign's code finds why a payment is not eligible, once its
+/// branch-free test said it is not.
+#[derive(Clone, Copy, Debug)]
+enum WhyNot<'p> {
+    /// By calling the campaign's status function (see `generate_status`): the code for one
+    /// payment, whose caller returns right after.
+    Call(cranelift_codegen::ir::FuncRef),
+    /// By these checks in place ([`Gen::why_not`]): the loop over many payments, where a call
+    /// would make the loop keep its pointers where the call cannot clobber them, and cost a
+    /// frame for every ineligible payment.
+    Here(&'p [Pred]),
 }
 
 /// How generated code is done with a payment.
@@ -1656,13 +1652,7 @@ impl<'a> Gen<'a> {
     /// Eligibility as one branch-free test, as `eligibility`, but on the (cold) failure path
     /// the status comes from calling `status` (see `generate_status`): no check's result
     /// stays live past the test.
-    fn eligible_or_else(
-        &mut self,
-        c: &Campaign,
-        equal: &[(SymField, Sym)],
-        conditions: &[Reg],
-        status: cranelift_codegen::ir::FuncRef,
-    ) {
+    fn eligible_or_else(&mut self, c: &Campaign, equal: &[(SymField, Sym)], conditions: &[Reg], why_not: WhyNot<'_>) {
         let payment = self.payment;
         let at = self.load(types::I64, payment, offset_of!(FlatPayment, at));
         let mut eligible = self.b.ins().iconst(types::I8, 1);
@@ -1701,11 +1691,40 @@ impl<'a> Gen<'a> {
             eligible = self.b.ins().band(eligible, *holds);
         }
         let go_on = self.cold_unless(eligible);
-        let call = self.b.ins().call(status, &[payment]);
-        let code = self.b.inst_results(call)[0];
-        self.leave(code);
+        match why_not {
+            WhyNot::Call(status) => {
+                let call = self.b.ins().call(status, &[payment]);
+                let code = self.b.inst_results(call)[0];
+                self.leave(code);
+            }
+            WhyNot::Here(checks) => self.why_not(c, checks, FALL_BACK),
+        }
         self.b.switch_to_block(go_on);
         self.b.seal_block(go_on);
+    }
+
+    /// Leaves with the reason a payment is not eligible: checks the period, the currency and
+    /// each of `conditions` in order and leaves at the first that fails, as the interpreter
+    /// reports it, or with `all_hold`.
+    fn why_not(&mut self, c: &Campaign, conditions: &[Pred], all_hold: i32) {
+        let at = self.load(types::I64, self.payment, offset_of!(FlatPayment, at));
+        if let Some(start) = c.start {
+            let early = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, at, start);
+            self.exit_if(early, OUTSIDE_PERIOD);
+        }
+        if let Some(end) = c.end {
+            let late = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, at, end);
+            self.exit_if(late, OUTSIDE_PERIOD);
+        }
+        let currency = self.load(types::I32, self.payment, offset_of!(FlatPayment, currency));
+        let other = self.b.ins().icmp_imm_u(IntCC::NotEqual, currency, i64::from(c.currency.0));
+        self.exit_if(other, CURRENCY);
+        for (i, pred) in conditions.iter().enumerate() {
+            let holds = self.pred(pred, c);
+            self.exit_unless(holds, CONDITION + i32::try_from(i).unwrap_or(i32::MAX - CONDITION));
+        }
+        let all_hold = self.b.ins().iconst(types::I32, i64::from(all_hold));
+        self.leave(all_hold);
     }
 
     /// Goes on in a new (cold) block when `ok` is false, returning the block where code for
@@ -2747,6 +2766,7 @@ mod random_campaigns {
     fn random_campaigns_give_the_same_outcomes_native_and_interpreted() {
         let mut state = 0x1234_5678_9ABC_DEF1_u64;
         let (mut native, mut programs, mut compared, mut refused) = (0, 0, 0, 0);
+        let mut looped = 0;
         for _ in 0..300 {
             let source = campaign(&mut state);
             let checked = camp_lang::check_sources(&[&source]);
@@ -2772,6 +2792,7 @@ mod random_campaigns {
             let cutoff = crate::time::nanos(
                 chrono::DateTime::parse_from_rfc3339("2026-03-31T00:00:00+09:00").unwrap_or_default().to_utc(),
             );
+            let mut flats = Vec::new();
             for _ in 0..400 {
                 let mut pick = |n: usize| (next(&mut state) % n as u64) as usize;
                 let tenders: Vec<TenderView> = (0..1 + pick(3))
@@ -2845,8 +2866,23 @@ mod random_campaigns {
                 );
                 assert_eq!(got, expected, "the whole payment with\n{source}\npayment: {view:?}");
                 compared += 1;
+                flats.extend(jit.flatten(&view));
+            }
+            // The loop over many payments finds why a payment is not eligible in place of a
+            // call: the same status, and the same values, as the code for one payment.
+            let mut many = vec![Evaluated::default(); flats.len()];
+            if jit.kernel_many(0, &flats, &mut many).is_some() {
+                for (flat, got) in flats.iter().zip(&many) {
+                    let (status, values) = jit.kernel(0, flat).unwrap_or_else(|| panic!("simple code"));
+                    assert_eq!(got.status, i64::from(status), "status in the loop for\n{source}");
+                    if status == ELIGIBLE {
+                        assert_eq!(got.values, values, "values in the loop for\n{source}");
+                    }
+                    looped += usize::from(status != ELIGIBLE);
+                }
             }
         }
+        assert!(looped > 2_000, "the loop over many payments found only {looped} ineligible");
         let general = super::tests::GENERAL_RUNS.load(std::sync::atomic::Ordering::Relaxed);
         eprintln!("{programs} programs, {native} native, {general} evaluations by general code (all tests so far)");
         assert!(general > 10_000, "general code answered only {general} times");
