@@ -760,9 +760,12 @@ impl Runtime {
         }
         let Some(position) = account.position(payment_id) else { return Vec::new() };
         let at = account.payments[position].at;
-        let mut entries = Vec::new();
-        let mut records = Vec::new();
-        for cand in s.candidates.iter().filter(|c| c.points > Decimal::ZERO) {
+        // The records stay with the payment for as long as the account lives: made as long as
+        // they will be, not grown by doubling (which would keep the slack).
+        let awarded = s.candidates.iter().filter(|c| positive(c.points)).count();
+        let mut entries = Vec::with_capacity(awarded);
+        let mut records = Vec::with_capacity(awarded);
+        for cand in s.candidates.iter().filter(|c| positive(c.points)) {
             let c = &program.campaigns[cand.campaign];
             let texts = &self.texts[cand.campaign];
             let month = c.month_of(at);
@@ -800,6 +803,12 @@ impl Runtime {
         }
         entries
     }
+}
+
+/// `points > 0`, read off the sign and the digits rather than compared (a comparison of
+/// decimals first brings them to one scale).
+fn positive(points: Decimal) -> bool {
+    points.is_sign_positive() && !points.is_zero()
 }
 
 /// Largest-applies groups, then combined caps (S4.8).
@@ -1138,4 +1147,28 @@ fn attribute_value(kind: camp_compiler::ir::AttributeKind, v: &serde_json::Value
             )
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal::Decimal;
+
+    #[test]
+    fn positive_is_greater_than_zero_for_every_sign_and_scale() {
+        let negative_zero = Decimal::from_parts(0, 0, 0, true, 3);
+        let values = [
+            Decimal::ZERO,
+            negative_zero,
+            Decimal::new(0, 4),
+            Decimal::new(1, 4),
+            Decimal::new(-1, 4),
+            Decimal::ONE,
+            Decimal::NEGATIVE_ONE,
+            Decimal::MAX,
+            Decimal::MIN,
+        ];
+        for d in values {
+            assert_eq!(super::positive(d), d > Decimal::ZERO, "{d:?}");
+        }
+    }
 }
