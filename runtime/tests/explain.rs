@@ -64,3 +64,39 @@ fn a_combined_cap_says_how_much_it_cut_and_whose_share_it_keeps() {
         assert_eq!(explanation.matches("stacking:").count(), 1, "{explanation}");
     }
 }
+
+#[test]
+fn each_group_keeps_its_own_largest_award() {
+    let campaign = |id: &str, rate: &str, stack: &str| {
+        format!(
+            "campaign {id} {{\n  title \"{id}\"\n  period 2026-01-01 to 2026-12-31 in Asia/Tokyo\n  \
+             unit point = 1 JPY\n  award {rate}\n  grant at payment\n  refund recompute\n  {stack}\n}}\n"
+        )
+    };
+    let groups = "group red {\n  title \"red\"\n}\n\ngroup blue {\n  title \"blue\"\n}\n";
+    let sources = [
+        campaign("a", "8%", "stack largest in red priority 1"),
+        campaign("b", "5%", "stack largest in red priority 2"),
+        campaign("c", "3%", "stack largest in blue priority 1"),
+        campaign("d", "4%", "stack largest in blue priority 2"),
+        campaign("e", "1%", "stack independent"),
+        groups.to_string(),
+    ];
+    let files: Vec<SourceFile<'_>> = sources.iter().map(|text| SourceFile { name: "g.camp", text }).collect();
+    // 1,000 JPY: a's 80 wins group red over b's 50, d's 40 group blue over c's 30; e
+    // stands alone.
+    let line = r#"{"type":"payment","id":"p1","account":"u1","at":"2026-05-01T12:00:00+09:00","amount":1000,"method":"paypay_balance"}"#;
+    for engine in [Engine::Jit, Engine::Interp] {
+        let mut runtime = Runtime::load_with(&files, engine).unwrap_or_else(|e| panic!("the campaigns load: {e:?}"));
+        let (explanation, mut awards) = explain(&mut runtime, "p1", &[line]);
+        awards.sort();
+        let expected = [("a", 80), ("d", 40), ("e", 10)].map(|(c, p)| (c.to_string(), p));
+        assert_eq!(awards, expected, "{explanation}");
+        for needle in [
+            "only the largest award of group red applies, and a's 80 is larger",
+            "only the largest award of group blue applies, and d's 40 is larger",
+        ] {
+            assert!(explanation.contains(needle), "missing `{needle}` in:\n{explanation}");
+        }
+    }
+}
