@@ -668,6 +668,8 @@ struct Scratch {
     /// The last settlement's candidates, cleared: lent to the next one, so that settling
     /// allocates no list of them.
     candidates: Vec<Candidate>,
+    /// Stacking's working list (see `stack`), kept for the same reason.
+    groups: Vec<(usize, usize)>,
 }
 
 /// Everything a payment changes when it counts and earns, computed before anything is
@@ -707,7 +709,7 @@ impl Runtime {
     ) -> Result<Settlement, Reject> {
         let program = Arc::clone(self.program());
         let account = self.accounts.get(account_id).unwrap_or_else(|| no_account());
-        let Scratch { evaluated, interned, flat, candidates } = scratch;
+        let Scratch { evaluated, interned, flat, candidates, groups } = scratch;
         account.attributes_into(payment.at, program.attributes.len(), &mut interned.attributes);
         interned.fill(&payment.event, &program.symbols);
         let interned = &*interned;
@@ -743,7 +745,7 @@ impl Runtime {
             }
             candidates.push(Candidate { campaign: ci, enrolled, capped: points, points, stacking: None });
         }
-        stack(&program, &mut candidates, payment.original);
+        stack(&program, &mut candidates, payment.original, groups);
         let explanation = self.explain.contains_key(&*payment.id).then(|| {
             let decided = explain::Decided { candidates: &candidates, outcomes };
             explain::payment(&program, account, payment, &view, decided, self.evaluator.as_ref(), &overlay)
@@ -811,15 +813,18 @@ fn positive(points: Decimal) -> bool {
     points.is_sign_positive() && !points.is_zero()
 }
 
-/// Largest-applies groups, then combined caps (S4.8).
-fn stack(program: &Program, candidates: &mut [Candidate], amount: Decimal) {
-    // Group → the best candidate so far: a program has a few groups, so a list does.
-    let mut best: Vec<(&str, usize)> = Vec::new();
+/// Largest-applies groups, then combined caps (S4.8). `best` is working space, its contents
+/// replaced (lent by the caller, so that stacking allocates nothing).
+fn stack(program: &Program, candidates: &mut [Candidate], amount: Decimal, best: &mut Vec<(usize, usize)>) {
+    // Group (named by the campaign of its first candidate) → the best candidate so far: a
+    // program has a few groups, so a list does.
+    let group_of = |campaign: usize| program.campaigns[campaign].stacking.largest_in.as_ref().map(|g| g.0.as_str());
+    best.clear();
     for (i, cand) in candidates.iter().enumerate() {
         let c = &program.campaigns[cand.campaign];
         let Some((group, priority)) = &c.stacking.largest_in else { continue };
-        match best.iter_mut().find(|(g, _)| *g == group.as_str()) {
-            None => best.push((group, i)),
+        match best.iter_mut().find(|(first, _)| group_of(*first) == Some(group.as_str())) {
+            None => best.push((cand.campaign, i)),
             Some((_, j)) => {
                 let other = &candidates[*j];
                 let other_priority =
@@ -833,7 +838,7 @@ fn stack(program: &Program, candidates: &mut [Candidate], amount: Decimal) {
     for i in 0..candidates.len() {
         let c = &program.campaigns[candidates[i].campaign];
         if let Some((group, _)) = &c.stacking.largest_in {
-            let winner = best.iter().find(|(g, _)| *g == group.as_str()).map_or(i, |(_, j)| *j);
+            let winner = best.iter().find(|(first, _)| group_of(*first) == Some(group.as_str())).map_or(i, |(_, j)| *j);
             if winner != i && candidates[i].points > Decimal::ZERO {
                 let (winner, points) = (candidates[winner].campaign, candidates[winner].points);
                 candidates[i].stacking = Some(Stacking::NotLargest { winner, points });
