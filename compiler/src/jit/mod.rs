@@ -430,8 +430,6 @@ fn expr_compiles(e: &Expr, in_tender: bool, c: &Campaign) -> bool {
     }
 }
 
-/// Whether a symbol field always holds a symbol (merchant fields and the tender's method
-/// may be absent).
 /// The low half of a 64-bit word, where the first of two `u32` fields side by side lies.
 const LOW_HALF: u64 = u32::MAX as u64;
 
@@ -446,6 +444,8 @@ fn always_present_offset(field: SymField) -> Option<usize> {
     }
 }
 
+/// Whether a symbol field always holds a symbol (merchant fields and the tender's method
+/// may be absent).
 fn always_present(field: SymField) -> bool {
     matches!(field, SymField::Currency | SymField::Channel | SymField::Terminal | SymField::App)
 }
@@ -1530,11 +1530,12 @@ fn award_body(
 
 /// Generates a function that says why a payment is not eligible: `(payment) -> status`,
 /// checking the period, the currency and each of `conditions` in order and returning at the
-/// first that fails, as the interpreter reports it, or `all_hold` ([`Gen::why_not`]). A simple
-/// campaign's code for one payment calls it only when its branch-free test found the payment
-/// ineligible, so that its own code keeps no result of a single check (the loop over many
-/// payments makes the same checks in place, in its cold block); a general campaign's is run first on the
-/// conditions that need no slots, so that an ineligible payment costs no counter reads.
+/// first that fails, as the interpreter reports it, or `all_hold` ([`Gen::why_not`]). A
+/// simple campaign's code for one payment calls it only when its branch-free test found the
+/// payment ineligible, so that its own code keeps no result of a single check (the loop over
+/// many payments makes the same checks in place, in its cold block); a general campaign's is
+/// run first on the conditions that need no slots, so that an ineligible payment costs no
+/// counter reads.
 fn generate_status(
     module: &mut JITModule,
     bits: &mut SetBits,
@@ -1664,8 +1665,8 @@ impl<'a> Gen<'a> {
     }
 
     /// Eligibility as one branch-free test, as `eligibility`, but on the (cold) failure path
-    /// the status comes from calling `status` (see `generate_status`): no check's result
-    /// stays live past the test.
+    /// the status comes from `why_not` (a call to the status function, or its checks in
+    /// place): no check's result stays live past the test.
     fn eligible_or_else(&mut self, c: &Campaign, equal: &[(SymField, Sym)], conditions: &[Reg], why_not: WhyNot<'_>) {
         let payment = self.payment;
         let at = self.load(types::I64, payment, offset_of!(FlatPayment, at));
