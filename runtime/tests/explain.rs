@@ -26,6 +26,14 @@ fn explain(runtime: &mut Runtime, payment: &str, lines: &[&str]) -> (String, Vec
     (explanation, awards)
 }
 
+/// A campaign of 2026 awarding `rate` on every payment, stacking as `stack` says.
+fn campaign(id: &str, rate: &str, stack: &str) -> String {
+    format!(
+        "campaign {id} {{\n  title \"{id}\"\n  period 2026-01-01 to 2026-12-31 in Asia/Tokyo\n  \
+         unit point = 1 JPY\n  award {rate}\n  grant at payment\n  refund recompute\n  {stack}\n}}\n"
+    )
+}
+
 #[test]
 fn the_losing_member_of_a_group_names_the_award_that_won() {
     // 10% at an Ama store (ama-toku-4, 120 points) against PayPay Step's 0.5% (6 points):
@@ -43,12 +51,6 @@ fn the_losing_member_of_a_group_names_the_award_that_won() {
 
 #[test]
 fn a_combined_cap_says_how_much_it_cut_and_whose_share_it_keeps() {
-    let campaign = |id: &str, rate: &str, stack: &str| {
-        format!(
-            "campaign {id} {{\n  title \"{id}\"\n  period 2026-01-01 to 2026-12-31 in Asia/Tokyo\n  \
-             unit point = 1 JPY\n  award {rate}\n  grant at payment\n  refund recompute\n  {stack}\n}}\n"
-        )
-    };
     let big = campaign("big", "8%", "stack combined up to 10% of amount, cut first");
     let small = campaign("small", "5%", "stack independent");
     let files = [SourceFile { name: "big.camp", text: &big }, SourceFile { name: "small.camp", text: &small }];
@@ -67,12 +69,6 @@ fn a_combined_cap_says_how_much_it_cut_and_whose_share_it_keeps() {
 
 #[test]
 fn each_group_keeps_its_own_largest_award() {
-    let campaign = |id: &str, rate: &str, stack: &str| {
-        format!(
-            "campaign {id} {{\n  title \"{id}\"\n  period 2026-01-01 to 2026-12-31 in Asia/Tokyo\n  \
-             unit point = 1 JPY\n  award {rate}\n  grant at payment\n  refund recompute\n  {stack}\n}}\n"
-        )
-    };
     let groups = "group red {\n  title \"red\"\n}\n\ngroup blue {\n  title \"blue\"\n}\n";
     let sources = [
         campaign("a", "8%", "stack largest in red priority 1"),
