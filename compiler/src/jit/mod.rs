@@ -447,7 +447,7 @@ fn always_present_offset(field: SymField) -> Option<usize> {
 /// Whether a symbol field always holds a symbol (merchant fields and the tender's method
 /// may be absent).
 fn always_present(field: SymField) -> bool {
-    matches!(field, SymField::Currency | SymField::Channel | SymField::Terminal | SymField::App)
+    always_present_offset(field).is_some()
 }
 
 /// The condition code of a comparison operator.
@@ -1740,12 +1740,22 @@ impl<'a> Gen<'a> {
         // (aligned word, which of its halves are tested, their symbols where they lie).
         let mut words: Vec<(usize, u64, u64)> = Vec::new();
         let mut seen = Vec::new();
+        let payment = self.payment;
+        let mut differ = self.b.ins().iconst(types::I64, 0);
         for (field, sym) in equal {
-            let Some(offset) = always_present_offset(*field) else { continue };
             if seen.contains(&(*field, *sym)) {
                 continue;
             }
             seen.push((*field, *sym));
+            let Some(offset) = always_present_offset(*field) else {
+                // Not one of the paired fields (the caller gives none such): tested alone, as
+                // `sym` reads it, rather than left out.
+                let (value, _) = self.sym(*field);
+                let value = self.b.ins().uextend(types::I64, value);
+                let difference = self.b.ins().bxor_imm_u(value, i64::from(sym.0));
+                differ = self.b.ins().bor(differ, difference);
+                continue;
+            };
             let (word, shift) = (offset - offset % 8, 8 * (offset % 8));
             let (half, bits) = (u64::from(u32::MAX) << shift, u64::from(sym.0) << shift);
             // A field asked to hold two symbols (which never holds) gets a word of its own
@@ -1759,8 +1769,6 @@ impl<'a> Gen<'a> {
                 None => words.push((word, half, bits)),
             }
         }
-        let payment = self.payment;
-        let mut differ = self.b.ins().iconst(types::I64, 0);
         for (word, halves, symbols) in words {
             let (value, symbols) = match halves {
                 u64::MAX => (self.load(types::I64, payment, word), symbols),
