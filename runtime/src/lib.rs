@@ -839,7 +839,7 @@ fn stack(program: &Program, candidates: &mut [Candidate], amount: Decimal, best:
         let c = &program.campaigns[candidates[i].campaign];
         if let Some((group, _)) = &c.stacking.largest_in {
             let winner = best.iter().find(|(first, _)| group_of(*first) == Some(group.as_str())).map_or(i, |(_, j)| *j);
-            if winner != i && candidates[i].points > Decimal::ZERO {
+            if winner != i && positive(candidates[i].points) {
                 let (winner, points) = (candidates[winner].campaign, candidates[winner].points);
                 candidates[i].stacking = Some(Stacking::NotLargest { winner, points });
                 candidates[i].points = Decimal::ZERO;
