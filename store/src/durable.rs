@@ -209,8 +209,9 @@ pub(crate) struct Wanted {
     live: i64,
     /// Its events' ids.
     ids: Vec<Id>,
-    /// The payments its refunds, cancels and completes name.
-    named: Vec<Id>,
+    /// Each event's account and the payment it names (refunds, cancels, completes), as `ids`
+    /// lists the events.
+    event_accounts: Vec<(Id, Option<Id>)>,
     /// Its events' accounts, each once.
     accounts: Vec<Id>,
     /// The version memory holds of each account it holds.
@@ -222,7 +223,14 @@ pub(crate) struct Wanted {
 
 impl Wanted {
     fn new(live: i64, current: HashSet<Id, Ids>) -> Wanted {
-        Wanted { live, ids: Vec::new(), named: Vec::new(), accounts: Vec::new(), known: HashMap::default(), current }
+        Wanted {
+            live,
+            ids: Vec::new(),
+            event_accounts: Vec::new(),
+            accounts: Vec::new(),
+            known: HashMap::default(),
+            current,
+        }
     }
 
     /// Adds an account to read (each once), with the version memory holds of it (none for an
@@ -241,8 +249,8 @@ impl Wanted {
 pub(crate) struct Found {
     /// Of the payments named, those accepted before, with their accounts.
     owners: Vec<(String, String)>,
-    /// The batch's accounts (its events' and the named payments' owners), each once:
-    /// locked for the batch.
+    /// The batch's accounts (its events' and the named payments' owners), each once, but
+    /// those whose events were all accepted before: memory holds them as the store does.
     accounts: Vec<Id>,
     /// Of its event ids, those accepted before, with their content hashes.
     before: HashMap<String, u64, Ids>,
@@ -263,7 +271,8 @@ pub(crate) struct Found {
 
 /// Makes a batch's reads in `tx`.
 pub(crate) fn read_batch(tx: &mut dyn Tx, wanted: &Wanted, epoch: u64) -> Result<Found, StoreError> {
-    let owners = tx.owners(&wanted.named)?;
+    let named: Vec<Id> = wanted.event_accounts.iter().filter_map(|(_, payment)| payment.clone()).collect();
+    let owners = tx.owners(&named)?;
     // Each once: the events' accounts, then the named payments' owners not among them.
     let mut accounts: Vec<Id> = wanted.accounts.clone();
     if !owners.is_empty() {
@@ -275,7 +284,16 @@ pub(crate) fn read_batch(tx: &mut dyn Tx, wanted: &Wanted, epoch: u64) -> Result
         }
     }
     tx.lock_accounts(&accounts)?;
-    let before = tx.accepted(&wanted.ids)?.into_iter().collect();
+    let before: HashMap<String, u64, Ids> = tx.accepted(&wanted.ids)?.into_iter().collect();
+    // An account whose events in this batch were all accepted before is not read: those
+    // events are duplicates (or other content under a used id, rejected), which read nothing
+    // of their account. A run resumed over a file it had processed reads no account back for
+    // the part done. Nor is it among the batch's accounts then: memory may not hold it as
+    // the store does.
+    if !wanted.ids.is_empty() {
+        let needed = accounts_of_new_events(wanted, &before, &owners);
+        accounts.retain(|a| needed.contains(&**a));
+    }
     // The accounts of the batch in flight are not read: memory holds them as the store will
     // once it commits, and its transaction checks that nobody else wrote. Nor are those
     // memory learnt of in this epoch (`Turn::epoch`): no other connection wrote since. The
@@ -307,6 +325,27 @@ pub(crate) fn read_batch(tx: &mut dyn Tx, wanted: &Wanted, epoch: u64) -> Result
     }
     let next_position = tx.next_position()?;
     Ok(Found { owners, accounts, before, checked, versions, loaded, programs, next_position, epoch })
+}
+
+/// The accounts a batch's events not accepted before (not in `before`) belong to, and the
+/// owners of the payments those name: what processing the batch reads.
+fn accounts_of_new_events<'a>(
+    wanted: &'a Wanted,
+    before: &HashMap<String, u64, Ids>,
+    owners: &'a [(String, String)],
+) -> HashSet<&'a str, Ids> {
+    let owner_of: HashMap<&str, &str, Ids> = owners.iter().map(|(p, a)| (p.as_str(), a.as_str())).collect();
+    let mut needed = HashSet::default();
+    for (id, (account, named)) in wanted.ids.iter().zip(&wanted.event_accounts) {
+        if before.contains_key(&**id) {
+            continue;
+        }
+        needed.insert(&**account);
+        if let Some(owner) = named.as_deref().and_then(|p| owner_of.get(p)) {
+            needed.insert(*owner);
+        }
+    }
+    needed
 }
 
 /// Where a processed batch's writes go: into the transaction at once, or kept for the store
@@ -813,7 +852,7 @@ impl Durable {
         let mut accounts: HashSet<&str, Ids> = HashSet::default();
         for event in events {
             wanted.ids.push(Id::clone(&event.id));
-            wanted.named.extend(named_payment(event).map(Id::from));
+            wanted.event_accounts.push((Id::clone(&event.account), named_payment(event).map(Id::from)));
             if accounts.insert(&event.account) {
                 wanted.account(&self.memory, &event.account);
             }

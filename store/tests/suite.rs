@@ -185,6 +185,7 @@ both_backends!(
     the_stored_ledger_is_the_ledger_of_one_run,
     a_second_run_over_the_same_events_writes_nothing_new,
     a_run_resumed_in_a_new_process_continues_where_the_last_stopped,
+    a_run_resumed_over_accepted_events_reads_back_only_the_accounts_it_changes,
     a_batch_that_fails_keeps_nothing_and_can_be_given_again,
     two_processes_sharing_a_store_never_exceed_a_cap,
     a_small_account_cache_reads_accounts_back_from_the_store,
@@ -364,6 +365,138 @@ fn a_run_resumed_in_a_new_process_continues_where_the_last_stopped(backend: Back
         // The new process is given the whole file again: what was accepted is skipped.
         run(&mut Durable::new(seeds(), open(&at)), &lines, 1, 64);
         assert_eq!(stored(open(&at).as_mut()), in_memory(&lines), "cut after {cut} lines");
+    }
+}
+
+/// A run given events it accepted before, in a new process, reads back only the accounts of
+/// the events it processes: those not accepted the first time (rejected), and those whose
+/// payments they name. The events accepted before are duplicates, which need no account:
+/// reading every account back made a resumed run over a long file take many times as long as
+/// the first.
+fn a_run_resumed_over_accepted_events_reads_back_only_the_accounts_it_changes(backend: Backend, test: &str) {
+    let Some((at, _dir)) = location(backend, test) else { return };
+    let mut lines: Vec<String> = camp_runtime::synthetic::stream(600, 60, 11).collect();
+    // Rejected the first time and processed again the second: a refund of a payment nobody
+    // made (its account must be read back), and other content under a used id (found
+    // accepted before: its account need not be).
+    let u4 =
+        r#"{"type":"refund","id":"x1","account":"u4","at":"2026-06-01T00:00:00+09:00","payment":"none","amount":100}"#;
+    lines.push(u4.to_string());
+    lines.push(lines[0].replace("\"amount\":", "\"amount\":1"));
+    let first = run(&mut Durable::new(seeds(), open(&at)), &lines, 1, 50);
+    let rejects = first.iter().filter(|e| matches!(e, Entry::Reject { .. })).count();
+    assert!(rejects >= 2, "the two planted events are rejected ({rejects})");
+    let event = |line: usize| camp_runtime::event::parse_line(&lines[line - 1]).ok().flatten().map(|(event, _)| event);
+    // The accounts the second run may read: those of events rejected the first time, and
+    // the owners of the payments those name.
+    let mut needed = BTreeSet::new();
+    for e in &first {
+        if let Entry::Reject { line, .. } = e
+            && let Some(event) = event(*line)
+        {
+            needed.insert(event.account.to_string());
+            let named = match &event.kind {
+                camp_runtime::EventKind::Refund { payment, .. } | camp_runtime::EventKind::Complete { payment } => {
+                    Some(payment.clone())
+                }
+                _ => None,
+            };
+            let owner = named.and_then(|p| {
+                lines.iter().find_map(|l| {
+                    let (e, _) = camp_runtime::event::parse_line(l).ok().flatten()?;
+                    (&*e.id == p.as_str()).then(|| e.account.to_string())
+                })
+            });
+            needed.extend(owner);
+        }
+    }
+    let all: BTreeSet<String> = (1..=lines.len()).filter_map(event).map(|e| e.account.to_string()).collect();
+    assert!(needed.len() < all.len() / 2, "most accounts have no rejected event: {} of {}", needed.len(), all.len());
+    let read = std::sync::Arc::new(std::sync::Mutex::new(BTreeSet::new()));
+    let counting = Box::new(Counting { inner: open(&at), read: std::sync::Arc::clone(&read) });
+    let again = run(&mut Durable::new(seeds(), counting), &lines, 1, 50);
+    assert!(again.iter().all(|e| matches!(e, Entry::Reject { .. })), "nothing new is kept");
+    let read = read.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    assert!(read.contains("u4"), "the account of an event processed again is read back: {read:?}");
+    let extra: Vec<&String> = read.difference(&needed).collect();
+    assert!(extra.is_empty(), "accounts read back though all their events were accepted before: {extra:?}");
+}
+
+/// A store that notes which accounts are read back from it ([`Tx::load`]).
+struct Counting {
+    inner: Box<dyn Store>,
+    read: std::sync::Arc<std::sync::Mutex<BTreeSet<String>>>,
+}
+
+impl Store for Counting {
+    fn transact(&mut self, work: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>) -> Result<(), StoreError> {
+        let read = &self.read;
+        self.inner.transact(&mut |tx| work(&mut CountingTx { inner: tx, read }))
+    }
+
+    fn ledger(&mut self, filter: &LedgerFilter) -> Result<Vec<String>, StoreError> {
+        self.inner.ledger(filter)
+    }
+
+    fn describe(&self) -> String {
+        "counting".into()
+    }
+
+    fn holds_nul(&self) -> bool {
+        self.inner.holds_nul()
+    }
+
+    fn sees_other_writers(&self) -> bool {
+        self.inner.sees_other_writers()
+    }
+}
+
+/// [`Counting`]'s transaction: the wrapped one's, every account read back noted.
+struct CountingTx<'t> {
+    inner: &'t mut dyn Tx,
+    read: &'t std::sync::Mutex<BTreeSet<String>>,
+}
+
+impl Tx for CountingTx<'_> {
+    fn lock_accounts(&mut self, accounts: &[camp_runtime::Id]) -> Result<(), StoreError> {
+        self.inner.lock_accounts(accounts)
+    }
+    fn accepted(&mut self, ids: &[camp_runtime::Id]) -> Result<Vec<(String, u64)>, StoreError> {
+        self.inner.accepted(ids)
+    }
+    fn owners(&mut self, payments: &[camp_runtime::Id]) -> Result<Vec<(String, String)>, StoreError> {
+        self.inner.owners(payments)
+    }
+    fn versions(&mut self, accounts: &[camp_runtime::Id]) -> Result<Vec<(String, i64)>, StoreError> {
+        self.inner.versions(accounts)
+    }
+    fn load(&mut self, account: &str) -> Result<Option<camp_store::StoredAccount>, StoreError> {
+        self.read.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(account.to_string());
+        self.inner.load(account)
+    }
+    fn accept(&mut self, events: &[camp_store::Accepted]) -> Result<(), StoreError> {
+        self.inner.accept(events)
+    }
+    fn journal(&mut self, events: &[camp_store::Journaled<'_>]) -> Result<Vec<i64>, StoreError> {
+        self.inner.journal(events)
+    }
+    fn program(&mut self, hash: u64, sources: &str) -> Result<i64, StoreError> {
+        self.inner.program(hash, sources)
+    }
+    fn program_sources(&mut self, id: i64) -> Result<Option<String>, StoreError> {
+        self.inner.program_sources(id)
+    }
+    fn put_accounts(&mut self, accounts: &[(String, i64, String)]) -> Result<(), StoreError> {
+        self.inner.put_accounts(accounts)
+    }
+    fn put_payments(&mut self, payments: &[camp_store::StoredPayment]) -> Result<(), StoreError> {
+        self.inner.put_payments(payments)
+    }
+    fn data_version(&mut self) -> Result<Option<i64>, StoreError> {
+        self.inner.data_version()
+    }
+    fn next_position(&mut self) -> Result<Option<i64>, StoreError> {
+        self.inner.next_position()
     }
 }
 
