@@ -289,8 +289,8 @@ pub(crate) fn read_batch(tx: &mut dyn Tx, wanted: &Wanted, epoch: u64) -> Result
     // events are duplicates (or other content under a used id, rejected), which read nothing
     // of their account. A run resumed over a file it had processed reads no account back for
     // the part done. Nor is it among the batch's accounts then: memory may not hold it as
-    // the store does.
-    if !wanted.ids.is_empty() {
+    // the store does. (A batch of new events, the common case, has every account read.)
+    if !before.is_empty() {
         let needed = accounts_of_new_events(wanted, &before, &owners);
         accounts.retain(|a| needed.contains(&**a));
     }
