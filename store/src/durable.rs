@@ -249,8 +249,9 @@ impl Wanted {
 pub(crate) struct Found {
     /// Of the payments named, those accepted before, with their accounts.
     owners: Vec<(String, String)>,
-    /// The batch's accounts (its events' and the named payments' owners), each once, but
-    /// those whose events were all accepted before: memory holds them as the store does.
+    /// The batch's accounts (its events' and the named payments' owners), each once, which
+    /// memory holds as the store does once the batch is processed. Not those whose events
+    /// were all accepted before: they are not read, so memory may hold them otherwise.
     accounts: Vec<Id>,
     /// Of its event ids, those accepted before, with their content hashes.
     before: HashMap<String, u64, Ids>,
