@@ -502,7 +502,8 @@ impl Tx for CountingTx<'_> {
 
 /// A store that fails transactions after their work, before committing: the next one when
 /// `fail_next`, and about one in `every` (when not 0) picked at random from a seed. It tells
-/// what the store it wraps tells of other writers.
+/// what the store it wraps tells of other writers and of the NUL character, as `Counting`
+/// does.
 struct Failing {
     inner: Box<dyn Store>,
     fail_next: bool,
@@ -552,6 +553,10 @@ impl Store for Failing {
 
     fn describe(&self) -> String {
         "failing".into()
+    }
+
+    fn holds_nul(&self) -> bool {
+        self.inner.holds_nul()
     }
 
     fn sees_other_writers(&self) -> bool {
