@@ -18,7 +18,7 @@ pub mod snapshot;
 pub mod synthetic;
 pub mod text;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::Hasher;
 use std::sync::Arc;
 
@@ -31,7 +31,7 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
 pub use account::{Account, AwardRecord, Payment};
-use account::{Contribution, IdMap, IndexMap, Interned, PERIOD};
+use account::{Contribution, IdMap, IndexMap, Interned, PERIOD, Timelines};
 pub use camp_compiler::{Outcome, PaymentOutcome, SourceFile};
 pub use event::{Event, EventKind, Id, Reject};
 pub use ledger::Entry;
@@ -448,7 +448,7 @@ impl Runtime {
         self.unload_account(id);
         let account = snapshot::restore(state, payments, self.program());
         let id = Id::from(id);
-        for payment in &account.payments {
+        for payment in account.payments() {
             self.owners.insert(Id::clone(&payment.id), id.clone());
         }
         self.accounts.insert(id, account);
@@ -457,7 +457,7 @@ impl Runtime {
     /// Drops an account from memory (a store keeps it).
     pub fn unload_account(&mut self, id: &str) {
         if let Some(account) = self.accounts.remove(id) {
-            for payment in &account.payments {
+            for payment in account.payments() {
                 self.owners.remove(&payment.id);
             }
         }
@@ -549,11 +549,19 @@ impl Runtime {
             }
         }
         let account = self.accounts.entry(event.account.clone()).or_default();
+        let before = account.raw_attributes.len();
+        let mut in_order = true;
         for (name, value) in attrs {
             let position = account.raw_attributes.partition_point(|(at, _, _)| *at <= event.at);
+            in_order &= position == account.raw_attributes.len();
             account.raw_attributes.insert(position, (event.at, name.clone(), value.clone()));
         }
-        account.attributes = derive_attributes(&account.raw_attributes, &program);
+        if in_order && account.attributes.len() == program.attributes.len() {
+            // After every change the account had: derived alone, as deriving all would give.
+            derive_more_attributes(&account.raw_attributes[before..], &program, &mut account.attributes);
+        } else {
+            account.attributes = derive_attributes(&account.raw_attributes, &program);
+        }
         Ok(Vec::new())
     }
 
@@ -573,7 +581,7 @@ impl Runtime {
         let settled =
             if p.provisional { None } else { Some(self.settle_reusing_scratch(&event.account, &record, &event.id)?) };
         let account = self.accounts.entry(Id::clone(&event.account)).or_default();
-        account.payments.push(record);
+        account.push_payment(record);
         self.owners.insert(event.id.clone(), event.account.clone());
         Ok(match settled {
             Some(settlement) => self.commit_settlement(&event.account, &event.id, settlement),
@@ -761,7 +769,7 @@ impl Runtime {
             *account.counters.or_default((c.campaign, c.counter, c.key)) += c.value;
         }
         let Some(position) = account.position(payment_id) else { return Vec::new() };
-        let at = account.payments[position].at;
+        let Some(at) = account.payment_at(position).map(|p| p.at) else { return Vec::new() };
         // The records stay with the payment for as long as the account lives: made as long as
         // they will be, not grown by doubling (which would keep the slack).
         let awarded = s.candidates.iter().filter(|c| positive(c.points)).count();
@@ -791,10 +799,10 @@ impl Runtime {
                 reason: explain::award_reason(c, cand, &s.outcomes[cand.campaign]),
             });
         }
-        if let Some(payment) = account.payments.get_mut(position) {
+        if let Some(payment) = account.payment_at_mut(position) {
             payment.contributions = s.contributions;
-            payment.awards = records;
         }
+        account.set_awards(position, records);
         if let Some(text) = s.explanation {
             self.explain.insert(payment_id.to_string(), Some(text));
         }
@@ -1037,18 +1045,25 @@ impl Runtime {
                 }
                 award.points = new;
             }
-            // Re-rating (S3.9): awards that read a counter this refund changed.
-            let changed: HashSet<(usize, MonthKey)> =
-                changes.iter().filter(|d| !d.value.is_zero()).map(|d| (d.campaign, d.key)).collect();
-            for other in account.payments() {
+            // Re-rating (S3.9): awards of retroactive campaigns that read a counter this
+            // refund changed (a few pairs of campaign and month), found through the account's
+            // index of readers rather than by reading every payment it holds.
+            let mut changed: Vec<(usize, MonthKey)> = changes
+                .iter()
+                .filter(|d| !d.value.is_zero() && program.campaigns[d.campaign].retroactive)
+                .map(|d| (d.campaign, d.key))
+                .collect();
+            changed.sort_unstable();
+            changed.dedup();
+            let readers = if changed.is_empty() { Vec::new() } else { account.readers(&changed) };
+            for other in readers.into_iter().filter_map(|position| account.payment_at(position)) {
                 if *other.id == *payment_id || other.void || other.provisional {
                     continue;
                 }
                 for award in &other.awards {
-                    let c = &program.campaigns[award.campaign];
                     let texts = &self.texts[award.campaign];
                     let reads_changed = award.reads.iter().any(|(_, key)| changed.contains(&(award.campaign, *key)));
-                    if !c.retroactive || !reads_changed {
+                    if !reads_changed {
                         continue;
                     }
                     let attributes = account.attributes_at(other.at, program.attributes.len());
@@ -1095,7 +1110,7 @@ impl Runtime {
         }
         match account.payment_mut(&payment.id) {
             Some(kept) => *kept = after,
-            None => account.payments.push(after),
+            None => account.push_payment(after),
         }
         Ok(entries)
     }
@@ -1114,20 +1129,31 @@ impl Runtime {
 
 /// The attribute changes the program's campaigns read, by attribute index, from the changes
 /// events gave (kept in time order).
-pub(crate) fn derive_attributes(
+pub(crate) fn derive_attributes(raw: &[(Nanos, String, Option<serde_json::Value>)], program: &Program) -> Timelines {
+    let mut timelines = vec![Vec::new(); program.attributes.len()];
+    derive_more_attributes(raw, program, &mut timelines);
+    timelines
+}
+
+/// [`derive_attributes`] of changes that come after every change `timelines` holds.
+fn derive_more_attributes(
     raw: &[(Nanos, String, Option<serde_json::Value>)],
     program: &Program,
-) -> Vec<(Nanos, usize, Value)> {
-    raw.iter()
-        .filter_map(|(at, name, value)| {
-            let index = program.attributes.iter().position(|a| a.name == *name)?;
-            let value = match value {
-                None => Value::Absent,
-                Some(v) => attribute_value(program.attributes[index].kind, v, program)?,
-            };
-            Some((*at, index, value))
-        })
-        .collect()
+    timelines: &mut Timelines,
+) {
+    for (at, name, value) in raw {
+        let Some(index) = program.attributes.iter().position(|a| a.name == *name) else { continue };
+        let value = match value {
+            None => Value::Absent,
+            Some(v) => match attribute_value(program.attributes[index].kind, v, program) {
+                Some(value) => value,
+                None => continue,
+            },
+        };
+        if let Some(changes) = timelines.get_mut(index) {
+            changes.push((*at, value));
+        }
+    }
 }
 
 fn kind_name(kind: camp_compiler::ir::AttributeKind) -> &'static str {
@@ -1157,6 +1183,154 @@ fn attribute_value(kind: camp_compiler::ir::AttributeKind, v: &serde_json::Value
 #[cfg(test)]
 mod tests {
     use rust_decimal::Decimal;
+
+    use camp_compiler::ir::Value;
+
+    use crate::{Entry, Runtime, SourceFile};
+
+    /// PayPay Step alone, from the seeds.
+    fn paypay_step() -> Runtime {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/seeds/paypay-step.camp");
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        Runtime::load(&[SourceFile { name: "paypay-step.camp", text: &text }]).unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    /// The five seeds, whose campaigns read a number, a yes/no and a time of the account.
+    fn seeds() -> Runtime {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/seeds");
+        let mut paths: Vec<_> = std::fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("{dir}: {e}"))
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "camp"))
+            .collect();
+        paths.sort();
+        let texts: Vec<(String, String)> = paths
+            .iter()
+            .map(|p| (p.display().to_string(), std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{e}"))))
+            .collect();
+        let files: Vec<SourceFile<'_>> = texts.iter().map(|(name, text)| SourceFile { name, text }).collect();
+        Runtime::load(&files).unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    proptest::proptest! {
+        /// Whatever order attribute changes come in (later times first, several at one
+        /// time, values removed, names no campaign reads), the value a payment sees at a time
+        /// is the last one set at or before it, as reading every change in time order finds.
+        #[test]
+        fn an_attribute_in_force_is_the_last_set_at_or_before_the_time(
+            changes in proptest::collection::vec(
+                (0i64..6, proptest::collection::vec((0usize..4, 0u8..7), 1..4)),
+                1..60,
+            ),
+        ) {
+            let mut runtime = seeds();
+            let program = std::sync::Arc::clone(runtime.program());
+            let named = |name: &str| program.attributes.iter().position(|a| a.name == name);
+            let (rank, linked, registered) = (named("dpoint_rank"), named("dpoint_linked"), named("paypay_credit_registered_at"));
+            let (Some(rank), Some(linked), Some(registered)) = (rank, linked, registered) else {
+                panic!("the seeds no longer read these attributes: {:?}", program.attributes)
+            };
+            let day = |d: i64| format!("2026-03-{:02}T10:00:00+09:00", 1 + d);
+            // Every change given, in the order given: (day, attribute index or none, value).
+            let mut given: Vec<(i64, Option<usize>, Value)> = Vec::new();
+            for (i, (d, attrs)) in changes.iter().enumerate() {
+                let mut json = Vec::new();
+                for (which, v) in attrs {
+                    let (name, text, index, value) = match (which, v) {
+                        (_, 0) => (["dpoint_rank", "dpoint_linked", "paypay_credit_registered_at", "shoe_size"][*which],
+                            "null".to_string(), [Some(rank), Some(linked), Some(registered), None][*which], Value::Absent),
+                        (0, v) => ("dpoint_rank", v.to_string(), Some(rank), Value::Num(Decimal::from(*v))),
+                        (1, v) => ("dpoint_linked", (v % 2 == 0).to_string(), Some(linked), Value::Bool(v % 2 == 0)),
+                        (2, v) => {
+                            let at = day(i64::from(*v));
+                            let nanos = crate::event::parse_time(&at).unwrap_or_else(|| panic!("{at}"));
+                            ("paypay_credit_registered_at", format!("\"{at}\""), Some(registered), Value::Time(nanos))
+                        }
+                        _ => ("shoe_size", v.to_string(), None, Value::Absent),
+                    };
+                    json.push(format!("\"{name}\":{text}"));
+                    given.push((*d, index, value));
+                }
+                let line = format!(r#"{{"type":"account","id":"a{i}","account":"u1","at":"{}","attrs":{{{}}}}}"#, day(*d), json.join(","));
+                let Ok(Some((event, hash))) = crate::event::parse_line(&line) else { panic!("not an event: {line}") };
+                runtime.process_hashed(&event, hash).unwrap_or_else(|r| panic!("{line}: {}", r.error));
+            }
+            // Read in time order, changes of one time in the order given (a stable sort).
+            given.sort_by_key(|(d, _, _)| *d);
+            let Some(account) = runtime.account("u1") else { panic!("no account") };
+            for probe in 0..7 {
+                let at = crate::event::parse_time(&day(probe)).unwrap_or_default();
+                let mut expected = vec![Value::Absent; program.attributes.len()];
+                for (_, index, value) in given.iter().filter(|(d, _, _)| *d <= probe) {
+                    if let Some(index) = index {
+                        expected[*index] = value.clone();
+                    }
+                }
+                proptest::prop_assert_eq!(account.attributes_at(at, program.attributes.len()), expected, "at day {}", probe);
+            }
+        }
+    }
+
+    /// Every line's entries, in order; with `scan`, the account's payments are scanned
+    /// instead of looked up in its index for every refund and cancel.
+    fn ledger(runtime: &mut Runtime, lines: &[String], scan: bool) -> Vec<Entry> {
+        let mut entries = Vec::new();
+        for line in lines {
+            let Ok(Some((event, hash))) = crate::event::parse_line(line) else { panic!("not an event: {line}") };
+            if scan
+                && matches!(event.kind, crate::EventKind::Refund { .. })
+                && let Some(account) = runtime.accounts.get_mut(&*event.account)
+            {
+                account.forget_index();
+            }
+            entries.extend(runtime.process_hashed(&event, hash).unwrap_or_else(|r| panic!("{line}: {}", r.error)));
+        }
+        entries
+    }
+
+    /// An account with more payments than it keeps without an index: 100 in February
+    /// (achieving PayPay Step's count period), 80 in March earning the bonus that February
+    /// gives, then cancels and refunds of February payments until the count period is lost,
+    /// interleaved with more March payments and refunds of them. Re-rating found through the
+    /// index writes the same ledger as re-rating found by scanning every payment.
+    #[test]
+    fn refunds_on_an_indexed_account_write_what_scanning_its_payments_writes() {
+        let payment = |id: String, at: String| {
+            format!(
+                r#"{{"type":"payment","id":"{id}","account":"u1","at":"{at}","amount":1200,"method":"paypay_credit"}}"#
+            )
+        };
+        let mut lines = Vec::new();
+        for i in 0..100 {
+            lines.push(payment(format!("f{i}"), format!("2026-02-{:02}T10:{:02}:00+09:00", 1 + i % 27, i % 60)));
+        }
+        for i in 0..80 {
+            lines.push(payment(format!("m{i}"), format!("2026-03-{:02}T13:{:02}:00+09:00", 1 + i % 20, i % 60)));
+        }
+        for i in 0..40 {
+            let at = format!("2026-03-{:02}T15:{:02}:00+09:00", 21 + i % 8, i);
+            lines.push(match i % 4 {
+                0 => format!(
+                    r#"{{"type":"refund","id":"r{i}","account":"u1","at":"{at}","payment":"f{i}","amount":700}}"#
+                ),
+                1 => format!(
+                    r#"{{"type":"refund","id":"r{i}","account":"u1","at":"{at}","payment":"m{i}","amount":500}}"#
+                ),
+                _ => format!(r#"{{"type":"cancel","id":"r{i}","account":"u1","at":"{at}","payment":"f{i}"}}"#),
+            });
+            lines.push(payment(format!("n{i}"), at.replace("T15", "T16")));
+        }
+        let indexed = ledger(&mut paypay_step(), &lines, false);
+        let scanned = ledger(&mut paypay_step(), &lines, true);
+        let rerates =
+            indexed.iter().filter(|e| matches!(e, Entry::Adjust { payment, .. } if !payment.starts_with('f'))).count();
+        assert!(rerates >= 80, "the refunds re-rated {rerates} March awards; the test needs them all re-rated");
+        assert_eq!(indexed, scanned);
+        let mut runtime = paypay_step();
+        ledger(&mut runtime, &lines, false);
+        assert!(runtime.accounts.get("u1").is_some_and(|a| a.indexed()), "the account was never indexed");
+    }
 
     #[test]
     fn positive_is_greater_than_zero_for_every_sign_and_scale() {

@@ -262,11 +262,11 @@ pub(crate) fn payment_state(payment: &Payment, program: &Program) -> PaymentStat
 /// An account restored for a program from its state and its payments (in arrival order).
 pub(crate) fn restore(state: AccountState, payments: Vec<PaymentState>, program: &Program) -> Account {
     let names = Names { program };
-    let mut account = Account {
-        raw_attributes: state.attributes.into_iter().map(|a| (a.at, a.name, a.value)).collect(),
-        enrollments: state.enrollments.into_iter().collect(),
-        ..Account::default()
-    };
+    let mut account = Account::default();
+    account.raw_attributes = state.attributes.into_iter().map(|a| (a.at, a.name, a.value)).collect();
+    // Kept in time order (as the runtime writes them): a value in force is found by a search.
+    account.raw_attributes.sort_by_key(|(at, _, _)| *at);
+    account.enrollments = state.enrollments.into_iter().collect();
     account.attributes = crate::derive_attributes(&account.raw_attributes, program);
     for usage in state.usage {
         match names.campaign_index(&usage.campaign) {
@@ -311,7 +311,7 @@ pub(crate) fn restore(state: AccountState, payments: Vec<PaymentState>, program:
                 .collect();
             awards.push(AwardRecord { campaign, points: a.points, month: a.month, reads });
         }
-        account.payments.push(Payment {
+        account.push_payment(Payment {
             id: crate::Id::from(p.id),
             at: p.at,
             original: p.original,
