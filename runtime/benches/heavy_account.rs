@@ -55,7 +55,9 @@ fn bench(c: &mut Criterion) {
         group.bench_function(name, |b| {
             b.iter_batched(
                 common::seeds,
-                |mut rt| decoded.iter().map(|(e, hash)| rt.process_hashed(e, *hash).map_or(1, |e| e.len())).sum::<usize>(),
+                |mut rt| {
+                    decoded.iter().map(|(e, hash)| rt.process_hashed(e, *hash).map_or(1, |e| e.len())).sum::<usize>()
+                },
                 BatchSize::PerIteration,
             )
         });
