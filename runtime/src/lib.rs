@@ -1056,19 +1056,25 @@ impl Runtime {
             changed.sort_unstable();
             changed.dedup();
             let readers = if changed.is_empty() { Vec::new() } else { account.readers(&changed) };
+            // One interned form for every payment re-rated, filled once a payment.
+            let mut form = Interned::default();
             for other in readers.into_iter().filter_map(|position| account.payment_at(position)) {
                 if *other.id == *payment_id || other.void || other.provisional {
                     continue;
                 }
+                let mut filled = false;
                 for award in &other.awards {
                     let texts = &self.texts[award.campaign];
                     let reads_changed = award.reads.iter().any(|(_, key)| changed.contains(&(award.campaign, *key)));
                     if !reads_changed {
                         continue;
                     }
-                    let attributes = account.attributes_at(other.at, program.attributes.len());
-                    let interned = Interned::new(&other.event, &program.symbols, attributes);
-                    let view = interned.view(other.amount, other.at);
+                    if !filled {
+                        account.attributes_into(other.at, program.attributes.len(), &mut form.attributes);
+                        form.fill(&other.event, &program.symbols);
+                        filled = true;
+                    }
+                    let view = form.view(other.amount, other.at);
                     let overlay = view::Overlay { base: account, added: &changes };
                     let new = self.recompute_ignoring_conditions(award.campaign, &view, &overlay).map_err(fail)?;
                     let delta = new - award.points;
