@@ -185,9 +185,10 @@ impl Account {
         }
     }
 
-    /// The positions, in arrival order and each once, of the payments with an award of
-    /// `campaign` that read a counter in one of `keys` (month keys, or 0 for counters kept
-    /// over the period), and perhaps of a few others: callers check each payment's awards.
+    /// The positions, in arrival order and each once, of the payments with an award that
+    /// read a counter of one of `campaign_keys` (a campaign, and a month key or 0 for its
+    /// counters kept over the period), and perhaps of a few others: callers check each
+    /// payment's awards.
     pub(crate) fn readers(&self, campaign_keys: &[(usize, MonthKey)]) -> Vec<usize> {
         let Some(index) = &self.index else { return (0..self.payments.len()).collect() };
         let mut positions: Vec<usize> =
@@ -202,7 +203,8 @@ impl Account {
         self.position(id).map(|i| &self.payments[i])
     }
 
-    /// A payment of this account, to change.
+    /// A payment of this account, to change: its id and what its awards read stay as they
+    /// are (the index keeps them; [`Account::set_awards`] changes awards).
     pub(crate) fn payment_mut(&mut self, id: &str) -> Option<&mut Payment> {
         self.position(id).map(|i| &mut self.payments[i])
     }
