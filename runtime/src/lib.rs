@@ -1190,8 +1190,6 @@ fn attribute_value(kind: camp_compiler::ir::AttributeKind, v: &serde_json::Value
 mod tests {
     use rust_decimal::Decimal;
 
-    use camp_compiler::ir::Value;
-
     use crate::{Entry, Runtime, SourceFile};
 
     /// PayPay Step alone, from the seeds.
@@ -1199,83 +1197,6 @@ mod tests {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/seeds/paypay-step.camp");
         let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
         Runtime::load(&[SourceFile { name: "paypay-step.camp", text: &text }]).unwrap_or_else(|e| panic!("{e:?}"))
-    }
-
-    /// The five seeds, whose campaigns read a number, a yes/no and a time of the account.
-    fn seeds() -> Runtime {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/seeds");
-        let mut paths: Vec<_> = std::fs::read_dir(dir)
-            .unwrap_or_else(|e| panic!("{dir}: {e}"))
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "camp"))
-            .collect();
-        paths.sort();
-        let texts: Vec<(String, String)> = paths
-            .iter()
-            .map(|p| (p.display().to_string(), std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{e}"))))
-            .collect();
-        let files: Vec<SourceFile<'_>> = texts.iter().map(|(name, text)| SourceFile { name, text }).collect();
-        Runtime::load(&files).unwrap_or_else(|e| panic!("{e:?}"))
-    }
-
-    proptest::proptest! {
-        /// Whatever order attribute changes come in (later times first, several at one
-        /// time, values removed, names no campaign reads), the value a payment sees at a time
-        /// is the last one set at or before it, as reading every change in time order finds.
-        #[test]
-        fn an_attribute_in_force_is_the_last_set_at_or_before_the_time(
-            changes in proptest::collection::vec(
-                (0i64..6, proptest::collection::vec((0usize..4, 0u8..7), 1..4)),
-                1..60,
-            ),
-        ) {
-            let mut runtime = seeds();
-            let program = std::sync::Arc::clone(runtime.program());
-            let named = |name: &str| program.attributes.iter().position(|a| a.name == name);
-            let (rank, linked, registered) = (named("dpoint_rank"), named("dpoint_linked"), named("paypay_credit_registered_at"));
-            let (Some(rank), Some(linked), Some(registered)) = (rank, linked, registered) else {
-                panic!("the seeds no longer read these attributes: {:?}", program.attributes)
-            };
-            let day = |d: i64| format!("2026-03-{:02}T10:00:00+09:00", 1 + d);
-            // Every change given, in the order given: (day, attribute index or none, value).
-            let mut given: Vec<(i64, Option<usize>, Value)> = Vec::new();
-            for (i, (d, attrs)) in changes.iter().enumerate() {
-                let mut json = Vec::new();
-                for (which, v) in attrs {
-                    let (name, text, index, value) = match (which, v) {
-                        (_, 0) => (["dpoint_rank", "dpoint_linked", "paypay_credit_registered_at", "shoe_size"][*which],
-                            "null".to_string(), [Some(rank), Some(linked), Some(registered), None][*which], Value::Absent),
-                        (0, v) => ("dpoint_rank", v.to_string(), Some(rank), Value::Num(Decimal::from(*v))),
-                        (1, v) => ("dpoint_linked", (v % 2 == 0).to_string(), Some(linked), Value::Bool(v % 2 == 0)),
-                        (2, v) => {
-                            let at = day(i64::from(*v));
-                            let nanos = crate::event::parse_time(&at).unwrap_or_else(|| panic!("{at}"));
-                            ("paypay_credit_registered_at", format!("\"{at}\""), Some(registered), Value::Time(nanos))
-                        }
-                        _ => ("shoe_size", v.to_string(), None, Value::Absent),
-                    };
-                    json.push(format!("\"{name}\":{text}"));
-                    given.push((*d, index, value));
-                }
-                let line = format!(r#"{{"type":"account","id":"a{i}","account":"u1","at":"{}","attrs":{{{}}}}}"#, day(*d), json.join(","));
-                let Ok(Some((event, hash))) = crate::event::parse_line(&line) else { panic!("not an event: {line}") };
-                runtime.process_hashed(&event, hash).unwrap_or_else(|r| panic!("{line}: {}", r.error));
-            }
-            // Read in time order, changes of one time in the order given (a stable sort).
-            given.sort_by_key(|(d, _, _)| *d);
-            let Some(account) = runtime.account("u1") else { panic!("no account") };
-            for probe in 0..7 {
-                let at = crate::event::parse_time(&day(probe)).unwrap_or_default();
-                let mut expected = vec![Value::Absent; program.attributes.len()];
-                for (_, index, value) in given.iter().filter(|(d, _, _)| *d <= probe) {
-                    if let Some(index) = index {
-                        expected[*index] = value.clone();
-                    }
-                }
-                proptest::prop_assert_eq!(account.attributes_at(at, program.attributes.len()), expected, "at day {}", probe);
-            }
-        }
     }
 
     /// Every line's entries, in order; with `scan`, the account's payments are scanned
