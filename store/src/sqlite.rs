@@ -150,10 +150,14 @@ impl SqliteStore {
         retry_when_busy(|| {
             connection.pragma_update(None, "journal_mode", "WAL")?;
             connection.pragma_update(None, "synchronous", "FULL")?;
-            // Batches touch accounts all over the file: a page cache of 64 MiB (not 2) keeps
-            // the B-tree interiors and the hot leaves in memory, and checkpointing the log
-            // every 64 MiB (not 4) writes a page rewritten by many batches to the file once.
-            connection.pragma_update(None, "cache_size", -65_536)?;
+            // A page cache of 8 MiB (not 2) keeps the B-tree interiors in memory; leaves come
+            // from the operating system's cache. Not more: a B-tree split that reorders its
+            // pages numbers one of them 262,145 for a moment (SQLite's `balance_nonroot`), and
+            // the commit after it then walks every page this cache holds (`pcache1Truncate`),
+            // which with 64 MiB cost the service a tenth of its writer's time
+            // (docs/PERFORMANCE.md). Checkpointing the log every 64 MiB (not 4) writes a page
+            // rewritten by many batches to the file once.
+            connection.pragma_update(None, "cache_size", -8_192)?;
             connection.pragma_update(None, "wal_autocheckpoint", 16_384)
         })
         .map_err(cannot)?;
