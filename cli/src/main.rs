@@ -413,17 +413,23 @@ fn run(files: &[PathBuf], events: &std::path::Path, options: &RunOptions<'_>, la
                     Err(e) => return unreadable(e),
                 };
                 let mut written = Vec::with_capacity(chunk.len());
-                for (number, decoded) in chunk {
-                    let reject = |r: camp_runtime::Reject| {
-                        vec![camp_runtime::Entry::Reject { event: r.event, line: number, error: r.error }]
-                    };
-                    let entries = match decoded {
-                        Ok(None) => continue,
-                        Ok(Some((event, hash))) => runtime.process_hashed(&event, hash).unwrap_or_else(reject),
-                        Err(r) => reject(r),
-                    };
-                    count_rejects(&entries);
-                    written.extend(entries);
+                for window in chunk.chunks(camp_runtime::READ_AHEAD) {
+                    runtime.read_ahead(window.iter().filter_map(|(_, decoded)| match decoded {
+                        Ok(Some((event, _))) => Some(event),
+                        _ => None,
+                    }));
+                    for (number, decoded) in window {
+                        let reject = |r: camp_runtime::Reject| {
+                            vec![camp_runtime::Entry::Reject { event: r.event, line: *number, error: r.error }]
+                        };
+                        let entries = match decoded {
+                            Ok(None) => continue,
+                            Ok(Some((event, hash))) => runtime.process_hashed(event, *hash).unwrap_or_else(reject),
+                            Err(r) => reject(r.clone()),
+                        };
+                        count_rejects(&entries);
+                        written.extend(entries);
+                    }
                 }
                 if !output.write(writer::Chunk::Entries(written)) {
                     return cannot_write(output);
@@ -647,8 +653,12 @@ fn bench(files: &[PathBuf], events: &std::path::Path, format: Format, lang: Lang
                 Err(code) => return code,
             };
             let start = std::time::Instant::now();
-            for (event, hash) in &decoded {
-                let _ = fresh.process_hashed(event, *hash);
+            // As `campc run` processes a stream.
+            for window in decoded.chunks(camp_runtime::READ_AHEAD) {
+                fresh.read_ahead(window.iter().map(|(event, _)| event));
+                for (event, hash) in window {
+                    let _ = fresh.process_hashed(event, *hash);
+                }
             }
             end_to_end = end_to_end.min(start.elapsed());
             runtime = Some(fresh);
