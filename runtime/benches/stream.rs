@@ -31,9 +31,13 @@ fn bench(c: &mut Criterion) {
             b.iter_batched(
                 || common::seeds_with(engine),
                 |mut rt| {
+                    // As `campc run` processes a stream.
                     let mut entries = 0usize;
-                    for (event, hash) in &decoded {
-                        entries += rt.process_hashed(event, *hash).map_or(1, |e| e.len());
+                    for window in decoded.chunks(camp_runtime::READ_AHEAD) {
+                        rt.read_ahead(window.iter().map(|(event, _)| event));
+                        for (event, hash) in window {
+                            entries += rt.process_hashed(event, *hash).map_or(1, |e| e.len());
+                        }
                     }
                     entries
                 },
@@ -41,12 +45,9 @@ fn bench(c: &mut Criterion) {
             )
         });
     }
+    let text = lines.join("\n");
     group.bench_function("json_lines_jit", |b| {
-        b.iter_batched(
-            runtime,
-            |mut rt| lines.iter().enumerate().map(|(i, l)| rt.process_line(i + 1, l).len()).sum::<usize>(),
-            BatchSize::PerIteration,
-        )
+        b.iter_batched(runtime, |mut rt| rt.process_lines(1, &text).len(), BatchSize::PerIteration)
     });
     group.finish();
 }

@@ -333,25 +333,37 @@ impl Runtime {
     /// Processes one line of a JSON Lines stream (`line` counts from 1). A bad line gives one
     /// `reject` entry; a blank line or a repeated event gives none.
     pub fn process_line(&mut self, line: usize, text: &str) -> Vec<Entry> {
-        let rejected = |r: Reject| vec![Entry::Reject { event: r.event, line, error: r.error }];
-        match event::parse_line(text) {
-            Ok(None) => Vec::new(),
-            Ok(Some((event, hash))) => match self.process_hashed(&event, hash) {
-                Ok(entries) => entries,
-                Err(r) => rejected(r),
-            },
-            Err(r) => rejected(r),
-        }
+        self.process_parsed(line, event::parse_line(text))
     }
 
-    /// Processes a batch of JSON Lines (`first_line` is the line number of its first line).
-    /// The ledger is the same however a stream is cut into batches.
+    /// Processes a batch of JSON Lines (`first_line` is the line number of its first line),
+    /// [`READ_AHEAD`] lines at a time: decoded, read ahead ([`Runtime::read_ahead`]), then
+    /// processed in order. The ledger is the same however a stream is cut into batches.
     pub fn process_lines(&mut self, first_line: usize, text: &str) -> Vec<Entry> {
         let mut entries = Vec::new();
-        for (i, line) in text.lines().enumerate() {
-            entries.extend(self.process_line(first_line + i, line));
+        let mut lines = text.lines().enumerate().peekable();
+        let mut window = Vec::with_capacity(READ_AHEAD);
+        while lines.peek().is_some() {
+            window.extend(lines.by_ref().take(READ_AHEAD).map(|(i, line)| (first_line + i, event::parse_line(line))));
+            self.read_ahead(window.iter().filter_map(|(_, parsed)| match parsed {
+                Ok(Some((event, _))) => Some(event),
+                _ => None,
+            }));
+            for (line, parsed) in window.drain(..) {
+                entries.extend(self.process_parsed(line, parsed));
+            }
         }
         entries
+    }
+
+    /// [`Runtime::process_line`] once the line is decoded.
+    fn process_parsed(&mut self, line: usize, parsed: Result<Option<(Event, u64)>, Reject>) -> Vec<Entry> {
+        let rejected = |r: Reject| vec![Entry::Reject { event: r.event, line, error: r.error }];
+        match parsed {
+            Ok(None) => Vec::new(),
+            Ok(Some((event, hash))) => self.process_hashed(&event, hash).unwrap_or_else(rejected),
+            Err(r) => rejected(r),
+        }
     }
 
     /// Processes one decoded event (`raw` is its JSON, for idempotency): its ledger entries,
