@@ -412,25 +412,8 @@ fn run(files: &[PathBuf], events: &std::path::Path, options: &RunOptions<'_>, la
                     Ok(chunk) => chunk,
                     Err(e) => return unreadable(e),
                 };
-                let mut written = Vec::with_capacity(chunk.len());
-                for window in chunk.chunks(camp_runtime::READ_AHEAD) {
-                    runtime.read_ahead(window.iter().filter_map(|(_, decoded)| match decoded {
-                        Ok(Some((event, _))) => Some(event),
-                        _ => None,
-                    }));
-                    for (number, decoded) in window {
-                        let reject = |r: camp_runtime::Reject| {
-                            vec![camp_runtime::Entry::Reject { event: r.event, line: *number, error: r.error }]
-                        };
-                        let entries = match decoded {
-                            Ok(None) => continue,
-                            Ok(Some((event, hash))) => runtime.process_hashed(event, *hash).unwrap_or_else(reject),
-                            Err(r) => reject(r.clone()),
-                        };
-                        count_rejects(&entries);
-                        written.extend(entries);
-                    }
-                }
+                let written = runtime.process_decoded(chunk);
+                count_rejects(&written);
                 if !output.write(writer::Chunk::Entries(written)) {
                     return cannot_write(output);
                 }

@@ -337,14 +337,24 @@ impl Runtime {
     }
 
     /// Processes a batch of JSON Lines (`first_line` is the line number of its first line),
-    /// [`READ_AHEAD`] lines at a time: decoded, read ahead ([`Runtime::read_ahead`]), then
-    /// processed in order. The ledger is the same however a stream is cut into batches.
+    /// decoding each line as [`Runtime::process_decoded`] reaches it. The ledger is the same
+    /// however a stream is cut into batches.
     pub fn process_lines(&mut self, first_line: usize, text: &str) -> Vec<Entry> {
+        self.process_decoded(text.lines().enumerate().map(|(i, line)| (first_line + i, event::parse_line(line))))
+    }
+
+    /// Processes lines already decoded ([`event::parse_line`]), each with its line number,
+    /// [`READ_AHEAD`] at a time: read ahead ([`Runtime::read_ahead`]), then processed in
+    /// order, as [`Runtime::process_line`] would process each.
+    pub fn process_decoded(
+        &mut self,
+        lines: impl IntoIterator<Item = (usize, Result<Option<(Event, u64)>, Reject>)>,
+    ) -> Vec<Entry> {
         let mut entries = Vec::new();
-        let mut lines = text.lines().enumerate().peekable();
+        let mut lines = lines.into_iter().peekable();
         let mut window = Vec::with_capacity(READ_AHEAD);
         while lines.peek().is_some() {
-            window.extend(lines.by_ref().take(READ_AHEAD).map(|(i, line)| (first_line + i, event::parse_line(line))));
+            window.extend(lines.by_ref().take(READ_AHEAD));
             self.read_ahead(window.iter().filter_map(|(_, parsed)| match parsed {
                 Ok(Some((event, _))) => Some(event),
                 _ => None,
