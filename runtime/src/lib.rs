@@ -697,6 +697,17 @@ impl Runtime {
         Some(PreparedPayment { interned, flat, amount: p.amount, at: event.at, account })
     }
 
+    /// [`Runtime::read_ahead`] for prepared payments ([`Runtime::evaluate_prepared`]):
+    /// evaluating one after another waits on each account's counters in turn; read together
+    /// beforehand (all of them, one entry in every 128 bytes: a payment's campaigns look up
+    /// several), their misses overlap. Give it [`READ_AHEAD`] payments at a time, before
+    /// evaluating them. Changes nothing.
+    pub fn read_ahead_prepared(&self, payments: &[PreparedPayment<'_>]) {
+        for account in payments.iter().filter_map(|p| p.account) {
+            account.counters.touch();
+        }
+    }
+
     /// The evaluators' part of settling a payment, and nothing else: every campaign's counter
     /// contributions and its award before account caps and stacking, against the account's
     /// counters as they are, into `out` (scratch space reused across calls;
