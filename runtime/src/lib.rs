@@ -82,7 +82,8 @@ pub fn compile(files: &[SourceFile<'_>]) -> Result<Arc<Program>, LoadError> {
     camp_compiler::lower(&checked.program, files).map(Arc::new).map_err(LoadError::Lower)
 }
 
-/// How many events [`Runtime::read_ahead`] is given at a time: enough for their memory
+/// How many events [`Runtime::read_ahead`] (or payments [`Runtime::read_ahead_prepared`]) is
+/// given at a time: enough for their memory
 /// misses to overlap, few enough that what it reads is still in the caches when they are
 /// processed (8 to 64 measured alike over the benchmark stream).
 pub const READ_AHEAD: usize = 16;
