@@ -94,6 +94,10 @@ enum Command {
         /// nothing either way, the batch being written is simply done again).
         #[arg(long, default_value_t = 1000, value_name = "N")]
         batch: usize,
+        /// With `--store`: the most accounts kept in memory between batches; past it, those
+        /// used longest ago leave memory and are read back from the store when next needed.
+        #[arg(long, default_value_t = camp_store::DEFAULT_CACHE_LIMIT, value_name = "N")]
+        cache_accounts: usize,
     },
     /// Print the ledger kept in a store, as JSON Lines (awards and adjustments, in the order
     /// they were written).
@@ -161,6 +165,10 @@ enum Command {
         /// least one; the writer and the store have threads of their own).
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
         http_threads: Option<u16>,
+        /// The most accounts kept in memory between batches; past it, those used longest ago
+        /// leave memory and are read back from the store when next needed.
+        #[arg(long, default_value_t = camp_store::DEFAULT_CACHE_LIMIT, value_name = "N")]
+        cache_accounts: usize,
     },
     /// Run rule tests: events and the awards they must give, written next to campaigns.
     ///
@@ -217,12 +225,29 @@ fn main() -> ExitCode {
         Command::Explain { code } => explain(code.as_deref(), lang),
         Command::Test { files } => test(&files, lang),
         Command::Bench { files, events, format } => bench(&files, &events, format, lang),
-        Command::Run { files, events, out, engine, explain, store, batch } => {
-            let options = RunOptions { out: out.as_deref(), engine, explain: &explain, store: store.as_deref(), batch };
+        Command::Run { files, events, out, engine, explain, store, batch, cache_accounts } => {
+            let options = RunOptions {
+                out: out.as_deref(),
+                engine,
+                explain: &explain,
+                store: store.as_deref(),
+                batch,
+                cache_accounts,
+            };
             run(&files, &events, &options, lang)
         }
         Command::Ledger { store, account, campaign } => ledger(&store, account, campaign),
-        Command::Serve { store, campaigns, listen, token_file, max_body, batch, engine, http_threads } => {
+        Command::Serve {
+            store,
+            campaigns,
+            listen,
+            token_file,
+            max_body,
+            batch,
+            engine,
+            http_threads,
+            cache_accounts,
+        } => {
             // `--engine jit` serves as the default does: native code, or the interpreter where
             // native code cannot be generated.
             let engine = matches!(engine, Some(Engine::Interp)).then_some(camp_runtime::Engine::Interp);
@@ -237,6 +262,7 @@ fn main() -> ExitCode {
                 max_batch: batch,
                 engine,
                 http_threads,
+                cache_accounts,
             })
         }
     }
@@ -316,6 +342,7 @@ struct RunOptions<'a> {
     explain: &'a [String],
     store: Option<&'a str>,
     batch: usize,
+    cache_accounts: usize,
 }
 
 /// Loads campaigns with the engine asked for (the JIT by default, the interpreter with a
@@ -371,7 +398,9 @@ fn run(files: &[PathBuf], events: &std::path::Path, options: &RunOptions<'_>, la
     let mut sink = match options.store {
         None => Sink::Memory(Box::new(runtime)),
         Some(spec) => match camp_store::open(spec) {
-            Ok(store) => Sink::Store(Box::new(camp_store::Durable::new(runtime, store))),
+            Ok(store) => {
+                Sink::Store(Box::new(camp_store::Durable::new(runtime, store).with_cache_limit(options.cache_accounts)))
+            }
             Err(e) => {
                 eprintln!("error: {e}");
                 return ExitCode::from(2);

@@ -249,7 +249,7 @@ fn bench_reports_both_engines_as_json() {
 
 /// The ledger of a stream many chunks long (the thread writing it is handed a chunk at a
 /// time, and holds a few ahead) is the runtime's, every entry in order, with or without a
-/// store.
+/// store, and with a store whose accounts mostly do not stay in memory (`--cache-accounts`).
 #[test]
 fn run_writes_a_long_ledger_whole_and_in_order() {
     let dir = Scratch::new("campc-test", "long-ledger");
@@ -275,6 +275,11 @@ fn run_writes_a_long_ledger_whole_and_in_order() {
     let store = dir.join("ledger.db").display().to_string();
     let stored = run_campc(&seed_args(&["--events", &events, "--store", &store, "--batch", "700"]));
     assert!(text(&stored.stdout) == expected, "with a store: {} lines", text(&stored.stdout).lines().count());
+    // 50 of the 700 accounts kept in memory: most batches read their accounts back.
+    let small = dir.join("small-cache.db").display().to_string();
+    let args = ["--events", &events, "--store", &small, "--batch", "700", "--cache-accounts", "50"];
+    let stored = run_campc(&seed_args(&args));
+    assert!(text(&stored.stdout) == expected, "a small cache: {} lines", text(&stored.stdout).lines().count());
 }
 
 /// An output that cannot be written is an error, exit code 2, with the reason.

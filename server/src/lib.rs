@@ -54,6 +54,10 @@ pub struct Config {
     /// Threads for HTTP (reading requests, decoding events, writing answers); `None` for
     /// [`default_http_threads`].
     pub http_threads: Option<usize>,
+    /// The most accounts kept in memory between batches ([`camp_store::DEFAULT_CACHE_LIMIT`]
+    /// is the command's default): past it, those used longest ago leave memory, to be read
+    /// back from the store when next needed.
+    pub cache_accounts: usize,
 }
 
 /// HTTP threads by default: one fewer than the machine's cores (at least one), since the
@@ -179,7 +183,7 @@ fn open(config: &Config) -> Result<(Durable, Live), String> {
     })?;
     let store = camp_store::open(&config.store).map_err(|e| e.to_string())?;
     let live = Live { version: 1, digest: digest(&sources), files: sources.into_iter().map(|(n, _)| n).collect() };
-    Ok((Durable::new(runtime, store), live))
+    Ok((Durable::new(runtime, store).with_cache_limit(config.cache_accounts), live))
 }
 
 fn rendered(diagnostics: &[camp_lang::Diagnostic], sources: &[(String, String)]) -> String {

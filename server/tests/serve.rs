@@ -50,6 +50,7 @@ fn start_on(store: &str, campaigns: &Path) -> Running {
         max_batch: 1000,
         engine: None,
         http_threads: None,
+        cache_accounts: camp_store::DEFAULT_CACHE_LIMIT,
     })
     .unwrap_or_else(|e| panic!("the service does not start: {e}"))
 }

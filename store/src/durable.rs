@@ -114,6 +114,9 @@ struct Memory {
     kept: KeptMap,
     /// The most accounts kept in memory between batches (the store keeps them all).
     cache_limit: usize,
+    /// Batches processed so far: the clock that says which accounts were used last
+    /// ([`Kept::used`]).
+    batches: u64,
     /// An account's snapshot is written once this many of its events are not in it.
     snapshot_every: usize,
     /// Runtimes of earlier programs, for replaying the events they processed.
@@ -144,6 +147,9 @@ struct Kept {
     behind: usize,
     /// Its payments changed since its stored snapshot, as they changed (repeats included).
     payments: Vec<Id>,
+    /// The last batch that used it ([`Memory::batches`]): past the cache limit, the accounts
+    /// used longest ago leave memory first.
+    used: u64,
 }
 
 /// Accounts in memory by id (the events' own ids, shared; hashed as the runtime's maps are).
@@ -549,18 +555,39 @@ impl Memory {
         Ok(Processed { applied, journaled })
     }
 
-    /// Drops accounts from memory past the cache limit, but not those of `keep`.
+    /// Notes that a batch used the accounts of `keep`, and drops accounts from memory past
+    /// the cache limit, those used longest ago first, never those of `keep`. Past the limit it
+    /// trims to fifteen sixteenths of it, so that the look for the oldest (a pass over every
+    /// account kept) comes once in a while rather than after every batch, and each trim
+    /// unloads a bounded share.
     fn evict(&mut self, keep: &[&str]) {
-        if self.runtime.account_count() <= self.cache_limit {
+        self.batches += 1;
+        let now = self.batches;
+        for id in keep {
+            if let Some(kept) = self.kept.get_mut(*id) {
+                kept.used = now;
+            }
+        }
+        let count = self.runtime.account_count();
+        if count <= self.cache_limit {
             return;
         }
-        let keep: HashSet<&str, Ids> = keep.iter().copied().collect();
-        let drop: Vec<String> =
-            self.runtime.account_ids().filter(|id| !keep.contains(id)).map(str::to_string).collect();
+        let target = self.cache_limit - self.cache_limit / 16;
+        // From what memory knows of each account (not the runtime's map: its ids would each be
+        // read and hashed, a miss apiece). Accounts of `keep` were just stamped `now`; one the
+        // batch used without a `Kept` is not among these and stays.
+        let mut older: Vec<(u64, &Id)> =
+            self.kept.iter().filter(|(_, k)| k.used != now).map(|(id, k)| (k.used, id)).collect();
+        let excess = count.saturating_sub(target).min(older.len());
+        if excess < older.len() {
+            // The `excess` used longest ago first (ties in id order), the rest after them.
+            older.select_nth_unstable(excess);
+        }
+        let drop: Vec<Id> = older.iter().take(excess).map(|(_, id)| Id::clone(id)).collect();
         for id in &drop {
             // Its journal holds what its snapshot lacks: reading it back replays it.
             self.runtime.unload_account(id);
-            self.kept.remove(id.as_str());
+            self.kept.remove(id);
         }
     }
 
@@ -590,6 +617,7 @@ impl Durable {
                 runtime,
                 kept: KeptMap::default(),
                 cache_limit: DEFAULT_CACHE_LIMIT,
+                batches: 0,
                 snapshot_every: DEFAULT_SNAPSHOT_EVERY,
                 earlier: HashMap::new(),
             },
@@ -1007,6 +1035,7 @@ impl Memory {
                         behind: stored.journal.len(),
                         payments: Vec::new(),
                         epoch: found.epoch,
+                        used: 0,
                     };
                     if replay(runtime, earlier, &found.programs, live, account, &stored.journal)? {
                         // Replayed by another program: which payments it changed is not known here.

@@ -189,6 +189,7 @@ both_backends!(
     a_batch_that_fails_keeps_nothing_and_can_be_given_again,
     two_processes_sharing_a_store_never_exceed_a_cap,
     a_small_account_cache_reads_accounts_back_from_the_store,
+    past_the_cache_limit_the_accounts_used_longest_ago_leave_memory,
     two_processes_given_the_same_stream_at_once_accept_each_event_once,
     an_account_another_process_wrote_is_read_again_after_batches_on_others,
     the_ledger_reads_by_account_and_campaign,
@@ -670,7 +671,44 @@ fn a_small_account_cache_reads_accounts_back_from_the_store(backend: Backend, te
     let mut durable = Durable::new(seeds(), open(&at)).with_cache_limit(3);
     run(&mut durable, &lines, 1, 5);
     let kept = durable.runtime().account_count();
-    assert!(kept <= 10, "the cache was trimmed to the last batch's accounts, {kept} kept");
+    assert!(kept <= 5, "the cache holds its limit, or the last batch's accounts when more: {kept} kept");
+    assert_eq!(stored(&mut *durable.store()), in_memory(&lines));
+}
+
+/// With four accounts kept in memory, a batch of a fifth account drops the one used longest
+/// ago, not the others: they are not read back when their next events come.
+fn past_the_cache_limit_the_accounts_used_longest_ago_leave_memory(backend: Backend, test: &str) {
+    let Some((at, _dir)) = location(backend, test) else { return };
+    let read = std::sync::Arc::new(std::sync::Mutex::new(BTreeSet::new()));
+    let counting = Box::new(Counting { inner: open(&at), read: std::sync::Arc::clone(&read) });
+    let mut durable = Durable::new(seeds(), counting).with_cache_limit(4);
+    let mut minute = 0;
+    let mut pay = |accounts: &[&str]| -> Vec<String> {
+        accounts
+            .iter()
+            .map(|account| {
+                minute += 1;
+                format!(
+                    r#"{{"type":"payment","id":"p{minute}","account":"{account}","at":"2026-02-03T10:{minute:02}:00+09:00","amount":1200,"method":"paypay_balance","merchant":{{"tags":["ama-toku-4"]}}}}"#
+                )
+            })
+            .collect()
+    };
+    let mut lines = Vec::new();
+    let mut batch = |durable: &mut Durable, accounts: &[&str]| -> BTreeSet<String> {
+        let texts = pay(accounts);
+        read.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+        run(durable, &texts, lines.len() + 1, texts.len());
+        lines.extend(texts);
+        read.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    };
+    batch(&mut durable, &["m1", "m2", "m3", "m4"]);
+    batch(&mut durable, &["m5"]);
+    assert_eq!(durable.runtime().account_count(), 4, "a fifth account makes one leave");
+    let read = batch(&mut durable, &["m2", "m3", "m4"]);
+    assert!(!read.iter().any(|a| ["m2", "m3", "m4"].contains(&a.as_str())), "used since m1, kept: {read:?}");
+    let read = batch(&mut durable, &["m1"]);
+    assert!(read.contains("m1"), "used longest ago, m1 left memory and is read back: {read:?}");
     assert_eq!(stored(&mut *durable.store()), in_memory(&lines));
 }
 

@@ -28,13 +28,14 @@ struct Args {
     store: Option<String>,
     campaigns: PathBuf,
     http_threads: Option<usize>,
+    cache_accounts: usize,
     json: bool,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: camp-load [--mode single|batch] [--events N] [--accounts N] [--clients N] [--batch N] \
-         [--store PATH|URL] [--campaigns DIR] [--http-threads N] [--json]"
+         [--store PATH|URL] [--campaigns DIR] [--http-threads N] [--cache-accounts N] [--json]"
     );
     std::process::exit(2)
 }
@@ -49,6 +50,7 @@ fn args() -> Args {
         store: None,
         campaigns: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/seeds")),
         http_threads: None,
+        cache_accounts: camp_store::DEFAULT_CACHE_LIMIT,
         json: false,
     };
     let mut it = std::env::args().skip(1);
@@ -68,6 +70,7 @@ fn args() -> Args {
             "--store" => args.store = Some(value.clone()),
             "--campaigns" => args.campaigns = PathBuf::from(&value),
             "--http-threads" => args.http_threads = Some(number().max(1)),
+            "--cache-accounts" => args.cache_accounts = number(),
             _ => usage(),
         }
     }
@@ -108,6 +111,7 @@ fn main() {
         max_batch: 8000,
         engine: None,
         http_threads: args.http_threads,
+        cache_accounts: args.cache_accounts,
     })
     .unwrap_or_else(|e| {
         eprintln!("error: {e}");
